@@ -1,0 +1,103 @@
+package dkey
+
+import (
+	"encoding/hex"
+	"strconv"
+)
+
+// AID is an ISO 7816-4 application identifier, held as a string of raw bytes
+// so that the constants below cannot be modified.
+type AID string
+
+// Application identifiers of the applets the SDK selects (PROTOCOL.md §2.1).
+const (
+	// AIDDigitalKey is the CCC Digital Key applet ("CCCDKAv1"): transactions
+	// (AUTH0, AUTH1, EXCHANGE, CONTROL FLOW).
+	AIDDigitalKey AID = "\xA0\x00\x00\x08\x09" + "CCCDKAv1"
+	// AIDFramework is the CCC Digital Key framework ("CCCDKFv1"): owner
+	// pairing (SPAKE2+, WRITE DATA, GET DATA, OP CONTROL FLOW).
+	AIDFramework AID = "\xA0\x00\x00\x08\x09" + "CCCDKFv1"
+	// AIDHomeKey is Apple's Home Key primary applet, as Home Key readers
+	// select it (the short form of A00000085801010100000001).
+	AIDHomeKey AID = "\xA0\x00\x00\x08\x58\x01\x01"
+)
+
+// String returns the AID in uppercase hexadecimal, as AIDs are usually written.
+func (a AID) String() string {
+	const digits = "0123456789ABCDEF"
+	b := make([]byte, 0, 2*len(a))
+	for i := 0; i < len(a); i++ {
+		b = append(b, digits[a[i]>>4], digits[a[i]&0x0F])
+	}
+	return string(b)
+}
+
+// Equal reports whether b holds the bytes of a.
+func (a AID) Equal(b []byte) bool { return string(b) == string(a) }
+
+// Profile selects the wire details that differ between the CCC Digital Key
+// applet and Apple's Home Key derivative (PROTOCOL.md §4). The zero value is
+// [CCC].
+type Profile uint8
+
+const (
+	// CCC is the Car Connectivity Consortium Digital Key applet, Release 2 and
+	// 3: an 8-byte vehicle identifier, protocol version 1.0, 8-byte key slots.
+	CCC Profile = iota
+	// HomeKey is Apple's Home Key: a 16-byte reader identifier, protocol
+	// versions 2.0 and 1.0, the endpoint's version list in the key
+	// derivation, 6-byte key slots and the v2 fast cryptogram. Its bytes are
+	// verified against real iPhones.
+	HomeKey
+)
+
+// Valid reports whether p is a known profile.
+func (p Profile) Valid() bool { return p == CCC || p == HomeKey }
+
+// String returns the profile name.
+func (p Profile) String() string {
+	switch p {
+	case CCC:
+		return "CCC"
+	case HomeKey:
+		return "HomeKey"
+	}
+	return "Profile(" + strconv.Itoa(int(p)) + ")"
+}
+
+// AppletAID returns the AID of the applet that runs transactions in p.
+func (p Profile) AppletAID() AID {
+	if p == HomeKey {
+		return AIDHomeKey
+	}
+	return AIDDigitalKey
+}
+
+// VehicleIDLen returns the length of the vehicle (reader) identifier in p.
+func (p Profile) VehicleIDLen() int {
+	if p == HomeKey {
+		return VehicleIDLenHomeKey
+	}
+	return VehicleIDLenCCC
+}
+
+// KeySlotLen returns the length of the key slot identifiers p assigns.
+func (p Profile) KeySlotLen() int {
+	if p == HomeKey {
+		return 6
+	}
+	return MaxKeySlotLen
+}
+
+// Versions returns the applet protocol versions an endpoint of profile p
+// offers in its SELECT response, highest first: 1.0 for CCC, 2.0 and 1.0 for
+// Home Key.
+func (p Profile) Versions() VersionList {
+	if p == HomeKey {
+		return VersionList{n: 2, v: [MaxVersions]Version{Version2, Version1}}
+	}
+	return VersionList{n: 1, v: [MaxVersions]Version{Version1}}
+}
+
+// hexString is used by String methods of byte identifiers.
+func hexString(b []byte) string { return hex.EncodeToString(b) }

@@ -1,6 +1,9 @@
 package transport
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Transceiver carries command APDUs to a card and brings back its responses:
 // a PC/SC reader, a BLE link tunnelling APDUs, or an in-memory card.
@@ -34,3 +37,20 @@ type Card interface {
 type Resetter interface {
 	Reset()
 }
+
+// Transport failures that every [Transceiver] implementation reports by
+// wrapping one of these, so that protocol code branches on them without
+// knowing the implementation. A context that ended is reported by wrapping
+// the context's error (context.Canceled or context.DeadlineExceeded).
+var (
+	// ErrNoReader reports that no reader is available.
+	ErrNoReader = errors.New("transport: no reader")
+	// ErrNoCard reports that no card (phone, watch) is present.
+	ErrNoCard = errors.New("transport: no card present")
+	// ErrCardRemoved reports that the card left the field or was reset during
+	// an exchange; the session with it is over.
+	ErrCardRemoved = errors.New("transport: card removed")
+	// ErrProtocol reports a malformed exchange at the transport level: a
+	// response shorter than a status word, a broken framing, a reader error.
+	ErrProtocol = errors.New("transport: protocol error")
+)

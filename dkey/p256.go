@@ -183,9 +183,15 @@ func SignatureFromASN1(der []byte) (Signature, error) {
 func (s *Signature) AppendASN1(dst []byte) []byte {
 	r := derInteger(s[:CoordinateSize])
 	t := derInteger(s[CoordinateSize:])
-	dst = append(dst, 0x30, byte(4+len(r)+len(t)))
+	dst = append(dst, 0x30, byte(derIntegerLen(r)+derIntegerLen(t)))
 	dst = appendDERInteger(dst, r)
 	return appendDERInteger(dst, t)
+}
+
+// derIntegerLen returns the encoded size of the INTEGER whose minimal
+// magnitude is v: tag, length, an extra zero byte when the top bit is set.
+func derIntegerLen(v []byte) int {
+	return 2 + len(v) + int(v[0]>>7)
 }
 
 // derInteger strips leading zeros from a non-negative big-endian integer.

@@ -175,8 +175,24 @@ func TestProfile(t *testing.T) {
 	if got := AIDFramework.String(); got != "A000000809434343444B467631" {
 		t.Errorf("AIDFramework = %s", got)
 	}
-	if !AIDHomeKey.Equal(mustHex(t, "A0000008580101")) || AIDHomeKey.Equal(mustHex(t, "A000000858010100")) {
+	if !AIDHomeKey.Equal(mustHex(t, "A00000085801010100000001")) || AIDHomeKey.Equal(mustHex(t, "A0000008580101")) {
 		t.Errorf("AID.Equal wrong")
+	}
+	for _, tt := range []struct {
+		sel  string
+		want bool
+	}{
+		{"A00000085801010100000001", true},
+		{"A0000008580101", true},
+		{"A000000858", true},
+		{"A0000008", false},
+		{"", false},
+		{"A0000008580102", false},
+		{"A0000008580101010000000100", false},
+	} {
+		if got := AIDHomeKey.Selects(mustHex(t, tt.sel)); got != tt.want {
+			t.Errorf("AIDHomeKey.Selects(%s) = %v, want %v", tt.sel, got, tt.want)
+		}
 	}
 	if Profile(9).String() != "Profile(9)" || HomeKey.String() != "HomeKey" {
 		t.Errorf("Profile.String wrong")

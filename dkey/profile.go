@@ -17,10 +17,23 @@ const (
 	// AIDFramework is the CCC Digital Key framework ("CCCDKFv1"): owner
 	// pairing (SPAKE2+, WRITE DATA, GET DATA, OP CONTROL FLOW).
 	AIDFramework AID = "\xA0\x00\x00\x08\x09" + "CCCDKFv1"
-	// AIDHomeKey is Apple's Home Key primary applet, as Home Key readers
-	// select it (the short form of A00000085801010100000001).
-	AIDHomeKey AID = "\xA0\x00\x00\x08\x58\x01\x01"
+	// AIDHomeKey is the instance AID of Apple's Home Key primary applet, as
+	// real Home Key readers select it (PROTOCOL.md §2.1; recorded iPhone
+	// traces in internal/testvec). Its first seven bytes, A0000008580101,
+	// are the applet's short AID.
+	AIDHomeKey AID = "\xA0\x00\x00\x08\x58\x01\x01\x01\x00\x00\x00\x01"
 )
+
+// minPartialAID is the shortest partial AID a SELECT may name: the 5-byte
+// registered application provider identifier (ISO/IEC 7816-4 §8.2.1.2).
+const minPartialAID = 5
+
+// Selects reports whether a SELECT by DF name with data b selects a: b is a
+// itself, or a partial AID (ISO/IEC 7816-4 §11.2.2: selection by the first
+// bytes of the name) of at least the five bytes of the provider identifier.
+func (a AID) Selects(b []byte) bool {
+	return len(b) >= minPartialAID && len(b) <= len(a) && string(b) == string(a[:len(b)])
+}
 
 // String returns the AID in uppercase hexadecimal, as AIDs are usually written.
 func (a AID) String() string {

@@ -1,0 +1,73 @@
+// Package transaction implements Digital Key transactions, both roles, sans
+// I/O: the exchange by which a phone or watch held to a door handle unlocks,
+// locks or starts a vehicle, offline (PROTOCOL.md §4).
+//
+// The vehicle side is a [VehicleSession] created from a [Vehicle]; the
+// endpoint side (the applet in the device's secure element) is an
+// [EndpointSession]. Sessions build and read APDU data; they never do I/O.
+// Package vehicle drives a VehicleSession over a transport.Transceiver with
+// the vehicle's key store and policy, and package device answers APDUs with
+// an EndpointSession, the device's keys and its policy.
+//
+// # The protocol
+//
+//	Vehicle                                      Endpoint
+//	SELECT applet AID             ─────────────▶
+//	                              ◀─────────────  5C versions
+//	AUTH0 P1 flags, P2 action:
+//	  5C version, 87 vehicle_ePK, 4C txid, 4D vehicle_id ─▶
+//	                              ◀─────────────  86 endpoint_ePK [9D cryptogram]
+//	fast:     the vehicle finds the enrolled key whose Kpersistent
+//	          reproduces the cryptogram; done.
+//	standard: AUTH1 9E vehicle signature ─────▶
+//	                              ◀─────────────  SM{4E slot, 9E endpoint signature, [4A], [4B]}
+//	EXCHANGE (mailbox operations under secure messaging)*
+//	CONTROL FLOW P1 P2 (outcome, in clear)
+//
+// AUTH1 signatures are ECDSA P-256 over the BER-TLV encoding of 4D
+// vehicle_identifier, 86 endpoint_ePK.x, 87 vehicle_ePK.x, 4C
+// transaction_identifier and 93 usage (41 5D 95 69 for the vehicle, 4E 88 7B
+// 4C for the endpoint). The standard key schedule is ECDH on the ephemeral
+// keys, Kdh = X9.63-KDF-SHA256(Z, transaction_identifier), then HKDF-SHA256
+// without salt with the info of §4.4 for the secure-messaging keys Kenc,
+// Kmac, Krmac (and, in the CCC profile, the UWB ranging key URSK) and for
+// Kpersistent, which replaces the stored one after every standard
+// transaction. The fast cryptogram and its session keys come from HKDF over
+// Kpersistent (§4.5). Secure messaging is package internal/securemsg.
+//
+// # Profiles
+//
+// [dkey.CCC] and [dkey.HomeKey] share the flow and differ in the vehicle
+// identifier (8 or 16 bytes), the versions (1.0; 2.0 and 1.0), the
+// endpoint's version list bound into the key derivation (Home Key 2.0 only)
+// and the fast cryptogram. The Home Key profile is byte-exact: the tests check
+// the key schedule, the AUTH1 response, the AUTH0 and AUTH1 commands and both
+// signature layouts against public vectors and recorded iPhone and Apple
+// Watch transactions (internal/testvec).
+//
+// # Where the project chose
+//
+// The CCC specification is not public (PROTOCOL.md §11). The choices, each
+// commented where it is made:
+//
+//   - The CCC 1.0 fast cryptogram (§11 item 1): hypothesis (a) of §4.5, the
+//     Home Key derivation with the 8-byte vehicle identifier and without the
+//     endpoint's version list; see transcript.appendFastInfo. Engine start
+//     and first friend transactions always run a standard transaction.
+//   - URSK = Volatile[48:80] of an 80-byte derivation in the CCC profile
+//     (§11 item 14).
+//   - The EXCHANGE operation encoding (§11 item 3): see exchange.go; the
+//     operations of one command apply atomically.
+//   - The secure channel after a fast transaction (§11, first bullet): the
+//     fast keys, first command at counter 01 (package internal/securemsg).
+//   - The interface byte is 5E (NFC, verified); other interfaces pass their
+//     own through the configuration (§11 item 7).
+//
+// # Allocation
+//
+// Sessions own fixed buffers and are reused across transactions. A fast
+// transaction, both sides, allocates nothing; see the benchmarks. The
+// standard transaction costs what its public-key operations cost (ephemeral
+// key generation, ECDH, one ECDSA signature and one verification per side)
+// plus a few percent.
+package transaction

@@ -393,7 +393,9 @@ func (s *VehicleSession) Fast() bool { return s.stage == stageFast }
 
 // Authenticated reports whether the transaction is authenticated, fast or
 // standard.
-func (s *VehicleSession) Authenticated() bool { return s.stage == stageFast || s.stage == stageStandard }
+func (s *VehicleSession) Authenticated() bool {
+	return s.stage == stageFast || s.stage == stageStandard
+}
 
 // Exchange returns an EXCHANGE command carrying ops under secure messaging
 // (PROTOCOL.md §4.8). It needs an authenticated transaction; after a fast

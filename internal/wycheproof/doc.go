@@ -1,0 +1,33 @@
+// Package wycheproof runs the Wycheproof test vectors against the SDK's
+// cryptographic building blocks. It has no code, only tests: it exists so
+// that exactly one test binary imports github.com/c2sp/wycheproof, whose
+// embedded vectors weigh about 100 MB (DESIGN.md, Test vectors; deps_test.go
+// enforces it).
+//
+// # Files and what they test
+//
+//   - aes_cmac_test.json: internal/cmac (New, Sum, Verify). The protocol uses
+//     AES-128 and AES-256 keys only (PROTOCOL.md §4.7, §8.5), so every vector
+//     with another key size, AES-192 included, must be refused by cmac.New
+//     with cmac.ErrKeySize, whatever its result; the tests count them.
+//   - ecdh_secp256r1_ecpoint_test.json: dkey.ParsePublicKey on the peer's
+//     point, then both dkey.SoftwareKey.ECDH and crypto/ecdh on the result
+//     (PROTOCOL.md §0, §4.4: points travel as 65-byte uncompressed SEC 1).
+//   - ecdsa_secp256r1_sha256_p1363_test.json: dkey.ParseSignature on the raw
+//     r ‖ s and dkey.PublicKey.Verify (PROTOCOL.md §0: signatures on the wire
+//     are raw r ‖ s, 64 bytes).
+//   - hkdf_sha256_test.json: crypto/hkdf.Key with SHA-256, called as the key
+//     schedule calls it (PROTOCOL.md §4.4, §4.5), including "salt = none".
+//
+// aes_gcm_test.json is not run: nothing in the SDK uses AES-GCM yet (only
+// Aliro's channel does, which the SDK does not implement).
+//
+// # "acceptable" vectors
+//
+// Each test says, next to the code that handles them, what it does with
+// Wycheproof's "acceptable" results and why. In short: a compressed ECDH
+// public key (the only acceptable vector of the ECDH file) is rejected,
+// because the protocol carries uncompressed points only; the CMAC, ECDSA and
+// HKDF files have no acceptable vectors, and the tests fail if a new version
+// adds some, so that someone decides.
+package wycheproof

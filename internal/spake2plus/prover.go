@@ -26,7 +26,8 @@ type Prover struct {
 
 // NewProver starts a run of the prover with secret, drawing x uniformly from
 // [1, n−1] with crypto/rand. It keeps a copy of the secret, which the caller
-// may then zeroize.
+// may then zeroize. A nil profile returns ErrInvalidProfile, a nil or
+// zeroized secret ErrInvalidSecret.
 func NewProver(profile Profile, secret *ProverSecret) (*Prover, error) {
 	var x [scalarSize]byte
 	randomScalar(&x)
@@ -38,6 +39,14 @@ func NewProver(profile Profile, secret *ProverSecret) (*Prover, error) {
 // newProver is NewProver with the ephemeral scalar x given: the derandomized
 // twin for known-answer tests.
 func newProver(profile Profile, secret *ProverSecret, x *[scalarSize]byte) (*Prover, error) {
+	if profile == nil {
+		return nil, ErrInvalidProfile
+	}
+	// A nil or zeroized secret is the caller's mistake; refuse it rather
+	// than run with w0 = w1 = 0.
+	if secret == nil || isCanonicalNonZero(&secret.w0)&isCanonicalNonZero(&secret.w1) != 1 {
+		return nil, ErrInvalidSecret
+	}
 	s, err := profile.compile()
 	if err != nil {
 		return nil, err

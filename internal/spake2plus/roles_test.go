@@ -451,6 +451,37 @@ func TestInvalidProfile(t *testing.T) {
 	}
 }
 
+// TestMisuse passes nil and zeroized arguments: errors, not panics.
+func TestMisuse(t *testing.T) {
+	secret := randomSecret(t)
+	p, _ := NewProver(CCC{}, secret)
+	x := p.Share()
+	zeroized := randomSecret(t)
+	zeroizedRecord := zeroized.Record()
+	zeroized.Zeroize()
+	zeroizedRecord.Zeroize()
+	for _, tc := range []struct {
+		name    string
+		profile Profile
+		secret  *ProverSecret
+		record  *VerifierRecord
+		want    error
+	}{
+		{"nil profile", nil, secret, secret.Record(), ErrInvalidProfile},
+		{"nil secret", CCC{}, nil, nil, ErrInvalidSecret},
+		{"zeroized", CCC{}, zeroized, zeroizedRecord, ErrInvalidSecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if p, err := NewProver(tc.profile, tc.secret); !errors.Is(err, tc.want) || p != nil {
+				t.Errorf("NewProver = %v, %v; want nil, %v", p, err, tc.want)
+			}
+			if v, err := NewVerifier(tc.profile, tc.record, x); !errors.Is(err, tc.want) || v != nil {
+				t.Errorf("NewVerifier = %v, %v; want nil, %v", v, err, tc.want)
+			}
+		})
+	}
+}
+
 func TestEvidenceString(t *testing.T) {
 	for e, want := range map[Evidence]string{EvidenceOwnShare: "EvidenceOwnShare", EvidencePeerShare: "EvidencePeerShare", 7: "Evidence(7)"} {
 		if got := e.String(); got != want {

@@ -14,9 +14,9 @@ import (
 //
 //   - reduce: a wide integer (the 40-byte halves of a password hash, or 40
 //     random bytes) modulo n or n−1, by shift-and-conditional-subtract, one
-//     input bit at a time. It is quadratic-free and simple enough to check by
-//     eye; 320 steps of a few limb operations cost a few microseconds, which
-//     is nothing next to a scalar multiplication, let alone scrypt.
+//     input bit at a time. It is simple enough to check by eye, and its 320
+//     steps of a few limb operations cost a few microseconds, little next to
+//     a scalar multiplication and nothing next to scrypt.
 //   - addOne, for the CCC reduction w = (z mod (n−1)) + 1.
 //   - isCanonicalNonZero, to validate scalars given as bytes.
 //

@@ -28,7 +28,8 @@ type Verifier struct {
 // NewVerifier starts a run of the verifier with record and the prover's
 // share (CCC: X from the SPAKE2+ REQUEST response, tag 50), drawing y
 // uniformly from [1, n−1] with crypto/rand. An invalid share returns
-// ErrAuthentication.
+// ErrAuthentication; a nil profile ErrInvalidProfile, a nil or zeroized
+// record ErrInvalidSecret.
 func NewVerifier(profile Profile, record *VerifierRecord, peerShare []byte) (*Verifier, error) {
 	var y [scalarSize]byte
 	randomScalar(&y)
@@ -40,6 +41,13 @@ func NewVerifier(profile Profile, record *VerifierRecord, peerShare []byte) (*Ve
 // newVerifier is NewVerifier with the ephemeral scalar y given: the
 // derandomized twin for known-answer tests.
 func newVerifier(profile Profile, record *VerifierRecord, peerShare []byte, y *[scalarSize]byte) (*Verifier, error) {
+	if profile == nil {
+		return nil, ErrInvalidProfile
+	}
+	// A nil or zeroized record is the caller's mistake.
+	if record == nil || isCanonicalNonZero(&record.w0) != 1 {
+		return nil, ErrInvalidSecret
+	}
 	s, err := profile.compile()
 	if err != nil {
 		return nil, err

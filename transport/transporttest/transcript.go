@@ -36,7 +36,7 @@ type Exchange struct {
 //	! transport: ...        or the error, on one line
 //
 // Parsing ignores blank lines, leading whitespace, the case of hexadecimal
-// digits, spaces and tabs between them, and a carriage return at the end of
+// digits, spaces and tabs between them, and carriage returns at the end of
 // a line. Formatting writes newlines in an error as spaces.
 type Transcript []Exchange
 
@@ -62,7 +62,7 @@ func (t Transcript) String() string {
 		b.WriteString("\n")
 		if e.Error != "" {
 			b.WriteString("! ")
-			b.WriteString(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(e.Error))
+			b.WriteString(strings.NewReplacer("\r\n", " ", "\n", " ").Replace(e.Error))
 			b.WriteString("\n")
 			continue
 		}
@@ -116,7 +116,7 @@ func ParseTranscript(text []byte) (Transcript, error) {
 		lines = strings.Split(string(text), "\n")
 	)
 	for i, line := range lines {
-		line = strings.TrimLeft(strings.TrimSuffix(line, "\r"), " \t")
+		line = strings.TrimLeft(strings.TrimRight(line, "\r"), " \t")
 		if line == "" {
 			continue
 		}

@@ -160,6 +160,15 @@ func TestChainingCard(t *testing.T) {
 			},
 		},
 		{
+			name:      "GET RESPONSE without Le reads up to 256 bytes",
+			responses: [][]byte{transport.AppendResponse(nil, seq(300), dkey.SWSuccess)},
+			steps: []step{
+				{cmd: h("00B00000 01"), resp: h("01 6100"), inner: h("00B00000 01")},
+				{cmd: h("00C00000"), resp: append(seq(300)[1:257:257], 0x61, 0x2B)},
+				{cmd: h("00C00000 2B"), resp: append(seq(300)[257:], 0x90, 0x00)},
+			},
+		},
+		{
 			name:      "GET RESPONSE on another logical channel reads the pending response",
 			responses: [][]byte{transport.AppendResponse(nil, seq(3), dkey.SWSuccess)},
 			steps: []step{

@@ -83,7 +83,8 @@ func (p RFC9383) compile() (*suite, error) {
 //     choice: [MERS] writes Java's BigInteger.toByteArray, whose length
 //     varies with the value (31 bytes, or 33 with a leading zero), which is
 //     not plausible specification text; RFC 9383 uses the fixed length.
-//   - K = SHA-256(TT), CK = K[0:16], SK = K[16:32] ([MERS], TS Listing 18-5).
+//   - K = SHA-256(TT), CK = K[0:16], SK = K[16:32] ([MERS], TS Listings
+//     18-4/18-5).
 //   - K1 ‖ K2 = HKDF-SHA256(salt=nil, IKM=CK, info="ConfirmationKeys" ‖
 //     ConfirmationInfo, 32); K1 is the vehicle's evidence key and K2 the
 //     device's ([MERS], TS Listing 18-6).

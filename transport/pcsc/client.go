@@ -67,10 +67,12 @@ func (c *Config) protocols() Protocol {
 // one to finish (or for its own context to end).
 //
 // Every call honours its context: the deadline bounds the socket I/O, and
-// cancellation interrupts it. A call interrupted while pcscd is answering
-// leaves the stream between two messages unknown, so the Client then closes
-// its connection: later calls fail with [ErrClosed], pcscd disconnects the
-// Client's cards, and the caller establishes a new Client.
+// cancellation interrupts it. pcscd answers a client's requests one at a
+// time and in order, so a call interrupted while pcscd is still answering
+// leaves the rest of that answer on the connection: the next call first
+// reads and discards it (waiting, within its own context, for pcscd to
+// finish), then makes its own request. An interrupted call costs the Client
+// nothing but that wait; only a broken or malformed reply closes it.
 type Client struct {
 	conn        net.Conn
 	sem         chan struct{} // held for each exchange
@@ -82,6 +84,7 @@ type Client struct {
 	hContext uint32
 	closed   bool
 	stop     func() bool // stops the context.AfterFunc of the current exchange
+	pend     pending     // what an interrupted exchange left on the connection
 	wbuf     []byte
 	rbuf     [readersSize]byte
 
@@ -136,8 +139,8 @@ func (c *Client) handshake(ctx context.Context) error {
 	b = ne.AppendUint32(b, protocolMinor)
 	b = ne.AppendUint32(b, uint32(Success))
 	c.wbuf = b
-	reply := c.rbuf[:versionSize]
-	if err := c.roundTrip(ctx, op, reply); err != nil {
+	reply, err := c.roundTrip(ctx, op, versionSize, false)
+	if err != nil {
 		return err
 	}
 	// A server newer than 4.4 answers with its own version and success when
@@ -155,8 +158,8 @@ func (c *Client) handshake(ctx context.Context) error {
 	b = ne.AppendUint32(b, 0)
 	b = ne.AppendUint32(b, uint32(Success))
 	c.wbuf = b
-	reply = c.rbuf[:establishSize]
-	if err := c.roundTrip(ctx, op, reply); err != nil {
+	reply, err = c.roundTrip(ctx, op, establishSize, false)
+	if err != nil {
 		return err
 	}
 	if rv := Code(ne.Uint32(reply[8:])); rv != Success {
@@ -185,8 +188,7 @@ func (c *Client) Release(ctx context.Context) error {
 	b = ne.AppendUint32(b, c.hContext)
 	b = ne.AppendUint32(b, uint32(Success))
 	c.wbuf = b
-	reply := c.rbuf[:releaseSize]
-	err := c.roundTrip(ctx, op, reply)
+	reply, err := c.roundTrip(ctx, op, releaseSize, false)
 	c.closeConn()
 	if err != nil {
 		return err
@@ -207,10 +209,11 @@ func (c *Client) ReaderStates(ctx context.Context) ([]ReaderState, error) {
 	defer c.end()
 
 	c.wbuf = appendHeader(c.wbuf[:0], cmdGetReadersState, 0)
-	if err := c.roundTrip(ctx, op, c.rbuf[:]); err != nil {
+	reply, err := c.roundTrip(ctx, op, readersSize, false)
+	if err != nil {
 		return nil, err
 	}
-	states, ok := parseReaderStates(nil, c.rbuf[:])
+	states, ok := parseReaderStates(nil, reply)
 	if !ok {
 		// An impossible ATR length means the reply was not the reader table
 		// this client expects: the stream cannot be trusted any more.
@@ -309,8 +312,8 @@ func (c *Client) Connect(ctx context.Context, reader string) (*Conn, error) {
 	b = ne.AppendUint32(b, 0) // dwActiveProtocol
 	b = ne.AppendUint32(b, uint32(Success))
 	c.wbuf = b
-	reply := c.rbuf[:connectSize]
-	if err := c.roundTrip(ctx, op, reply); err != nil {
+	reply, err := c.roundTrip(ctx, op, connectSize, false)
+	if err != nil {
 		return nil, err
 	}
 	if ne.Uint32(reply) != c.hContext {
@@ -327,8 +330,9 @@ func (c *Client) Connect(ctx context.Context, reader string) (*Conn, error) {
 	}, nil
 }
 
-// begin takes the exchange lock and arms the context's deadline and
-// cancellation on the socket.
+// begin takes the exchange lock, arms the context's deadline and
+// cancellation on the socket, and completes what an interrupted exchange
+// left.
 func (c *Client) begin(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
 		return ctxError(op, err)
@@ -354,6 +358,12 @@ func (c *Client) begin(ctx context.Context, op string) error {
 	}
 	if ctx.Done() != nil {
 		c.stop = context.AfterFunc(ctx, c.interruptFn)
+	}
+	if c.pend.active {
+		if err := c.resync(ctx, op); err != nil {
+			c.end()
+			return err
+		}
 	}
 	return nil
 }
@@ -381,21 +391,90 @@ func (c *Client) interrupt() {
 	c.dmu.Unlock()
 }
 
-// roundTrip sends c.wbuf and reads exactly len(reply) bytes of reply.
-func (c *Client) roundTrip(ctx context.Context, op string, reply []byte) error {
-	if _, err := c.conn.Write(c.wbuf); err != nil {
-		return c.ioFailed(ctx, op, err)
+// pending is the state of an exchange that its context interrupted: the
+// request bytes not yet written, and the reply bytes not yet read. The
+// reply's fixed part is read into rbuf as it was; for a transmit, the
+// response that follows it is skipped.
+type pending struct {
+	active    bool
+	write     []byte // unwritten tail of the request, in wbuf
+	fixed     int    // length of the reply's fixed part
+	got       int    // bytes of it already in rbuf
+	transmit  bool   // the reply is a transmit reply
+	tailKnown bool   // the response length has been read from the fixed part
+	tail      int    // bytes of the response still to skip
+}
+
+// resync completes an interrupted exchange: it writes the rest of its
+// request and reads and drops the rest of its reply.
+func (c *Client) resync(ctx context.Context, op string) error {
+	p := &c.pend
+	if len(p.write) > 0 {
+		n, err := c.conn.Write(p.write)
+		p.write = p.write[n:]
+		if err != nil {
+			return c.ioFailed(ctx, op, err)
+		}
 	}
-	if _, err := io.ReadFull(c.conn, reply); err != nil {
+	if p.got < p.fixed {
+		n, err := io.ReadFull(c.conn, c.rbuf[p.got:p.fixed])
+		p.got += n
+		if err != nil {
+			return c.ioFailed(ctx, op, err)
+		}
+	}
+	if p.transmit && !p.tailKnown {
+		if Code(ne.Uint32(c.rbuf[28:])) == Success {
+			n := ne.Uint32(c.rbuf[24:])
+			if n > MaxResponse {
+				return c.malformed(op)
+			}
+			p.tail = int(n)
+		}
+		p.tailKnown = true
+	}
+	for p.tail > 0 {
+		n, err := c.conn.Read(c.rbuf[:min(p.tail, len(c.rbuf))])
+		p.tail -= n
+		if err != nil {
+			return c.ioFailed(ctx, op, err)
+		}
+	}
+	*p = pending{}
+	return nil
+}
+
+// roundTrip sends c.wbuf and reads the fixed part of the reply, n bytes,
+// into c.rbuf; transmit says whether a response follows it.
+func (c *Client) roundTrip(ctx context.Context, op string, n int, transmit bool) ([]byte, error) {
+	reply := c.rbuf[:n]
+	w, err := c.conn.Write(c.wbuf)
+	if err != nil {
+		c.pend = pending{active: true, write: c.wbuf[w:], fixed: n, transmit: transmit}
+		return nil, c.ioFailed(ctx, op, err)
+	}
+	r, err := io.ReadFull(c.conn, reply)
+	if err != nil {
+		c.pend = pending{active: true, fixed: n, got: r, transmit: transmit}
+		return nil, c.ioFailed(ctx, op, err)
+	}
+	return reply, nil
+}
+
+// readTail reads the response of a transmit into b.
+func (c *Client) readTail(ctx context.Context, op string, b []byte) error {
+	r, err := io.ReadFull(c.conn, b)
+	if err != nil {
+		c.pend = pending{active: true, transmit: true, tailKnown: true, tail: len(b) - r}
 		return c.ioFailed(ctx, op, err)
 	}
 	return nil
 }
 
-// ioFailed closes the connection after a failed read or write and says why:
-// the context ended, or pcscd went away or sent a short reply.
+// ioFailed says why a read or write failed. When ctx ended, c.pend (set by
+// the caller) lets the next call complete the exchange; otherwise pcscd
+// went away or sent a short reply, and the connection is closed.
 func (c *Client) ioFailed(ctx context.Context, op string, err error) error {
-	c.closeConn()
 	if ctx.Err() != nil {
 		return ctxError(op, ctx.Err())
 	}
@@ -404,6 +483,7 @@ func (c *Client) ioFailed(ctx context.Context, op string, err error) error {
 		// have fired yet.
 		return ctxError(op, context.DeadlineExceeded)
 	}
+	c.closeConn()
 	return &Error{Op: op, Code: CommError, Err: err}
 }
 
@@ -416,6 +496,7 @@ func (c *Client) malformed(op string) error {
 
 func (c *Client) closeConn() {
 	c.closed = true
+	c.pend = pending{}
 	c.conn.Close()
 }
 

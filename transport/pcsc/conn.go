@@ -3,7 +3,6 @@ package pcsc
 import (
 	"context"
 	"errors"
-	"io"
 	"slices"
 	"time"
 
@@ -42,8 +41,8 @@ func (cn *Conn) Protocol() Protocol { return cn.protocol }
 // A failure reported by pcscd is an [*Error] with its Code (RemovedCard,
 // ResetCard, NoSmartcard, ...). A reply that breaks the protocol, or a
 // response shorter than a status word, is an [*Error] with Code CommError
-// (transport.ErrProtocol). When ctx ends, the error wraps ctx.Err() and the
-// [Client] is closed if pcscd was answering.
+// (transport.ErrProtocol). When ctx ends, the error wraps ctx.Err(); the
+// card may still complete the command (see [Client]).
 //
 // A card that leaves the field during a command shows first as a transmit
 // with no response (SCARD_E_NOT_TRANSACTED, or an empty response), and only
@@ -92,8 +91,8 @@ func (cn *Conn) transmit(ctx context.Context, dst, command []byte) ([]byte, erro
 	b = ne.AppendUint32(b, uint32(Success))
 	b = append(b, command...)
 	c.wbuf = b
-	reply := c.rbuf[:transmitSize]
-	if err := c.roundTrip(ctx, op, reply); err != nil {
+	reply, err := c.roundTrip(ctx, op, transmitSize, true)
+	if err != nil {
 		return dst, err
 	}
 	if ne.Uint32(reply) != cn.handle {
@@ -110,8 +109,8 @@ func (cn *Conn) transmit(ctx context.Context, dst, command []byte) ([]byte, erro
 	}
 	out := slices.Grow(dst, int(n))
 	resp := out[len(out) : len(out)+int(n)]
-	if _, err := io.ReadFull(c.conn, resp); err != nil {
-		return dst, c.ioFailed(ctx, op, err)
+	if err := c.readTail(ctx, op, resp); err != nil {
+		return dst, err
 	}
 	if n < 2 {
 		return dst, &Error{Op: op, Code: CommError, Err: errShortResponse}
@@ -174,8 +173,8 @@ func (cn *Conn) Status(ctx context.Context) error {
 	b = ne.AppendUint32(b, cn.handle)
 	b = ne.AppendUint32(b, uint32(Success))
 	c.wbuf = b
-	reply := c.rbuf[:statusSize]
-	if err := c.roundTrip(ctx, op, reply); err != nil {
+	reply, err := c.roundTrip(ctx, op, statusSize, false)
+	if err != nil {
 		return err
 	}
 	if ne.Uint32(reply) != cn.handle {
@@ -210,8 +209,8 @@ func (cn *Conn) Reconnect(ctx context.Context, init Disposition) error {
 	b = ne.AppendUint32(b, 0) // dwActiveProtocol
 	b = ne.AppendUint32(b, uint32(Success))
 	c.wbuf = b
-	reply := c.rbuf[:reconnectSize]
-	if err := c.roundTrip(ctx, op, reply); err != nil {
+	reply, err := c.roundTrip(ctx, op, reconnectSize, false)
+	if err != nil {
 		return err
 	}
 	if ne.Uint32(reply) != cn.handle {
@@ -243,8 +242,8 @@ func (cn *Conn) Disconnect(ctx context.Context, d Disposition) error {
 	b = ne.AppendUint32(b, uint32(d))
 	b = ne.AppendUint32(b, uint32(Success))
 	c.wbuf = b
-	reply := c.rbuf[:disconnectSize]
-	if err := c.roundTrip(ctx, op, reply); err != nil {
+	reply, err := c.roundTrip(ctx, op, disconnectSize, false)
+	if err != nil {
 		return err
 	}
 	if ne.Uint32(reply) != cn.handle {

@@ -157,8 +157,11 @@ func (c Code) String() string {
 }
 
 // Error returns "pcsc: " followed by the PC/SC name and value of c.
-func (c Code) Error() string {
-	return "pcsc: " + c.String() + " (0x" + strconv.FormatUint(uint64(c), 16) + ")"
+func (c Code) Error() string { return "pcsc: " + c.text() }
+
+// text is the name and value of c.
+func (c Code) text() string {
+	return c.String() + " (0x" + strconv.FormatUint(uint64(c), 16) + ")"
 }
 
 // Is reports whether c is the kind of failure that target names:
@@ -221,9 +224,14 @@ type Error struct {
 
 // Error returns "pcsc: op: CODE (0x...)" followed by the cause, if any.
 func (e *Error) Error() string {
-	s := "pcsc: " + e.Op + ": " + e.Code.String() + " (0x" + strconv.FormatUint(uint64(e.Code), 16) + ")"
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+	s := "pcsc: " + e.Op + ": " + e.Code.text()
+	err := e.Err
+	if cause, ok := err.(*Error); ok {
+		s += " after " + cause.Code.text()
+		err = cause.Err
+	}
+	if err != nil {
+		s += ": " + err.Error()
 	}
 	return s
 }
@@ -241,10 +249,10 @@ func (e *Error) Unwrap() error { return e.Err }
 
 var (
 	// ErrClosed is the cause of every failure on a [Client] after
-	// [Client.Release], after pcscd closed the connection, or after a call
-	// was interrupted while pcscd was answering (the stream position is then
-	// lost), and on a [Conn] after [Conn.Disconnect]. It comes wrapped in an
-	// [*Error] with Code NoService, so it also matches transport.ErrNoReader.
+	// [Client.Release], or after pcscd closed the connection or sent a reply
+	// that broke the protocol, and on a [Conn] after [Conn.Disconnect]. It
+	// comes wrapped in an [*Error] with Code NoService, so it also matches
+	// transport.ErrNoReader: establish a new Client.
 	ErrClosed = errors.New("pcsc: closed")
 	// errMalformed is the cause of a CommError for a reply whose content is
 	// impossible: a length past the buffer we offered, a bad ATR length.

@@ -27,6 +27,8 @@ var allowed = []struct {
 	{"dkey", nil, nil},
 	{"transport", []string{"dkey"}, nil},
 	{"transport/pcsc", []string{"transport", "dkey"}, []string{"github.com/gballet/go-libpcsclite"}},
+	// transporttest is imported by tests only; its golden helper diffs with go-cmp.
+	{"transport/transporttest", []string{"transport", "dkey"}, []string{"github.com/google/go-cmp"}},
 	{"transport/...", []string{"transport", "dkey"}, nil},
 	{"cert", []string{"dkey"}, []string{"golang.org/x/crypto"}},
 	{"attest", []string{"cert", "dkey"}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},

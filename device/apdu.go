@@ -1,0 +1,208 @@
+package device
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/transaction"
+	"github.com/opencarkey/sdk/transport"
+)
+
+// Instruction bytes the applet dispatches on (PROTOCOL.md §2.3).
+const (
+	insSelect   = 0xA4
+	insAuth0    = 0x80
+	insAuth1    = 0x81
+	insExchange = 0xC9
+	insControl  = 0x3C
+)
+
+// ProcessAPDU answers one command APDU and appends the response to dst. It
+// never fails: a malformed or refused command gets a status word, and
+// nothing the command could not change legitimately is changed.
+func (a *Applet) ProcessAPDU(dst, apdu []byte) []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cmd, err := transport.ParseCommand(apdu)
+	if err != nil {
+		a.abortLocked()
+		return transport.AppendResponse(dst, nil, dkey.SWWrongLength)
+	}
+	if cmd.IsChained() || cmd.Channel() != 0 {
+		// Chained commands are reassembled by transport.ChainingCard in
+		// front of the applet; logical channels are not supported.
+		return transport.AppendResponse(dst, nil, dkey.SWChainingNotSupported)
+	}
+	start := len(dst)
+	out, err := a.dispatch(dst, &cmd)
+	if err != nil {
+		return transport.AppendResponse(dst[:start], nil, transaction.StatusWordFor(err))
+	}
+	return transport.AppendResponse(out, nil, dkey.SWSuccess)
+}
+
+func (a *Applet) dispatch(dst []byte, cmd *transport.Command) ([]byte, error) {
+	if cmd.INS == insSelect && cmd.CLA == 0x00 {
+		return a.selectApplet(dst, cmd)
+	}
+	switch a.sel {
+	case selDK:
+		return a.dispatchDK(dst, cmd)
+	}
+	return dst, dkey.SWConditionsNotSatisfied
+}
+
+func (a *Applet) selectApplet(dst []byte, cmd *transport.Command) ([]byte, error) {
+	a.abortLocked()
+	a.sel = selNone
+	if cmd.P1 != 0x04 || cmd.P2 != 0x00 {
+		return dst, dkey.SWIncorrectP1P2
+	}
+	if a.cfg.Profile.AppletAID().Selects(cmd.Data) {
+		a.sel = selDK
+		return a.sess.Select(dst), nil
+	}
+	return dst, dkey.SWFileNotFound
+}
+
+func (a *Applet) dispatchDK(dst []byte, cmd *transport.Command) ([]byte, error) {
+	switch {
+	case cmd.INS == insAuth0 && cmd.CLA == 0x80:
+		return a.auth0(dst, cmd)
+	case cmd.INS == insAuth1 && cmd.CLA == 0x80:
+		return a.auth1(dst, cmd)
+	case cmd.INS == insExchange && cmd.CLA == 0x84:
+		return a.exchange(dst, cmd)
+	case cmd.INS == insControl && cmd.CLA == 0x80:
+		return a.controlFlow(dst, cmd)
+	case cmd.INS == insAuth0 || cmd.INS == insAuth1 || cmd.INS == insExchange || cmd.INS == insControl:
+		a.abortLocked()
+		return dst, dkey.SWClassNotSupported
+	}
+	return dst, dkey.SWInstructionNotSupported
+}
+
+// auth0 applies the device's policy before any key is used: lost mode, the
+// key's state, express mode and user authentication (DESIGN.md §2).
+func (a *Applet) auth0(dst []byte, cmd *transport.Command) ([]byte, error) {
+	a.current = nil
+	vid, err := a.sess.ReadAuth0(cmd)
+	if err != nil {
+		return dst, err
+	}
+	k := a.find(vid)
+	switch {
+	case k == nil:
+		err = dkey.ErrUnknownVehicle
+	case a.lost:
+		err = dkey.ErrKeySuspended
+	case k.state == dkey.KeySuspended:
+		err = dkey.ErrKeySuspended
+	case !k.express && !a.now().Before(a.authTil):
+		err = dkey.ErrUserAuthenticationRequired
+	}
+	if err != nil {
+		a.abortLocked()
+		return dst, fmt.Errorf("device: %w", err)
+	}
+	out, err := a.sess.Auth0(dst, &k.cred)
+	if err != nil {
+		return dst, err
+	}
+	a.current = k
+	return out, nil
+}
+
+func (a *Applet) auth1(dst []byte, cmd *transport.Command) ([]byte, error) {
+	k := a.current
+	if k == nil {
+		return dst, transaction.ErrOutOfSequence
+	}
+	c, p := k.mailboxes.ConfidentialAuth1, k.mailboxes.PrivateAuth1
+	out, pk, err := a.sess.Auth1(dst, cmd, k.conf[c.Offset:c.End()], k.private[p.Offset:p.End()])
+	if err != nil {
+		a.current = nil
+		return dst, err
+	}
+	// Kpersistent is replaced after every standard transaction (PROTOCOL.md
+	// §4.5); the vehicle replaces it when it has verified the signature in
+	// this response.
+	k.cred.Persistent = pk
+	return out, nil
+}
+
+// exchange checks every operation of an EXCHANGE against the key's
+// mailboxes before it applies any, so that a command is applied whole or
+// not at all.
+func (a *Applet) exchange(dst []byte, cmd *transport.Command) ([]byte, error) {
+	k := a.current
+	if k == nil {
+		return dst, transaction.ErrOutOfSequence
+	}
+	ops, err := a.sess.OpenExchange(cmd)
+	if err != nil {
+		if !errors.Is(err, transaction.ErrInvalidOp) {
+			a.current = nil
+		}
+		return dst, err
+	}
+	for i := range ops {
+		if err := ops[i].Check(len(k.mailbox(ops[i].Mailbox))); err != nil {
+			return dst, err
+		}
+	}
+	res := a.results[:0]
+	for i := range ops {
+		op := &ops[i]
+		mb := k.mailbox(op.Mailbox)[op.Offset:op.End()]
+		switch op.Kind {
+		case transaction.OpRead:
+			res = transaction.AppendReadResult(res, mb)
+		case transaction.OpWrite:
+			copy(mb, op.Data)
+		case transaction.OpFill:
+			for j := range mb {
+				mb[j] = op.Value
+			}
+		}
+	}
+	out, err := a.sess.SealExchange(dst, res)
+	clear(res)
+	return out, err
+}
+
+func (k *key) mailbox(m dkey.Mailbox) []byte {
+	if m == dkey.ConfidentialMailbox {
+		return k.conf
+	}
+	return k.private
+}
+
+// controlFlow records the vehicle's verdict. CONTROL FLOW travels in clear,
+// so the applet acts on "key deleted" (00A0) only after the vehicle has
+// authenticated itself in this transaction with AUTH1: a rogue reader
+// without the vehicle's key cannot make the device delete a key.
+func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error) {
+	k := a.current
+	standard := a.sess.Standard()
+	authenticated := a.sess.Authenticated()
+	cf, err := a.sess.ReadControlFlow(cmd)
+	a.current = nil
+	if err != nil {
+		return dst, err
+	}
+	if k == nil {
+		return dst, nil
+	}
+	k.lastCF = cf
+	if cf.Success() && authenticated {
+		k.txCount++
+	}
+	if cf == transaction.CFKeyDeleted && standard {
+		if err := a.terminateLocked(k); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}

@@ -1,0 +1,80 @@
+package vehicle
+
+import (
+	"context"
+	"testing"
+
+	"github.com/opencarkey/sdk/device"
+	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/transport/transporttest"
+)
+
+func TestUnlockFastEngineStart(t *testing.T) {
+	for _, p := range []dkey.Profile{dkey.CCC, dkey.HomeKey} {
+		t.Run(p.String(), func(t *testing.T) {
+			w := newWorld(t, p)
+			for i, tt := range []struct {
+				action dkey.Action
+				fast   bool
+			}{
+				{dkey.ActionUnlock, false}, // first: no Kpersistent yet
+				{dkey.ActionUnlock, true},
+				{dkey.ActionLock, true},
+				{dkey.ActionEngineStart, false},
+				{dkey.ActionUnlock, true}, // Kpersistent rotated by the engine start
+			} {
+				res, err := w.reader.Transact(context.Background(), w.card, tt.action)
+				if err != nil {
+					t.Fatalf("transaction %d (%v): %v", i, tt.action, err)
+				}
+				if res.Fast != tt.fast || res.Slot != w.slot || res.Action != tt.action || !res.OK() {
+					t.Errorf("transaction %d = %+v, want fast=%v slot %v", i, res, tt.fast, w.slot)
+				}
+			}
+			keys := w.reader.Keys()
+			if len(keys) != 1 || !keys[0].TokenProvisioned || !keys[0].HasPersistent {
+				t.Errorf("reader keys = %+v", keys)
+			}
+			info, _ := w.applet.Key(w.reader.ID())
+			if info.Transactions != 5 {
+				t.Errorf("device counted %d transactions", info.Transactions)
+			}
+		})
+	}
+}
+
+// world is one vehicle and one device with an owner key, enrolled directly.
+type world struct {
+	reader *Reader
+	applet *device.Applet
+	card   *transporttest.Card
+	slot   dkey.KeySlot
+	token  []byte
+}
+
+func newWorld(t testing.TB, p dkey.Profile) *world {
+	t.Helper()
+	vk, err := dkey.GenerateSoftwareKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vid, _ := dkey.NewVehicleID([]byte("VIN-0001-reader-")[:p.VehicleIDLen()])
+	r, err := NewReader(&Config{Profile: p, VehicleID: vid, Key: vk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := device.NewApplet(&device.Config{Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := dkey.MailboxConfig{PrivateSize: 256, ConfidentialSize: 64, ConfidentialAuth1: dkey.MailboxRange{Offset: 0, Length: 16}}
+	info, err := a.CreateKey(device.KeyConfig{VehicleID: vid, VehicleKey: r.PublicKey(), Mailboxes: mb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := []byte("immobilizer-0001")
+	if err := r.Enroll(Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), ImmobilizerToken: token, Mailboxes: mb}); err != nil {
+		t.Fatal(err)
+	}
+	return &world{reader: r, applet: a, card: transporttest.NewCard(a), slot: info.Slot, token: token}
+}

@@ -1,0 +1,277 @@
+package vehicle
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/transaction"
+	"github.com/opencarkey/sdk/transport"
+)
+
+// Config configures a Reader.
+type Config struct {
+	// Profile selects the CCC applet or Home Key; the zero value is CCC.
+	Profile dkey.Profile
+	// VehicleID identifies the vehicle to endpoints.
+	VehicleID dkey.VehicleID
+	// Key is the vehicle's long-term P-256 key (in the vehicle's secure
+	// element or HSM); it signs AUTH1.
+	Key crypto.Signer
+	// Time returns the current time, for validity windows and last use;
+	// nil means time.Now.
+	Time func() time.Time
+	// Link describes what the NFC reader can carry (extended length,
+	// largest command); nil means short APDUs with command chaining.
+	Link *transport.ClientConfig
+}
+
+// Errors a transaction can end with, beyond those of package transaction
+// (ErrAuthentication, ErrChannel, ErrVersion, ErrMalformed), the dkey
+// sentinels (ErrUnknownKey, ErrKeySuspended, ErrKeyTerminated, ErrKeyExpired,
+// ErrNotEntitled) and the transport failures.
+var (
+	// ErrNoApplet reports that the device has no Digital Key applet of the
+	// vehicle's profile (SELECT failed).
+	ErrNoApplet = errors.New("vehicle: no Digital Key applet on the device")
+	// ErrRefused reports that the device refused the transaction (it wraps
+	// the device's status word): no key for this vehicle, key suspended,
+	// lost mode, user authentication required.
+	ErrRefused = errors.New("vehicle: device refused the transaction")
+	// ErrImmobilizer reports an immobilizer token that does not match the
+	// one the vehicle provisioned.
+	ErrImmobilizer = errors.New("vehicle: immobilizer token mismatch")
+	// ErrEnrolled reports an enrolment of a slot or key already enrolled.
+	ErrEnrolled = errors.New("vehicle: key already enrolled")
+)
+
+// Enrollment describes a key the vehicle accepts.
+type Enrollment struct {
+	// PublicKey is the endpoint's long-term public key.
+	PublicKey *dkey.PublicKey
+	// Slot is the key slot identifier the endpoint returns in AUTH1.
+	Slot dkey.KeySlot
+	// Role is owner or friend; zero means owner.
+	Role dkey.KeyRole
+	// Profile is what the key may do; the zero value allows nothing.
+	Profile dkey.AccessProfile
+	// NotBefore and NotAfter bound the key's validity; zero means unbounded.
+	NotBefore, NotAfter time.Time
+	// ImmobilizerToken, when set, is written into the key's confidential
+	// mailbox at TokenOffset in the key's first standard transaction and
+	// checked at every engine start (PROTOCOL.md §5.2). Keys without a token
+	// start the engine on the standard transaction alone.
+	ImmobilizerToken []byte
+	TokenOffset      uint16
+	// Mailboxes is the mailbox configuration the vehicle gave the key (at
+	// pairing). When its confidential AUTH1 subset covers the token, the
+	// vehicle reads the token from the AUTH1 response instead of by EXCHANGE.
+	Mailboxes dkey.MailboxConfig
+}
+
+// KeyInfo describes an enrolled key.
+type KeyInfo struct {
+	Slot      dkey.KeySlot
+	PublicKey *dkey.PublicKey
+	Role      dkey.KeyRole
+	Profile   dkey.AccessProfile
+	State     dkey.KeyState
+	NotBefore time.Time
+	NotAfter  time.Time
+	// LastUse is when the key last completed a transaction; zero if never.
+	LastUse time.Time
+	// HasPersistent reports whether the key can run a fast transaction.
+	HasPersistent bool
+	// TokenProvisioned reports whether the immobilizer token is in the
+	// key's mailbox.
+	TokenProvisioned bool
+}
+
+type enrolled struct {
+	info        KeyInfo
+	token       []byte
+	tokenOff    uint16
+	mailboxes   dkey.MailboxConfig
+	provisioned bool
+}
+
+// Reader is the vehicle side: the enrolled keys, the policy of what each
+// may do, and the transactions run over any transport.Transceiver (an NFC
+// reader at a door handle, the console reader, a BLE link). It runs the fast
+// transaction first when the action allows it and falls back to the
+// standard one (PROTOCOL.md §4.1); engine start always takes a standard
+// transaction and reads the immobilizer token.
+//
+// A Reader is safe for concurrent use: several NFC readers of one vehicle
+// share it.
+type Reader struct {
+	v    *transaction.Vehicle
+	now  func() time.Time
+	link *transport.ClientConfig
+
+	mu sync.Mutex
+	// keys and fast are parallel, most recently used first: the fast lookup
+	// tries keys in that order (PROTOCOL.md §4.5).
+	keys []*enrolled
+	fast []transaction.FastKey
+	// removed remembers keys removed from the vehicle, so that their next
+	// transaction tells the device to delete them (CONTROL FLOW 00A0).
+	removed []KeyInfo
+
+	sessions sync.Pool
+}
+
+// NewReader returns a Reader with no enrolled key.
+func NewReader(cfg *Config) (*Reader, error) {
+	v, err := transaction.NewVehicle(&transaction.VehicleConfig{Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key})
+	if err != nil {
+		return nil, fmt.Errorf("vehicle: %w", err)
+	}
+	r := &Reader{v: v, now: cfg.Time, link: cfg.Link}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	r.sessions.New = func() any { return v.NewSession() }
+	return r, nil
+}
+
+// ID returns the vehicle identifier.
+func (r *Reader) ID() dkey.VehicleID { return r.v.ID() }
+
+// PublicKey returns the vehicle's long-term public key, which devices use to
+// verify AUTH1.
+func (r *Reader) PublicKey() *dkey.PublicKey { return r.v.PublicKey() }
+
+// Profile returns the profile.
+func (r *Reader) Profile() dkey.Profile { return r.v.Profile() }
+
+// Enroll adds a key. It returns ErrEnrolled if the slot or the public key is
+// already enrolled.
+func (r *Reader) Enroll(e Enrollment) error {
+	if e.PublicKey == nil || e.Slot.IsZero() {
+		return errors.New("vehicle: enrolment needs a public key and a slot")
+	}
+	if !e.Profile.Entitlements.Known() {
+		return fmt.Errorf("vehicle: unknown entitlements %v", e.Profile.Entitlements)
+	}
+	if e.Role == 0 {
+		e.Role = dkey.RoleOwner
+	}
+	if len(e.ImmobilizerToken) > transaction.MaxExchangeData || int(e.TokenOffset)+len(e.ImmobilizerToken) > dkey.MaxMailboxSize {
+		return fmt.Errorf("vehicle: immobilizer token of %d bytes at %d does not fit a mailbox", len(e.ImmobilizerToken), e.TokenOffset)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, k := range r.keys {
+		if k.info.Slot == e.Slot || k.info.PublicKey.Equal(e.PublicKey) {
+			return ErrEnrolled
+		}
+	}
+	k := &enrolled{
+		info: KeyInfo{
+			Slot: e.Slot, PublicKey: e.PublicKey, Role: e.Role, Profile: e.Profile, State: dkey.KeyActive,
+			NotBefore: e.NotBefore, NotAfter: e.NotAfter,
+		},
+		token:     bytes.Clone(e.ImmobilizerToken),
+		tokenOff:  e.TokenOffset,
+		mailboxes: e.Mailboxes,
+	}
+	r.keys = append(r.keys, k)
+	r.fast = append(r.fast, transaction.FastKey{})
+	r.removed = slices.DeleteFunc(r.removed, func(ki KeyInfo) bool { return ki.Slot == e.Slot })
+	return nil
+}
+
+// Keys returns the enrolled keys, most recently used first.
+func (r *Reader) Keys() []KeyInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]KeyInfo, len(r.keys))
+	for i, k := range r.keys {
+		out[i] = k.info
+		out[i].HasPersistent = r.fast[i].Valid()
+		out[i].TokenProvisioned = k.provisioned
+	}
+	return out
+}
+
+func (r *Reader) index(slot dkey.KeySlot) int {
+	for i, k := range r.keys {
+		if k.info.Slot == slot {
+			return i
+		}
+	}
+	return -1
+}
+
+// Remove removes a key from the vehicle for good (the dashboard's "remove
+// key"). Its next transaction is refused and tells the device to delete it.
+func (r *Reader) Remove(slot dkey.KeySlot) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.index(slot)
+	if i < 0 {
+		return fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
+	}
+	info := r.keys[i].info
+	info.State = dkey.KeyTerminated
+	r.removed = append(r.removed, info)
+	r.fast[i].Zeroize()
+	clear(r.keys[i].token)
+	r.keys = slices.Delete(r.keys, i, i+1)
+	r.fast = slices.Delete(r.fast, i, i+1)
+	return nil
+}
+
+// SetState suspends (dkey.KeySuspended) or resumes (dkey.KeyActive) a key.
+func (r *Reader) SetState(slot dkey.KeySlot, s dkey.KeyState) error {
+	if s != dkey.KeyActive && s != dkey.KeySuspended {
+		return fmt.Errorf("vehicle: SetState to %v: use Remove to terminate", s)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.index(slot)
+	if i < 0 {
+		return fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
+	}
+	r.keys[i].info.State = s
+	return nil
+}
+
+// touch moves key i to the front (most recently used) and returns its new
+// index, 0.
+func (r *Reader) touch(i int) {
+	if i == 0 {
+		return
+	}
+	k, f := r.keys[i], r.fast[i]
+	copy(r.keys[1:i+1], r.keys[:i])
+	copy(r.fast[1:i+1], r.fast[:i])
+	r.keys[0], r.fast[0] = k, f
+}
+
+// check applies the vehicle's policy to key k for action at now and
+// returns the CONTROL FLOW code of a refusal with its error.
+func check(k *enrolled, action dkey.Action, now time.Time) (transaction.ControlFlow, error) {
+	switch {
+	case k.info.State == dkey.KeySuspended:
+		return transaction.CFFailure, dkey.ErrKeySuspended
+	case !k.info.NotBefore.IsZero() && now.Before(k.info.NotBefore),
+		!k.info.NotAfter.IsZero() && !now.Before(k.info.NotAfter):
+		return transaction.CFKeyExpired, dkey.ErrKeyExpired
+	case !k.info.Profile.Allows(action):
+		return transaction.CFFailure, fmt.Errorf("%w: %v", dkey.ErrNotEntitled, action)
+	}
+	return transaction.CFSuccess, nil
+}
+
+// tokenMatches compares an immobilizer token in constant time.
+func tokenMatches(got, want []byte) bool {
+	return len(got) == len(want) && subtle.ConstantTimeCompare(got, want) == 1
+}

@@ -1,0 +1,296 @@
+package vehicle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/transaction"
+	"github.com/opencarkey/sdk/transport"
+)
+
+// Result is the outcome of one transaction: which key, which action, fast
+// or standard, and why it failed. The vehicle acts on it: opens the doors,
+// arms the immobilizer, applies the speed limit of the key's profile.
+type Result struct {
+	Action dkey.Action
+	// Slot is the key that transacted; zero when the key is unknown.
+	Slot dkey.KeySlot
+	// Role is the key's role.
+	Role dkey.KeyRole
+	// Profile is the key's access profile; a non-zero MaxSpeed is a limit
+	// the vehicle enforces while this key drives.
+	Profile dkey.AccessProfile
+	// Fast reports a fast transaction (cryptogram), Standard one with AUTH1.
+	Fast bool
+	// Version is the protocol version selected.
+	Version dkey.Version
+	// ControlFlow is the outcome reported to the device.
+	ControlFlow transaction.ControlFlow
+	// RangingKey is the UWB ranging key (URSK) of a standard CCC
+	// transaction; HasRangingKey tells whether it is set.
+	RangingKey    [transaction.RangingKeySize]byte
+	HasRangingKey bool
+	// Err is why the transaction failed, nil on success; Transact returns
+	// it too.
+	Err error
+}
+
+// OK reports whether the transaction succeeded.
+func (r *Result) OK() bool { return r.Err == nil }
+
+// fastAllowed is the vehicle's policy: unlock and lock may take a fast
+// transaction; everything else, engine start first, takes a standard one
+// (PROTOCOL.md §4.1, §9).
+func fastAllowed(a dkey.Action) bool { return a == dkey.ActionUnlock || a == dkey.ActionLock }
+
+// run is one transaction in progress.
+type run struct {
+	r      *Reader
+	s      *transaction.VehicleSession
+	c      *transport.Client
+	ctx    context.Context
+	res    *Result
+	buf    []byte
+	cfSent bool
+}
+
+func (x *run) do(cmd transport.Command) (transport.Response, error) {
+	return x.c.Do(x.ctx, &cmd, x.buf[:0])
+}
+
+// Transact runs one transaction for action with the device behind t: fast
+// first when the action allows it, standard otherwise or on a miss. It
+// always ends with CONTROL FLOW telling the device the outcome (when the
+// link still works). The returned Result says what happened; its Err is the
+// returned error.
+func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action dkey.Action) (Result, error) {
+	res := Result{Action: action}
+	s := r.sessions.Get().(*transaction.VehicleSession)
+	defer func() {
+		s.Close()
+		r.sessions.Put(s)
+	}()
+	x := &run{r: r, s: s, c: transport.NewClient(t, r.link), ctx: ctx, res: &res}
+	cf, err := x.transact(action)
+	res.ControlFlow = cf
+	if cerr := x.controlFlow(cf); err == nil && cerr != nil {
+		err = cerr
+	}
+	res.Err = err
+	return res, err
+}
+
+// controlFlow sends CONTROL FLOW; its error matters only on success.
+func (x *run) controlFlow(cf transaction.ControlFlow) error {
+	r, err := x.do(x.s.ControlFlow(cf))
+	if err != nil {
+		return fmt.Errorf("vehicle: CONTROL FLOW: %w", err)
+	}
+	if !r.SW.OK() {
+		return fmt.Errorf("vehicle: CONTROL FLOW: %w", r.SW)
+	}
+	return nil
+}
+
+// transact runs the steps and returns the CONTROL FLOW code to send.
+func (x *run) transact(action dkey.Action) (transaction.ControlFlow, error) {
+	s := x.s
+	var flags transaction.Flags
+	if fastAllowed(action) {
+		flags |= transaction.FlagFast
+	}
+	if action.StartsDrive() {
+		flags |= transaction.FlagExchange
+	}
+	if err := s.Start(action, flags); err != nil {
+		return transaction.CFFailure, err
+	}
+	resp, err := x.do(s.Select())
+	if err != nil {
+		return transaction.CFFailure, err
+	}
+	if !resp.SW.OK() {
+		return transaction.CFFailure, fmt.Errorf("%w: %w", ErrNoApplet, resp.SW)
+	}
+	if err := s.ReadSelect(resp); err != nil {
+		return transaction.CFInvalidDataFormat, err
+	}
+	x.res.Version = s.Version()
+	cmd, err := s.Auth0()
+	if err != nil {
+		return transaction.CFFailure, err
+	}
+	if resp, err = x.do(cmd); err != nil {
+		return transaction.CFFailure, err
+	}
+	if !resp.SW.OK() {
+		return transaction.CFFailure, fmt.Errorf("%w: %w", ErrRefused, resp.SW)
+	}
+	if err := s.ReadAuth0(resp); err != nil {
+		return transaction.CFInvalidDataFormat, err
+	}
+	if s.HasCryptogram() {
+		if cf, matched, err := x.fast(action); matched {
+			return cf, err
+		}
+	}
+	return x.standard(action)
+}
+
+// fast tries the cryptogram against the enrolled keys. matched is false on
+// a miss: the caller falls back to a standard transaction.
+func (x *run) fast(action dkey.Action) (cf transaction.ControlFlow, matched bool, err error) {
+	r := x.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := x.s.FindFast(r.fast)
+	if i < 0 {
+		return 0, false, nil
+	}
+	k := r.keys[i]
+	x.res.Slot, x.res.Role, x.res.Profile, x.res.Fast = k.info.Slot, k.info.Role, k.info.Profile, true
+	if cf, err := check(k, action, r.now()); err != nil {
+		return cf, true, err
+	}
+	k.info.LastUse = r.now()
+	r.touch(i)
+	return transaction.CFSuccess, true, nil
+}
+
+// standard runs AUTH1 and what follows: mailbox access for the immobilizer
+// token, Kpersistent replacement.
+func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
+	s, r := x.s, x.r
+	cmd, err := s.Auth1()
+	if err != nil {
+		return transaction.CFFailure, err
+	}
+	resp, err := x.do(cmd)
+	if err != nil {
+		return transaction.CFFailure, err
+	}
+	if !resp.SW.OK() {
+		return transaction.CFFailure, fmt.Errorf("%w: %w", ErrRefused, resp.SW)
+	}
+	a1, err := s.ReadAuth1(resp)
+	if err != nil {
+		if errors.Is(err, transaction.ErrChannel) {
+			return transaction.CFInvalidChannel, err
+		}
+		return transaction.CFInvalidDataFormat, err
+	}
+	x.res.Slot = a1.Slot
+
+	r.mu.Lock()
+	i := r.index(a1.Slot)
+	if i < 0 {
+		cf, err := x.unknownSlot(a1.Slot)
+		r.mu.Unlock()
+		return cf, err
+	}
+	k := r.keys[i]
+	pk, err := s.VerifyEndpoint(k.info.PublicKey)
+	if err != nil {
+		r.mu.Unlock()
+		return transaction.CFInvalidSignature, err
+	}
+	// The endpoint replaced its Kpersistent when it answered AUTH1; the
+	// vehicle does too, whatever the policy says next, so that the next
+	// fast transaction works.
+	r.fast[i] = transaction.NewFastKey(k.info.PublicKey, &pk)
+	pk.Zeroize()
+	x.res.Role, x.res.Profile = k.info.Role, k.info.Profile
+	if cf, err := check(k, action, r.now()); err != nil {
+		r.mu.Unlock()
+		return cf, err
+	}
+	token, tokenOff, provisioned, inAuth1 := k.token, k.tokenOff, k.provisioned, k.mailboxes.ConfidentialAuth1
+	r.mu.Unlock()
+
+	if len(token) > 0 && !provisioned {
+		if err := x.writeToken(token, tokenOff); err != nil {
+			return transaction.CFFailure, err
+		}
+		r.mu.Lock()
+		if j := r.index(a1.Slot); j >= 0 {
+			r.keys[j].provisioned = true
+		}
+		r.mu.Unlock()
+	} else if action.StartsDrive() && len(token) > 0 {
+		if err := x.checkToken(token, tokenOff, inAuth1, a1.Confidential); err != nil {
+			return transaction.CFInvalidDataContent, err
+		}
+	}
+	x.res.RangingKey, x.res.HasRangingKey = s.RangingKey()
+	r.mu.Lock()
+	if j := r.index(a1.Slot); j >= 0 {
+		r.keys[j].info.LastUse = r.now()
+		r.touch(j)
+	}
+	r.mu.Unlock()
+	return transaction.CFSuccess, nil
+}
+
+// unknownSlot handles an AUTH1 from a slot that is not enrolled. A removed
+// key that proves itself is told to delete itself (00A0). r.mu is held.
+func (x *run) unknownSlot(slot dkey.KeySlot) (transaction.ControlFlow, error) {
+	for _, ki := range x.r.removed {
+		if ki.Slot != slot {
+			continue
+		}
+		if _, err := x.s.VerifyEndpoint(ki.PublicKey); err != nil {
+			return transaction.CFInvalidSignature, err
+		}
+		x.res.Role, x.res.Profile = ki.Role, ki.Profile
+		return transaction.CFKeyDeleted, fmt.Errorf("vehicle: %w: slot %v was removed", dkey.ErrKeyTerminated, slot)
+	}
+	return transaction.CFKeyNotFound, fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
+}
+
+func (x *run) exchange(ops []transaction.MailboxOp) ([]byte, error) {
+	cmd, err := x.s.Exchange(ops)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := x.do(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return x.s.ReadExchange(resp)
+}
+
+// writeToken provisions the immobilizer token in the key's confidential
+// mailbox (PROTOCOL.md §3.1 phase 4, §5.2).
+func (x *run) writeToken(token []byte, off uint16) error {
+	_, err := x.exchange([]transaction.MailboxOp{{Kind: transaction.OpWrite, Mailbox: dkey.ConfidentialMailbox, Offset: off, Data: token}})
+	if err != nil {
+		return fmt.Errorf("vehicle: provisioning the immobilizer token: %w", err)
+	}
+	return nil
+}
+
+// checkToken reads the immobilizer token, from the AUTH1 subset when the
+// key's configuration returns the token there (PROTOCOL.md §5.1),
+// otherwise by EXCHANGE, and compares it with the provisioned one.
+func (x *run) checkToken(token []byte, off uint16, subset dkey.MailboxRange, subsetData []byte) error {
+	var got []byte
+	if end := int(off) + len(token); off >= subset.Offset && end <= subset.End() && len(subsetData) == int(subset.Length) {
+		got = subsetData[off-subset.Offset : end-int(subset.Offset)]
+	} else {
+		plain, err := x.exchange([]transaction.MailboxOp{{Kind: transaction.OpRead, Mailbox: dkey.ConfidentialMailbox, Offset: off, Length: uint16(len(token))}})
+		if err != nil {
+			return fmt.Errorf("vehicle: reading the immobilizer token: %w", err)
+		}
+		rr := transaction.NewReadResults(plain)
+		var ok bool
+		if got, ok = rr.Next(); !ok || !rr.Done() {
+			return fmt.Errorf("vehicle: reading the immobilizer token: %w", transaction.ErrMalformed)
+		}
+	}
+	if !tokenMatches(got, token) {
+		return ErrImmobilizer
+	}
+	return nil
+}

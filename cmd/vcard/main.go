@@ -1,0 +1,134 @@
+// Command vcard serves a virtual card to vsmartcard's vpcd, so that every
+// PC/SC application on the machine sees the card in a reader: the vehicle
+// side (package transport/pcsc, examples/pcsc-reader) can then be tried
+// without a phone.
+//
+// Usage:
+//
+//	vcard [-host localhost] [-port 35963] [-card demo] [-atr 3B80800101] [-v]
+//
+// vpcd must be running inside pcscd (Debian: apt-get install pcscd
+// vsmartcard-vpcd; scripts/pcsc/run.sh starts a private one). Port 35963 is
+// vpcd's first reader ("Virtual PCD 00 00"), 35964 its second. vcard
+// reconnects whenever vpcd goes away, until interrupted.
+//
+// The cards it can serve are listed in the cards table below; "demo" answers
+// SELECT of the Digital Key applet with the version list of PROTOCOL.md §2.2
+// and nothing else. Adding the device applet is one line in that table.
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/opencarkey/sdk/transport"
+	"github.com/opencarkey/sdk/transport/vpcd"
+)
+
+// cards are the cards vcard serves, by the name given to -card. To serve the
+// Digital Key applet once package device exists, add:
+//
+//	"applet": func() transport.Card { return device.NewApplet( /* key store */ ) },
+var cards = map[string]func() transport.Card{
+	"demo": func() transport.Card { return demoCard{} },
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stderr)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "vcard:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args and serves the card until ctx ends.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("vcard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host := fs.String("host", "localhost", "host where vpcd listens")
+	port := fs.Int("port", 35963, "vpcd port: 35963 for the first reader, 35964 for the second")
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range cards {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	name := fs.String("card", "demo", "card to serve: "+strings.Join(names, ", "))
+	atrHex := fs.String("atr", "", "answer to reset in hex (default 3B80800101, a contactless card on which pcscd negotiates T=1)")
+	verbose := fs.Bool("v", false, "log every command and response")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	newCard, ok := cards[*name]
+	if !ok {
+		return fmt.Errorf("unknown card %q (have %s)", *name, strings.Join(names, ", "))
+	}
+	if *port <= 0 || *port > 65535 {
+		return fmt.Errorf("invalid port %d", *port)
+	}
+	cfg := &vpcd.Config{}
+	if *atrHex != "" {
+		atr, err := hex.DecodeString(*atrHex)
+		if err != nil {
+			return fmt.Errorf("invalid -atr: %w", err)
+		}
+		cfg.ATR = atr
+	}
+	card := newCard()
+	var mu sync.Mutex // serializes writes to stderr
+	logf := func(format string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stderr, format+"\n", a...)
+	}
+	if *verbose {
+		card = &tracingCard{card: card, logf: logf}
+	}
+	addr := net.JoinHostPort(*host, strconv.Itoa(*port))
+	cfg.OnConnect = func() { logf("vcard: card %q inserted into the reader at %s", *name, addr) }
+	cfg.OnDisconnect = func(err error) {
+		if !errors.Is(err, context.Canceled) {
+			logf("vcard: card removed: %v", err)
+		}
+	}
+	logf("vcard: waiting for vpcd at %s", addr)
+	return vpcd.Run(ctx, addr, card, cfg)
+}
+
+// tracingCard logs each command and response of the card it wraps.
+type tracingCard struct {
+	card transport.Card
+	logf func(format string, a ...any)
+}
+
+func (t *tracingCard) ProcessAPDU(dst, cmd []byte) []byte {
+	n := len(dst)
+	dst = t.card.ProcessAPDU(dst, cmd)
+	t.logf("vcard: > %X\nvcard: < %X", cmd, dst[n:])
+	return dst
+}
+
+func (t *tracingCard) Reset() {
+	t.logf("vcard: reset")
+	if r, ok := t.card.(transport.Resetter); ok {
+		r.Reset()
+	}
+}

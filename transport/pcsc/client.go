@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,7 +28,9 @@ type Config struct {
 	// the PCSCLITE_CSOCK_NAME environment variable, or [DefaultSocket].
 	Socket string
 	// PollInterval is the pause between two looks at the readers in
-	// [Client.WaitForCard]. Zero means 100 ms.
+	// [Client.WaitForCard], and between two status requests when
+	// [Conn.Transceive] checks whether a card that did not answer has left.
+	// Zero means 100 ms.
 	PollInterval time.Duration
 	// Protocols are the protocols [Client.Connect] and [Conn.Reconnect]
 	// accept; pcscd negotiates T=1 when the card offers both. Zero means
@@ -79,6 +82,7 @@ type Client struct {
 	poll        time.Duration
 	protocols   Protocol
 	interruptFn func()
+	released    atomic.Bool // set by Release, which may close conn without the lock
 
 	// Guarded by sem.
 	hContext uint32
@@ -175,6 +179,7 @@ func (c *Client) handshake(ctx context.Context) error {
 // at once, which makes that call fail. Releasing a closed Client returns nil.
 func (c *Client) Release(ctx context.Context) error {
 	const op = "release"
+	c.released.Store(true)
 	if err := c.begin(ctx, op); err != nil {
 		if errors.Is(err, ErrClosed) {
 			return nil
@@ -342,7 +347,7 @@ func (c *Client) begin(ctx context.Context, op string) error {
 	case <-ctx.Done():
 		return ctxError(op, ctx.Err())
 	}
-	if c.closed {
+	if c.closed || (c.released.Load() && op != "release") {
 		<-c.sem
 		return &Error{Op: op, Code: NoService, Err: ErrClosed}
 	}

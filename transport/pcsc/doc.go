@@ -55,6 +55,10 @@
 // offset, stops listing readers at the first free slot, rejects servers newer
 // than protocol 4.4, and never closes its socket.
 //
+// The reader table pcscd sends has PCSCLITE_MAX_READERS_CONTEXTS entries,
+// a build-time constant: this package assumes pcsc-lite's default, 16, as
+// libpcsclite built with the same headers does.
+//
 // pcscd's client protocol has a status-change wait that differs between
 // server versions; [Client.WaitForCard] polls the reader table instead, every
 // Config.PollInterval (100 ms by default). The socket path is

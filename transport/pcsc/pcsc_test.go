@@ -796,6 +796,20 @@ func TestReleaseInterruptsCall(t *testing.T) {
 	}
 	err := <-errc
 	checkError(t, "hung Transceive()", err, CommError, transport.ErrProtocol)
+	_, err = c.Readers(t.Context())
+	checkError(t, "Readers() after Release", err, NoService, ErrClosed, transport.ErrNoReader)
+}
+
+func TestReleaseCancelled(t *testing.T) {
+	f := newFakePCSCD(t)
+	c := establishFake(t, f)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := c.Release(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Release(cancelled) = %v, want %v", err, context.Canceled)
+	}
+	_, err := c.Readers(t.Context())
+	checkError(t, "Readers() after Release", err, NoService, ErrClosed, transport.ErrNoReader)
 }
 
 func TestConcurrentConns(t *testing.T) {

@@ -126,9 +126,11 @@ func (a *Applet) auth1(dst []byte, cmd *transport.Command) ([]byte, error) {
 		return dst, err
 	}
 	// Kpersistent is replaced after every standard transaction (PROTOCOL.md
-	// §4.5); the vehicle replaces it when it has verified the signature in
-	// this response.
-	k.cred.Persistent = pk
+	// §4.5). The new one is staged until the vehicle reports success with
+	// CONTROL FLOW: the vehicle replaces its own only when it verified this
+	// response and the transaction succeeded, so both sides keep the old key
+	// when anything fails in between (see controlFlow).
+	a.pending = pk
 	return out, nil
 }
 
@@ -179,10 +181,13 @@ func (k *key) mailbox(m dkey.Mailbox) []byte {
 	return k.private
 }
 
-// controlFlow records the vehicle's verdict. CONTROL FLOW travels in clear,
-// so the applet acts on "key deleted" (00A0) only after the vehicle has
-// authenticated itself in this transaction with AUTH1: a rogue reader
-// without the vehicle's key cannot make the device delete a key.
+// controlFlow records the vehicle's verdict and commits the staged
+// Kpersistent of a standard transaction that succeeded. CONTROL FLOW travels
+// in clear, so the applet acts on "key deleted" (00A0) only after the
+// vehicle has authenticated itself in this transaction with AUTH1: a rogue
+// reader without the vehicle's key cannot make the device delete a key. A
+// forged "failure" can only make the device keep its old Kpersistent, which
+// costs the next fast transaction a fallback to a standard one.
 func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error) {
 	k := a.current
 	standard := a.sess.Standard()
@@ -199,6 +204,10 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 	if cf.Success() && authenticated {
 		k.txCount++
 	}
+	if standard && (cf.Success() || cf.Continue()) && a.pending.Valid() {
+		k.cred.Persistent = a.pending
+	}
+	a.pending.Zeroize()
 	if cf == transaction.CFKeyDeleted && standard {
 		if err := a.terminateLocked(k); err != nil {
 			return dst, err

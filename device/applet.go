@@ -110,6 +110,9 @@ type Applet struct {
 	sess    *transaction.EndpointSession
 	sel     selection
 	current *key // key of the transaction in progress
+	// pending is the Kpersistent of the standard transaction in progress,
+	// committed to the current key on a success CONTROL FLOW.
+	pending transaction.PersistentKey
 	keys    []*key
 	lost    bool
 	authTil time.Time
@@ -394,4 +397,5 @@ func (a *Applet) Reset() {
 func (a *Applet) abortLocked() {
 	a.sess.Deselect()
 	a.current = nil
+	a.pending.Zeroize()
 }

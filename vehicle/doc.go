@@ -29,8 +29,11 @@
 //     no code for them): 0000 for a suspended key or a missing entitlement,
 //     0002 for a key outside its validity window, 0001 for an unknown slot,
 //     00A0 for a removed key that proves itself (the device then deletes it).
-//   - Kpersistent is replaced as soon as the endpoint's AUTH1 signature
-//     verifies, even when the policy then refuses the action: the endpoint
-//     replaced its own when it answered, and the next fast transaction must
-//     keep working.
+//   - Kpersistent is replaced on both sides only when a standard transaction
+//     succeeds: the vehicle replaces its copy when the device acknowledged
+//     the success CONTROL FLOW, and the device (package device) commits its
+//     staged copy when it receives it. Any failure in between leaves both
+//     with the old key; the rare loss of the final acknowledgement leaves them
+//     apart, and the next fast transaction falls back to a standard one,
+//     which brings them together again.
 package vehicle

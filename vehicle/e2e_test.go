@@ -3,6 +3,7 @@ package vehicle
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
@@ -52,28 +53,70 @@ type world struct {
 	token  []byte
 }
 
-func newWorld(t testing.TB, p dkey.Profile) *world {
+type worldOptions struct {
+	deviceTime  func() time.Time
+	readerTime  func() time.Time
+	profile     dkey.AccessProfile
+	noSubset    bool
+	notBefore   time.Time
+	notAfter    time.Time
+	haveProfile bool
+}
+
+type worldOption func(*worldOptions)
+
+func withDeviceTime(f func() time.Time) worldOption {
+	return func(o *worldOptions) { o.deviceTime = f }
+}
+func withReaderTime(f func() time.Time) worldOption {
+	return func(o *worldOptions) { o.readerTime = f }
+}
+func withoutAuth1Subset() worldOption { return func(o *worldOptions) { o.noSubset = true } }
+func withProfile(p dkey.AccessProfile) worldOption {
+	return func(o *worldOptions) { o.profile, o.haveProfile = p, true }
+}
+func withValidity(nb, na time.Time) worldOption {
+	return func(o *worldOptions) { o.notBefore, o.notAfter = nb, na }
+}
+
+func newCardFor(a *device.Applet) *transporttest.Card { return transporttest.NewCard(a) }
+
+func newWorld(t testing.TB, p dkey.Profile, opts ...worldOption) *world {
 	t.Helper()
+	var o worldOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if !o.haveProfile {
+		o.profile = dkey.OwnerProfile()
+	}
 	vk, err := dkey.GenerateSoftwareKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	vid, _ := dkey.NewVehicleID([]byte("VIN-0001-reader-")[:p.VehicleIDLen()])
-	r, err := NewReader(&Config{Profile: p, VehicleID: vid, Key: vk})
+	r, err := NewReader(&Config{Profile: p, VehicleID: vid, Key: vk, Time: o.readerTime})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := device.NewApplet(&device.Config{Profile: p})
+	a, err := device.NewApplet(&device.Config{Profile: p, Time: o.deviceTime})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mb := dkey.MailboxConfig{PrivateSize: 256, ConfidentialSize: 64, ConfidentialAuth1: dkey.MailboxRange{Offset: 0, Length: 16}}
+	if o.noSubset {
+		mb.ConfidentialAuth1 = dkey.MailboxRange{}
+	}
 	info, err := a.CreateKey(device.KeyConfig{VehicleID: vid, VehicleKey: r.PublicKey(), Mailboxes: mb})
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := []byte("immobilizer-0001")
-	if err := r.Enroll(Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), ImmobilizerToken: token, Mailboxes: mb}); err != nil {
+	err = r.Enroll(Enrollment{
+		PublicKey: info.PublicKey, Slot: info.Slot, Profile: o.profile, ImmobilizerToken: token, Mailboxes: mb,
+		NotBefore: o.notBefore, NotAfter: o.notAfter,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return &world{reader: r, applet: a, card: transporttest.NewCard(a), slot: info.Slot, token: token}

@@ -47,13 +47,15 @@ func fastAllowed(a dkey.Action) bool { return a == dkey.ActionUnlock || a == dke
 
 // run is one transaction in progress.
 type run struct {
-	r      *Reader
-	s      *transaction.VehicleSession
-	c      *transport.Client
-	ctx    context.Context
-	res    *Result
-	buf    []byte
-	cfSent bool
+	r   *Reader
+	s   *transaction.VehicleSession
+	c   *transport.Client
+	ctx context.Context
+	res *Result
+	buf []byte
+	// pending is the new Kpersistent of a standard transaction, committed
+	// when the transaction succeeds.
+	pending transaction.PersistentKey
 }
 
 func (x *run) do(cmd transport.Command) (transport.Response, error) {
@@ -73,10 +75,21 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 		r.sessions.Put(s)
 	}()
 	x := &run{r: r, s: s, c: transport.NewClient(t, r.link), ctx: ctx, res: &res}
+	defer x.pending.Zeroize()
 	cf, err := x.transact(action)
 	res.ControlFlow = cf
 	if cerr := x.controlFlow(cf); err == nil && cerr != nil {
 		err = cerr
+	}
+	if err == nil && x.pending.Valid() {
+		// Both sides replace Kpersistent only when a standard transaction
+		// succeeded and the device acknowledged CONTROL FLOW: a transaction
+		// that fails anywhere leaves both with the old key.
+		r.mu.Lock()
+		if i := r.index(res.Slot); i >= 0 {
+			r.fast[i] = transaction.NewFastKey(r.keys[i].info.PublicKey, &x.pending)
+		}
+		r.mu.Unlock()
 	}
 	res.Err = err
 	return res, err
@@ -196,10 +209,7 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 		r.mu.Unlock()
 		return transaction.CFInvalidSignature, err
 	}
-	// The endpoint replaced its Kpersistent when it answered AUTH1; the
-	// vehicle does too, whatever the policy says next, so that the next
-	// fast transaction works.
-	r.fast[i] = transaction.NewFastKey(k.info.PublicKey, &pk)
+	x.pending = pk
 	pk.Zeroize()
 	x.res.Role, x.res.Profile = k.info.Role, k.info.Profile
 	if cf, err := check(k, action, r.now()); err != nil {
@@ -211,7 +221,7 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 
 	if len(token) > 0 && !provisioned {
 		if err := x.writeToken(token, tokenOff); err != nil {
-			return transaction.CFFailure, err
+			return exchangeFailure(err), err
 		}
 		r.mu.Lock()
 		if j := r.index(a1.Slot); j >= 0 {
@@ -220,7 +230,7 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 		r.mu.Unlock()
 	} else if action.StartsDrive() && len(token) > 0 {
 		if err := x.checkToken(token, tokenOff, inAuth1, a1.Confidential); err != nil {
-			return transaction.CFInvalidDataContent, err
+			return exchangeFailure(err), err
 		}
 	}
 	x.res.RangingKey, x.res.HasRangingKey = s.RangingKey()
@@ -247,6 +257,20 @@ func (x *run) unknownSlot(slot dkey.KeySlot) (transaction.ControlFlow, error) {
 		return transaction.CFKeyDeleted, fmt.Errorf("vehicle: %w: slot %v was removed", dkey.ErrKeyTerminated, slot)
 	}
 	return transaction.CFKeyNotFound, fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
+}
+
+// exchangeFailure is the CONTROL FLOW code for a failed mailbox access:
+// invalid channel when a response did not verify, invalid data content when
+// the token does not match or a response does not parse, failure when the
+// device refused with a status word or the link failed.
+func exchangeFailure(err error) transaction.ControlFlow {
+	switch {
+	case errors.Is(err, transaction.ErrChannel):
+		return transaction.CFInvalidChannel
+	case errors.Is(err, ErrImmobilizer), errors.Is(err, transaction.ErrMalformed):
+		return transaction.CFInvalidDataContent
+	}
+	return transaction.CFFailure
 }
 
 func (x *run) exchange(ops []transaction.MailboxOp) ([]byte, error) {

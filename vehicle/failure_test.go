@@ -1,0 +1,493 @@
+package vehicle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/opencarkey/sdk/device"
+	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/transaction"
+	"github.com/opencarkey/sdk/transport"
+)
+
+// mitm sits between the reader and the card and may rewrite what crosses.
+type mitm struct {
+	inner    transport.Transceiver
+	n        int
+	command  func(i int, cmd []byte) []byte
+	response func(i int, cmd, resp []byte) []byte
+	// sent records the commands the card received.
+	sent [][]byte
+}
+
+func (m *mitm) Transceive(ctx context.Context, dst, cmd []byte) ([]byte, error) {
+	i := m.n
+	m.n++
+	if m.command != nil {
+		cmd = m.command(i, bytes.Clone(cmd))
+	}
+	m.sent = append(m.sent, bytes.Clone(cmd))
+	start := len(dst)
+	out, err := m.inner.Transceive(ctx, dst, cmd)
+	if err != nil || m.response == nil {
+		return out, err
+	}
+	resp := m.response(i, cmd, bytes.Clone(out[start:]))
+	return append(out[:start], resp...), nil
+}
+
+// ins returns the instruction byte of an APDU.
+func ins(apdu []byte) byte {
+	if len(apdu) < 2 {
+		return 0
+	}
+	return apdu[1]
+}
+
+// snapshot is the stored state a failed transaction must not change.
+type snapshot struct {
+	reader []KeyInfo
+	fast   []transaction.FastKey
+	device []device.KeyInfo
+}
+
+func (w *world) snapshot() snapshot {
+	s := snapshot{reader: w.reader.Keys(), device: w.applet.Keys()}
+	w.reader.mu.Lock()
+	s.fast = append([]transaction.FastKey(nil), w.reader.fast...)
+	w.reader.mu.Unlock()
+	for i := range s.device {
+		s.device[i].LastControlFlow = 0 // the device records every outcome
+	}
+	return s
+}
+
+func (w *world) assertUnchanged(t *testing.T, before snapshot) {
+	t.Helper()
+	after := w.snapshot()
+	if fmt.Sprint(before.reader) != fmt.Sprint(after.reader) {
+		t.Errorf("reader keys changed:\n%v\n%v", before.reader, after.reader)
+	}
+	if len(before.fast) != len(after.fast) {
+		t.Fatalf("reader has %d fast keys, had %d", len(after.fast), len(before.fast))
+	}
+	for i := range before.fast {
+		if before.fast[i] != after.fast[i] {
+			t.Errorf("reader Kpersistent of key %d changed", i)
+		}
+	}
+	if fmt.Sprint(before.device) != fmt.Sprint(after.device) {
+		t.Errorf("device keys changed:\n%v\n%v", before.device, after.device)
+	}
+}
+
+// assertFastWorks checks that vehicle and device still share Kpersistent: an
+// unlock goes fast.
+func (w *world) assertFastWorks(t *testing.T) {
+	t.Helper()
+	res, err := w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock)
+	if err != nil || !res.Fast {
+		t.Fatalf("unlock after the failure: fast=%v, %v; vehicle and device no longer agree on Kpersistent", res.Fast, err)
+	}
+}
+
+// warm runs a standard transaction so both sides hold Kpersistent and the
+// immobilizer token is provisioned.
+func warm(t *testing.T, w *world) {
+	t.Helper()
+	if _, err := w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectFailure runs action through m and checks the error, the CONTROL
+// FLOW code the reader sent (and the device received), and that nothing
+// stored changed.
+func expectFailure(t *testing.T, w *world, m *mitm, action dkey.Action, wantErr error, wantCF transaction.ControlFlow) Result {
+	t.Helper()
+	before := w.snapshot()
+	m.inner = w.card
+	res, err := w.reader.Transact(context.Background(), m, action)
+	if !errors.Is(err, wantErr) {
+		t.Fatalf("Transact error = %v, want %v", err, wantErr)
+	}
+	if res.Err != err || res.OK() {
+		t.Errorf("Result.Err = %v", res.Err)
+	}
+	if res.ControlFlow != wantCF {
+		t.Errorf("CONTROL FLOW = %v, want %v", res.ControlFlow, wantCF)
+	}
+	last := m.sent[len(m.sent)-1]
+	if ins(last) != 0x3C || len(last) != 4 || transaction.ControlFlow(uint16(last[2])<<8|uint16(last[3])) != wantCF {
+		t.Errorf("last command sent = %X, want CONTROL FLOW %v", last, wantCF)
+	}
+	w.assertUnchanged(t, before)
+	return res
+}
+
+func TestFailureSignatureFromUnenrolledKey(t *testing.T) {
+	// The device holds a key the vehicle never enrolled.
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	// A second device with a key for this vehicle, unknown to the reader.
+	other, err := device.NewApplet(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.CreateKey(device.KeyConfig{VehicleID: w.reader.ID(), VehicleKey: w.reader.PublicKey()}); err != nil {
+		t.Fatal(err)
+	}
+	before := w.snapshot()
+	m := &mitm{inner: newCardFor(other)}
+	res, err := w.reader.Transact(context.Background(), m, dkey.ActionUnlock)
+	if !errors.Is(err, dkey.ErrUnknownKey) || res.ControlFlow != transaction.CFKeyNotFound {
+		t.Fatalf("unenrolled key: %v, CONTROL FLOW %v", err, res.ControlFlow)
+	}
+	w.assertUnchanged(t, before)
+	if keys, _ := other.Key(w.reader.ID()); keys.HasPersistent {
+		t.Error("refused device committed a Kpersistent")
+	}
+	w.assertFastWorks(t)
+}
+
+func TestFailureAuth1Replayed(t *testing.T) {
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	// Record the AUTH1 command of one transaction (engine start: standard).
+	var recorded []byte
+	rec := &mitm{command: func(i int, cmd []byte) []byte {
+		if ins(cmd) == 0x81 {
+			recorded = bytes.Clone(cmd)
+		}
+		return cmd
+	}, inner: w.card}
+	if _, err := w.reader.Transact(context.Background(), rec, dkey.ActionEngineStart); err != nil {
+		t.Fatal(err)
+	}
+	// Replay it in the next one.
+	m := &mitm{command: func(i int, cmd []byte) []byte {
+		if ins(cmd) == 0x81 {
+			return recorded
+		}
+		return cmd
+	}}
+	expectFailure(t, w, m, dkey.ActionEngineStart, dkey.SWSecurityNotSatisfied, transaction.CFFailure)
+	w.assertFastWorks(t)
+}
+
+func TestFailureTamperedCryptogram(t *testing.T) {
+	w := newWorld(t, dkey.HomeKey)
+	warm(t, w)
+	// A flipped cryptogram bit matches no key: the reader falls back to a
+	// standard transaction, which the attacker cannot complete here because
+	// the card leaves after AUTH0.
+	m := &mitm{response: func(i int, cmd, resp []byte) []byte {
+		if ins(cmd) == 0x80 && len(resp) > 20 {
+			resp[len(resp)-3] ^= 0x01 // last byte of the cryptogram
+		}
+		return resp
+	}, command: func(i int, cmd []byte) []byte {
+		if ins(cmd) == 0x81 {
+			return cmd[:3] // the standard fallback is cut
+		}
+		return cmd
+	}}
+	res := expectFailure(t, w, m, dkey.ActionUnlock, dkey.SWWrongLength, transaction.CFFailure)
+	if res.Fast {
+		t.Error("tampered cryptogram accepted")
+	}
+	w.assertFastWorks(t)
+	// With the link intact the fallback succeeds, standard.
+	m = &mitm{inner: w.card, response: m.response}
+	res, err := w.reader.Transact(context.Background(), m, dkey.ActionUnlock)
+	if err != nil || res.Fast {
+		t.Errorf("tampered cryptogram with intact link: fast=%v, %v", res.Fast, err)
+	}
+}
+
+func TestFailureAuth1ResponseFlipped(t *testing.T) {
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	// Learn the AUTH1 response length.
+	var n int
+	probe := &mitm{inner: w.card, response: func(i int, cmd, resp []byte) []byte {
+		if ins(cmd) == 0x81 {
+			n = len(resp) - 2
+		}
+		return resp
+	}}
+	if _, err := w.reader.Transact(context.Background(), probe, dkey.ActionEngineStart); err != nil {
+		t.Fatal(err)
+	}
+	for pos := 0; pos < n; pos++ {
+		t.Run(fmt.Sprint(pos), func(t *testing.T) {
+			m := &mitm{response: func(i int, cmd, resp []byte) []byte {
+				if ins(cmd) == 0x81 {
+					resp[pos] ^= 0x80
+				}
+				return resp
+			}}
+			expectFailure(t, w, m, dkey.ActionEngineStart, transaction.ErrChannel, transaction.CFInvalidChannel)
+		})
+	}
+	w.assertFastWorks(t)
+}
+
+func TestFailureDowngrade(t *testing.T) {
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	// The AUTH0 command names version 2.0, which the CCC endpoint never
+	// offered.
+	m := &mitm{command: func(i int, cmd []byte) []byte {
+		if ins(cmd) == 0x80 {
+			cmd[7], cmd[8] = 0x02, 0x00 // 5C 02 <version>
+		}
+		return cmd
+	}}
+	expectFailure(t, w, m, dkey.ActionUnlock, dkey.SWWrongData, transaction.CFFailure)
+	// The SELECT response rewritten to offer only a version the vehicle does
+	// not speak.
+	m = &mitm{response: func(i int, cmd, resp []byte) []byte {
+		if ins(cmd) == 0xA4 {
+			return []byte{0x5C, 0x02, 0x03, 0x00, 0x90, 0x00}
+		}
+		return resp
+	}}
+	expectFailure(t, w, m, dkey.ActionUnlock, transaction.ErrVersion, transaction.CFInvalidDataFormat)
+	w.assertFastWorks(t)
+}
+
+func TestFailureUnknownVehicleID(t *testing.T) {
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	m := &mitm{command: func(i int, cmd []byte) []byte {
+		if ins(cmd) == 0x80 {
+			cmd[len(cmd)-2] ^= 0xFF // last byte of the vehicle identifier
+		}
+		return cmd
+	}}
+	expectFailure(t, w, m, dkey.ActionUnlock, dkey.SWFileNotFound, transaction.CFFailure)
+	w.assertFastWorks(t)
+}
+
+func TestFailureSuspendedKey(t *testing.T) {
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	t.Run("device", func(t *testing.T) {
+		if err := w.applet.Suspend(w.reader.ID()); err != nil {
+			t.Fatal(err)
+		}
+		res := expectFailure(t, w, &mitm{}, dkey.ActionUnlock, dkey.SWConditionsNotSatisfied, transaction.CFFailure)
+		if !errors.Is(res.Err, ErrRefused) {
+			t.Errorf("error %v does not wrap ErrRefused", res.Err)
+		}
+		if err := w.applet.Resume(w.reader.ID()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("lost mode", func(t *testing.T) {
+		w.applet.SetLostMode(true)
+		expectFailure(t, w, &mitm{}, dkey.ActionEngineStart, dkey.SWConditionsNotSatisfied, transaction.CFFailure)
+		w.applet.SetLostMode(false)
+	})
+	t.Run("vehicle", func(t *testing.T) {
+		if err := w.reader.SetState(w.slot, dkey.KeySuspended); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []dkey.Action{dkey.ActionUnlock, dkey.ActionEngineStart} {
+			expectFailure(t, w, &mitm{}, a, dkey.ErrKeySuspended, transaction.CFFailure)
+		}
+		if err := w.reader.SetState(w.slot, dkey.KeyActive); err != nil {
+			t.Fatal(err)
+		}
+	})
+	w.assertFastWorks(t)
+}
+
+func TestFailureTerminatedKey(t *testing.T) {
+	t.Run("device", func(t *testing.T) {
+		w := newWorld(t, dkey.CCC)
+		warm(t, w)
+		if err := w.applet.Terminate(w.reader.ID()); err != nil {
+			t.Fatal(err)
+		}
+		// The vehicle has not heard of it; the key still never transacts.
+		for _, a := range []dkey.Action{dkey.ActionUnlock, dkey.ActionEngineStart} {
+			expectFailure(t, w, &mitm{}, a, dkey.SWFileNotFound, transaction.CFFailure)
+		}
+		if err := w.applet.Resume(w.reader.ID()); !errors.Is(err, dkey.ErrUnknownVehicle) {
+			t.Errorf("Resume of a terminated key = %v", err)
+		}
+		if _, err := w.applet.CreateKey(device.KeyConfig{VehicleID: w.reader.ID(), VehicleKey: w.reader.PublicKey()}); err != nil {
+			t.Errorf("a new key after termination: %v", err)
+		}
+	})
+	t.Run("vehicle", func(t *testing.T) {
+		w := newWorld(t, dkey.CCC)
+		warm(t, w)
+		if err := w.reader.Remove(w.slot); err != nil {
+			t.Fatal(err)
+		}
+		// The removed key proves itself and is told to delete itself.
+		res, err := w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock)
+		if !errors.Is(err, dkey.ErrKeyTerminated) || res.ControlFlow != transaction.CFKeyDeleted || res.Slot != w.slot {
+			t.Fatalf("removed key: %v, CONTROL FLOW %v", err, res.ControlFlow)
+		}
+		keys := w.applet.Keys()
+		if len(keys) != 1 || keys[0].State != dkey.KeyTerminated {
+			t.Errorf("device keys after 00A0: %+v", keys)
+		}
+		_, err = w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock)
+		if !errors.Is(err, dkey.SWFileNotFound) {
+			t.Errorf("transaction with the deleted key: %v", err)
+		}
+	})
+}
+
+func TestFailureExpressModeOff(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	w := newWorld(t, dkey.CCC, withDeviceTime(func() time.Time { return now }))
+	warm(t, w)
+	if err := w.applet.SetExpress(w.reader.ID(), false); err != nil {
+		t.Fatal(err)
+	}
+	expectFailure(t, w, &mitm{}, dkey.ActionUnlock, dkey.SWConditionsNotSatisfied, transaction.CFFailure)
+	w.applet.AuthenticateUser(now.Add(30 * time.Second))
+	if res, err := w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock); err != nil || !res.Fast {
+		t.Fatalf("unlock after user authentication: %v", err)
+	}
+	now = now.Add(31 * time.Second)
+	expectFailure(t, w, &mitm{}, dkey.ActionUnlock, dkey.SWConditionsNotSatisfied, transaction.CFFailure)
+}
+
+func TestFailureStaleExchangeCounter(t *testing.T) {
+	// Tokens read by EXCHANGE (no AUTH1 subset): the attacker sends the
+	// vehicle's EXCHANGE twice and returns the second answer.
+	w := newWorld(t, dkey.CCC, withoutAuth1Subset())
+	warm(t, w)
+	var card transport.Transceiver
+	m := &mitm{}
+	m.response = func(i int, cmd, resp []byte) []byte {
+		if ins(cmd) != 0xC9 {
+			return resp
+		}
+		again, err := card.Transceive(context.Background(), nil, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return again
+	}
+	card = w.card
+	expectFailure(t, w, m, dkey.ActionEngineStart, dkey.SWSecureMessagingIncorrect, transaction.CFFailure)
+	w.assertFastWorks(t)
+}
+
+func TestFailureMalformedAPDUs(t *testing.T) {
+	w := newWorld(t, dkey.CCC, withoutAuth1Subset())
+	warm(t, w)
+	steps := []struct {
+		name string
+		ins  byte
+	}{{"SELECT", 0xA4}, {"AUTH0", 0x80}, {"AUTH1", 0x81}, {"EXCHANGE", 0xC9}}
+	mutations := []struct {
+		name string
+		f    func([]byte) []byte
+	}{
+		{"truncated", func(b []byte) []byte { return b[:len(b)-2] }},
+		{"one byte", func(b []byte) []byte { return b[:1] }},
+		{"oversized", func(b []byte) []byte { return append(b, bytes.Repeat([]byte{0xAB}, 300)...) }},
+	}
+	for _, st := range steps {
+		for _, mu := range mutations {
+			t.Run("command/"+st.name+"/"+mu.name, func(t *testing.T) {
+				before := w.snapshot()
+				m := &mitm{inner: w.card, command: func(i int, cmd []byte) []byte {
+					if ins(cmd) == st.ins {
+						return mu.f(cmd)
+					}
+					return cmd
+				}}
+				res, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart)
+				if err == nil || res.OK() {
+					t.Fatalf("mutated %s succeeded", st.name)
+				}
+				w.assertUnchanged(t, before)
+			})
+			t.Run("response/"+st.name+"/"+mu.name, func(t *testing.T) {
+				before := w.snapshot()
+				m := &mitm{inner: w.card, response: func(i int, cmd, resp []byte) []byte {
+					if ins(cmd) == st.ins {
+						return mu.f(resp)
+					}
+					return resp
+				}}
+				res, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart)
+				if err == nil || res.OK() {
+					t.Fatalf("mutated %s response succeeded", st.name)
+				}
+				w.assertUnchanged(t, before)
+			})
+		}
+	}
+	w.assertFastWorks(t)
+}
+
+func TestFailureWrongImmobilizerToken(t *testing.T) {
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	// Someone rewrote the token in the confidential mailbox: only the
+	// vehicle can, so simulate it by enrolling a different expected token.
+	w.reader.mu.Lock()
+	w.reader.keys[0].token = []byte("immobilizer-9999")
+	w.reader.mu.Unlock()
+	expectFailure(t, w, &mitm{}, dkey.ActionEngineStart, ErrImmobilizer, transaction.CFInvalidDataContent)
+	// Unlock does not read the token.
+	w.assertFastWorks(t)
+}
+
+func TestFailureNotEntitled(t *testing.T) {
+	w := newWorld(t, dkey.CCC, withProfile(dkey.AccessProfile{Entitlements: dkey.AccessOnly, MaxSpeed: 80}))
+	warm(t, w)
+	res := expectFailure(t, w, &mitm{}, dkey.ActionEngineStart, dkey.ErrNotEntitled, transaction.CFFailure)
+	if res.Profile.MaxSpeed != 80 || res.Slot != w.slot {
+		t.Errorf("result = %+v", res)
+	}
+	w.assertFastWorks(t)
+}
+
+func TestFailureExpiredKey(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	w := newWorld(t, dkey.CCC, withReaderTime(func() time.Time { return now }), withValidity(now.Add(-time.Hour), now.Add(time.Hour)))
+	warm(t, w)
+	now = now.Add(2 * time.Hour)
+	for _, a := range []dkey.Action{dkey.ActionUnlock, dkey.ActionEngineStart} {
+		expectFailure(t, w, &mitm{}, a, dkey.ErrKeyExpired, transaction.CFKeyExpired)
+	}
+}
+
+func TestFailureCardRemoved(t *testing.T) {
+	w := newWorld(t, dkey.CCC, withoutAuth1Subset())
+	warm(t, w)
+	for _, step := range []byte{0xA4, 0x80, 0x81, 0xC9} {
+		t.Run(fmt.Sprintf("%02X", step), func(t *testing.T) {
+			before := w.snapshot()
+			m := &mitm{inner: w.card, command: func(i int, cmd []byte) []byte {
+				if ins(cmd) == step {
+					w.card.Remove()
+				}
+				return cmd
+			}}
+			_, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart)
+			w.card.Insert()
+			if !errors.Is(err, transport.ErrCardRemoved) {
+				t.Fatalf("error = %v, want ErrCardRemoved", err)
+			}
+			w.assertUnchanged(t, before)
+		})
+	}
+	w.assertFastWorks(t)
+}

@@ -1,0 +1,22 @@
+package pcsc
+
+// Test helpers for the external tests (integration_test.go), which run in
+// package pcsc_test so that they can use package pcsctest.
+
+type TestCard = testCard
+
+var (
+	NewTestCard     = newTestCard
+	SelectCommand   = selectCommand
+	EchoCommand     = echoCommand
+	GenerateCommand = generateCommand
+)
+
+// Resets counts the card's resets.
+func (c *testCard) Resets() int32 { return c.resets.Load() }
+
+// Blocked receives when the card starts a blocking command (INS 20).
+func (c *testCard) Blocked() <-chan struct{} { return c.blocked }
+
+// Unblock lets blocking commands return.
+func (c *testCard) Unblock() { close(c.release) }

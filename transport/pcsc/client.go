@@ -248,8 +248,9 @@ func (c *Client) Readers(ctx context.Context) ([]string, error) {
 
 // WaitForCard waits until a card is present in the named reader, or in any
 // reader when reader is empty, and returns the reader's name. It looks at
-// the readers every Config.PollInterval (pcscd's client protocol has no
-// status-change call that pcsc-lite's older servers and newer ones share).
+// the reader table every Config.PollInterval rather than use pcscd's event
+// wait (CMD_WAIT_READER_STATE_CHANGE), whose replies differ between
+// pcsc-lite versions; a look costs one exchange on a local socket.
 //
 // It fails with an [*Error] with Code NoReadersAvailable when pcscd knows no
 // reader, and UnknownReader when the named reader is not among them, both

@@ -48,9 +48,9 @@ func (cn *Conn) Protocol() Protocol { return cn.protocol }
 // with no response (SCARD_E_NOT_TRANSACTED, or an empty response), and only
 // at pcscd's next poll of the reader as a removal. After such a transmit,
 // Transceive asks pcscd for the card's status for up to one second (within
-// ctx): if the card is gone, the error has Code RemovedCard
-// (transport.ErrCardRemoved) and wraps the original failure; otherwise it is
-// the original failure.
+// ctx): if the card is gone, the error has the Code of that answer,
+// RemovedCard or ResetCard (transport.ErrCardRemoved), and wraps the
+// original failure; otherwise it is the original failure.
 //
 // With a context that has no Done channel and a dst with room for the
 // response, Transceive does not allocate.
@@ -145,7 +145,7 @@ func (cn *Conn) confirmRemoval(ctx context.Context, cause *Error) error {
 		}
 		err := cn.Status(ctx)
 		var pe *Error
-		if errors.As(err, &pe) && (pe.Is(transport.ErrCardRemoved) || pe.Is(transport.ErrNoCard)) {
+		if errors.As(err, &pe) && pe.Is(transport.ErrCardRemoved) {
 			return &Error{Op: cause.Op, Code: pe.Code, Err: cause}
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {

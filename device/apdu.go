@@ -191,7 +191,6 @@ func (k *key) mailbox(m dkey.Mailbox) []byte {
 func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error) {
 	k := a.current
 	standard := a.sess.Standard()
-	authenticated := a.sess.Authenticated()
 	cf, err := a.sess.ReadControlFlow(cmd)
 	a.current = nil
 	if err != nil {
@@ -201,7 +200,7 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 		return dst, nil
 	}
 	k.lastCF = cf
-	if cf.Success() && authenticated {
+	if cf.Success() {
 		k.txCount++
 	}
 	if standard && (cf.Success() || cf.Continue()) && a.pending.Valid() {

@@ -65,7 +65,9 @@ type KeyInfo struct {
 	Express bool
 	// HasPersistent reports whether a fast transaction is possible.
 	HasPersistent bool
-	// Transactions counts standard and fast transactions that completed.
+	// Transactions counts the transactions with this key that the vehicle
+	// reported successful (CONTROL FLOW 01xx). CONTROL FLOW is not
+	// authenticated, so the count is for display only.
 	Transactions int
 	// LastControlFlow is the outcome the vehicle reported last.
 	LastControlFlow transaction.ControlFlow

@@ -58,6 +58,9 @@ type EndpointSession struct {
 
 	stage    stage
 	fastKeys bool // the AUTH0 response carried a cryptogram; fast keys are ready
+	// fastProof is set when an EXCHANGE command verified under the fast keys:
+	// the vehicle proved it knows Kpersistent.
+	fastProof bool
 	t        transcript
 	cred     *Credential
 	eph      ecdhe.PrivateKey
@@ -120,7 +123,7 @@ func (s *EndpointSession) wipe() {
 		s.smReady = false
 	}
 	clear(s.plain[:])
-	s.fastKeys = false
+	s.fastKeys, s.fastProof = false, false
 	s.cred = nil
 }
 
@@ -306,6 +309,9 @@ func (s *EndpointSession) OpenExchange(cmd *transport.Command) ([]MailboxOp, err
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("%w: EXCHANGE: %w", ErrChannel, err))
 	}
+	if s.fastKeys {
+		s.fastProof = true
+	}
 	n, err := parseOps(&s.ops, plain)
 	if err != nil {
 		// The command verified, so the channel stays up; the device answers
@@ -332,10 +338,14 @@ func (s *EndpointSession) SealExchange(dst, plaintext []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Authenticated reports whether the vehicle has authenticated itself in this
-// transaction: by AUTH1, or by a fast cryptogram the endpoint sent.
+// Authenticated reports whether the vehicle has authenticated itself to the
+// endpoint in this transaction: by its AUTH1 signature, or, in a fast
+// transaction, by an EXCHANGE command that verified under the keys derived
+// from Kpersistent. A fast transaction without EXCHANGE authenticates the
+// endpoint to the vehicle only: anyone can replay an AUTH0 and read a
+// cryptogram.
 func (s *EndpointSession) Authenticated() bool {
-	return s.stage == stageStandard || (s.stage == stageAuth0 && s.fastKeys)
+	return s.stage == stageStandard || (s.stage == stageAuth0 && s.fastProof)
 }
 
 // Standard reports whether a standard transaction completed.

@@ -1,0 +1,96 @@
+package device
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/transaction"
+	"github.com/opencarkey/sdk/transport"
+)
+
+// recordingCard passes commands to an applet and keeps them, to seed the
+// fuzzer with real transactions.
+type recordingCard struct {
+	a    *Applet
+	cmds [][]byte
+}
+
+func (c *recordingCard) Transceive(_ context.Context, dst, cmd []byte) ([]byte, error) {
+	c.cmds = append(c.cmds, bytes.Clone(cmd))
+	return c.a.ProcessAPDU(dst, cmd), nil
+}
+
+// FuzzApplet drives an applet holding one key with arbitrary APDU sequences
+// (split on FE ED). The applet never panics, always answers a well-formed
+// response, and never leaves its key in a state the fuzzer could not reach
+// legitimately: without the vehicle's private key or Kpersistent it cannot
+// authenticate, so the key stays active and its Kpersistent and mailboxes
+// are unchanged. (The display-only transaction count may change: CONTROL
+// FLOW is not authenticated.)
+func FuzzApplet(f *testing.F) {
+	a, err := NewApplet(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	vk, _ := dkey.GenerateSoftwareKey()
+	vid, _ := dkey.NewVehicleID([]byte("VIN00001"))
+	mb := dkey.MailboxConfig{PrivateSize: 32, ConfidentialSize: 16, ConfidentialAuth1: dkey.MailboxRange{Length: 16}}
+	info, err := a.CreateKey(KeyConfig{VehicleID: vid, VehicleKey: vk.PublicKey(), Mailboxes: mb})
+	if err != nil {
+		f.Fatal(err)
+	}
+	// Seeds: real standard and fast transactions from a vehicle session.
+	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: vid, Key: vk})
+	if err != nil {
+		f.Fatal(err)
+	}
+	card := &recordingCard{a: a}
+	client := transport.NewClient(card, &transport.ClientConfig{ExtendedLength: true})
+	s := v.NewSession()
+	var pk transaction.PersistentKey
+	for _, flags := range []transaction.Flags{0, transaction.FlagFast} {
+		if err := s.Start(dkey.ActionUnlock, flags); err != nil {
+			f.Fatal(err)
+		}
+		do := func(c transport.Command) transport.Response {
+			r, err := client.Do(context.Background(), &c, nil)
+			if err != nil {
+				f.Fatal(err)
+			}
+			return r
+		}
+		_ = s.ReadSelect(do(s.Select()))
+		c, _ := s.Auth0()
+		_ = s.ReadAuth0(do(c))
+		if flags == 0 {
+			c, _ = s.Auth1()
+			_, _ = s.ReadAuth1(do(c))
+			pk, _ = s.VerifyEndpoint(info.PublicKey)
+			c, _ = s.Exchange([]transaction.MailboxOp{{Kind: transaction.OpWrite, Mailbox: dkey.PrivateMailbox, Data: []byte{1, 2}}})
+			_, _ = s.ReadExchange(do(c))
+		} else if s.FindFast([]transaction.FastKey{transaction.NewFastKey(info.PublicKey, &pk)}) < 0 {
+			f.Fatal("fast seed transaction failed")
+		}
+		do(s.ControlFlow(transaction.CFSuccess))
+		f.Add(bytes.Join(card.cmds, []byte{0xFE, 0xED}))
+		card.cmds = nil
+	}
+	k := a.keys[0]
+	persistent := k.cred.Persistent
+	private, conf := bytes.Clone(k.private), bytes.Clone(k.conf)
+	f.Fuzz(func(t *testing.T, script []byte) {
+		a.Reset()
+		for _, cmd := range bytes.Split(script, []byte{0xFE, 0xED}) {
+			resp := a.ProcessAPDU(nil, cmd)
+			if _, err := transport.ParseResponse(resp); err != nil {
+				t.Fatalf("response %X to %X is malformed", resp, cmd)
+			}
+			if k.state != dkey.KeyActive || !k.cred.Persistent.Equal(&persistent) ||
+				!bytes.Equal(k.private, private) || !bytes.Equal(k.conf, conf) || a.lost {
+				t.Fatalf("command %X changed the key: state %v", cmd, k.state)
+			}
+		}
+	})
+}

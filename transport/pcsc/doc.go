@@ -20,9 +20,7 @@
 //
 // A [Conn] is the [transport.Transceiver]: protocol drivers take it as they
 // take an in-memory card. Every call is context-first and honours the
-// context's deadline and cancellation. For tests through the real
-// middleware, package pcsctest puts any [transport.Card] into a virtual
-// reader of a private pcscd (scripts/pcsc/run.sh) and connects to it.
+// context's deadline and cancellation.
 //
 // # Errors
 //

@@ -1,7 +1,8 @@
 package pcsc
 
 // Test helpers for the external tests (integration_test.go), which run in
-// package pcsc_test so that they can use package pcsctest.
+// package pcsc_test as the full-transaction tests that import package device
+// and package vehicle will.
 
 type TestCard = testCard
 

@@ -13,11 +13,10 @@ import (
 
 	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/pcsc"
-	"github.com/opencarkey/sdk/transport/pcsc/pcsctest"
 )
 
 // The integration tests run against a real pcscd with the vpcd driver and a
-// card served in-process by transport/vpcd (through pcsctest).
+// card served in-process by transport/vpcd (see helpers_test.go).
 // scripts/pcsc/run.sh starts such a pcscd in private namespaces and sets
 // OPENCARKEY_PCSC=1.
 
@@ -33,13 +32,13 @@ func transceive(tb testing.TB, cn *pcsc.Conn, cmd []byte) []byte {
 }
 
 func TestIntegrationReaders(t *testing.T) {
-	pcsctest.Require(t)
-	c := pcsctest.Establish(t)
+	requirePCSC(t)
+	c := establish(t)
 	names, err := c.Readers(t.Context())
 	if err != nil {
 		t.Fatalf("Readers() = %v", err)
 	}
-	if diff := cmp.Diff([]string{pcsctest.Reader0, pcsctest.Reader1}, names); diff != "" {
+	if diff := cmp.Diff([]string{reader0, reader1}, names); diff != "" {
 		t.Errorf("Readers() mismatch (-want +got):\n%s", diff)
 	}
 	for _, n := range names {
@@ -50,11 +49,11 @@ func TestIntegrationReaders(t *testing.T) {
 }
 
 func TestIntegrationSelect(t *testing.T) {
-	pcsctest.Require(t)
+	requirePCSC(t)
 	card := pcsc.NewTestCard(1)
-	pcsctest.Insert(t, 0, card)
-	c := pcsctest.Establish(t)
-	cn := pcsctest.Connect(t, c, 0)
+	insertCard(t, 0, card)
+	c := establish(t)
+	cn := connectCard(t, c, 0)
 	if got := cn.Protocol(); got != pcsc.T1 {
 		t.Errorf("Protocol() = %v, want %v", got, pcsc.T1)
 	}
@@ -69,10 +68,10 @@ func TestIntegrationSelect(t *testing.T) {
 }
 
 func TestIntegrationAPDULengths(t *testing.T) {
-	pcsctest.Require(t)
-	pcsctest.Insert(t, 0, pcsc.NewTestCard(1))
-	c := pcsctest.Establish(t)
-	cn := pcsctest.Connect(t, c, 0)
+	requirePCSC(t)
+	insertCard(t, 0, pcsc.NewTestCard(1))
+	c := establish(t)
+	cn := connectCard(t, c, 0)
 	// The largest command vpcd frames is 65535 bytes: 7 bytes of header and
 	// Lc, 65526 of data, 2 of Le.
 	for _, n := range []int{0, 1, 255, 256, 1000, 4096, 65526} {
@@ -101,11 +100,11 @@ func TestIntegrationAPDULengths(t *testing.T) {
 }
 
 func TestIntegrationCardRemovedMidExchange(t *testing.T) {
-	pcsctest.Require(t)
+	requirePCSC(t)
 	card := pcsc.NewTestCard(1)
-	stop := pcsctest.Insert(t, 0, card)
-	c := pcsctest.Establish(t)
-	cn := pcsctest.Connect(t, c, 0)
+	stop := insertCard(t, 0, card)
+	c := establish(t)
+	cn := connectCard(t, c, 0)
 	transceive(t, cn, pcsc.SelectCommand())
 
 	errc := make(chan error, 1)
@@ -147,8 +146,8 @@ func TestIntegrationCardRemovedMidExchange(t *testing.T) {
 
 	// A card comes back: wait for it and reconnect.
 	card2 := pcsc.NewTestCard(2)
-	pcsctest.Insert(t, 0, card2)
-	if _, err := c.WaitForCard(ctx, pcsctest.Reader0); err != nil {
+	insertCard(t, 0, card2)
+	if _, err := c.WaitForCard(ctx, reader0); err != nil {
 		t.Fatalf("WaitForCard() = %v", err)
 	}
 	if err := cn.Reconnect(ctx, pcsc.Leave); err != nil {
@@ -160,11 +159,11 @@ func TestIntegrationCardRemovedMidExchange(t *testing.T) {
 }
 
 func TestIntegrationReset(t *testing.T) {
-	pcsctest.Require(t)
+	requirePCSC(t)
 	card := pcsc.NewTestCard(1)
-	pcsctest.Insert(t, 0, card)
-	c := pcsctest.Establish(t)
-	cn := pcsctest.Connect(t, c, 0)
+	insertCard(t, 0, card)
+	c := establish(t)
+	cn := connectCard(t, c, 0)
 	transceive(t, cn, pcsc.SelectCommand())
 	before := card.Resets()
 
@@ -182,8 +181,8 @@ func TestIntegrationReset(t *testing.T) {
 
 	// Another application resets the card: our session is over until we
 	// reconnect.
-	other := pcsctest.Establish(t)
-	ocn := pcsctest.Connect(t, other, 0)
+	other := establish(t)
+	ocn := connectCard(t, other, 0)
 	if err := ocn.Reconnect(t.Context(), pcsc.Reset); err != nil {
 		t.Fatalf("other Reconnect(Reset) = %v", err)
 	}
@@ -204,11 +203,11 @@ func TestIntegrationReset(t *testing.T) {
 }
 
 func TestIntegrationTwoReaders(t *testing.T) {
-	pcsctest.Require(t)
-	pcsctest.Insert(t, 0, pcsc.NewTestCard(1))
-	pcsctest.Insert(t, 1, pcsc.NewTestCard(2))
-	c := pcsctest.Establish(t)
-	conns := []*pcsc.Conn{pcsctest.Connect(t, c, 0), pcsctest.Connect(t, c, 1)}
+	requirePCSC(t)
+	insertCard(t, 0, pcsc.NewTestCard(1))
+	insertCard(t, 1, pcsc.NewTestCard(2))
+	c := establish(t)
+	conns := []*pcsc.Conn{connectCard(t, c, 0), connectCard(t, c, 1)}
 	// Both readers at once, from two goroutines on one Client.
 	var wg sync.WaitGroup
 	for i, cn := range conns {
@@ -227,10 +226,10 @@ func TestIntegrationTwoReaders(t *testing.T) {
 }
 
 func TestIntegrationNoCard(t *testing.T) {
-	pcsctest.Require(t)
-	c := pcsctest.Establish(t)
-	pcsctest.WaitEmpty(t, 1)
-	_, err := c.Connect(t.Context(), pcsctest.Reader1)
+	requirePCSC(t)
+	c := establish(t)
+	waitEmpty(t, 1)
+	_, err := c.Connect(t.Context(), reader1)
 	if !errors.Is(err, pcsc.NoSmartcard) || !errors.Is(err, transport.ErrNoCard) {
 		t.Errorf("Connect(empty reader) = %v, want %v (%v)", err, pcsc.NoSmartcard, transport.ErrNoCard)
 	}
@@ -240,7 +239,7 @@ func TestIntegrationNoCard(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	_, err = c.WaitForCard(ctx, pcsctest.Reader1)
+	_, err = c.WaitForCard(ctx, reader1)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WaitForCard(empty reader) = %v, want %v", err, context.DeadlineExceeded)
 	}
@@ -248,10 +247,10 @@ func TestIntegrationNoCard(t *testing.T) {
 
 // BenchmarkPCSCTransceive is a SELECT round trip through pcscd and vpcd.
 func BenchmarkPCSCTransceive(b *testing.B) {
-	pcsctest.Require(b)
-	pcsctest.Insert(b, 0, pcsc.NewTestCard(1))
-	c := pcsctest.Establish(b)
-	cn := pcsctest.Connect(b, c, 0)
+	requirePCSC(b)
+	insertCard(b, 0, pcsc.NewTestCard(1))
+	c := establish(b)
+	cn := connectCard(b, c, 0)
 	cmd := pcsc.SelectCommand()
 	buf := make([]byte, 0, 256)
 	run := func(b *testing.B, ctx context.Context) {

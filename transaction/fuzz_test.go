@@ -136,3 +136,19 @@ func FuzzEndpointSession(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSelectResponse feeds arbitrary SELECT response data to the vehicle
+// parser: what it accepts re-encodes to the input.
+func FuzzSelectResponse(f *testing.F) {
+	f.Add([]byte{0x5C, 0x04, 0x02, 0x00, 0x01, 0x00})
+	f.Add([]byte{0x5C, 0x02, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := parseSelectResponse(data)
+		if err != nil {
+			return
+		}
+		if got := appendSelectResponse(nil, l); !bytes.Equal(got, data) {
+			t.Fatalf("SELECT response %x re-encodes as %x", data, got)
+		}
+	})
+}

@@ -61,20 +61,20 @@ type EndpointSession struct {
 	// fastProof is set when an EXCHANGE command verified under the fast keys:
 	// the vehicle proved it knows Kpersistent.
 	fastProof bool
-	t        transcript
-	cred     *Credential
-	eph      ecdhe.PrivateKey
-	peer     ecdhe.PublicKey
-	req      auth0
-	resp     auth0Response
-	ks       keySchedule
-	z        [32]byte
-	sm       securemsg.Receiver
-	smKeys   securemsg.Keys
-	smReady  bool
-	signed   [maxSigned]byte
-	plain    [maxPlain]byte
-	ops      [MaxExchangeOps]MailboxOp
+	t         transcript
+	cred      *Credential
+	eph       ecdhe.PrivateKey
+	peer      ecdhe.PublicKey
+	req       auth0
+	resp      auth0Response
+	ks        keySchedule
+	z         [32]byte
+	sm        securemsg.Receiver
+	smKeys    securemsg.Keys
+	smReady   bool
+	signed    [maxSigned]byte
+	plain     [maxPlain]byte
+	ops       [MaxExchangeOps]MailboxOp
 }
 
 // NewEndpointSession returns an idle endpoint session.

@@ -26,7 +26,6 @@ var allowed = []struct {
 }{
 	{"dkey", nil, nil},
 	{"transport", []string{"dkey"}, nil},
-	{"transport/pcsc", []string{"transport", "dkey"}, []string{"github.com/gballet/go-libpcsclite"}},
 	// transporttest is imported by tests only; its golden helper diffs with go-cmp.
 	{"transport/transporttest", []string{"transport", "dkey"}, []string{"github.com/google/go-cmp"}},
 	{"transport/...", []string{"transport", "dkey"}, nil},

@@ -115,52 +115,65 @@ type Vehicle struct {
 	plain []byte
 }
 
-// NewVehicle returns a pairing run of the vehicle configured by cfg, with
-// the verifier the vehicle OEM installed. It checks the configuration: an
-// 8-byte vehicle identifier, a vehicle chain that verifies up to VehicleRoot
-// and certifies VehicleKey, Device OEM roots, a valid key configuration.
-func NewVehicle(cfg *VehicleConfig, v *Verifier) (*Vehicle, error) {
+// Validate checks the configuration: an 8-byte vehicle identifier, a
+// vehicle chain that verifies up to VehicleRoot and certifies VehicleKey,
+// Device OEM roots, a valid key configuration and evidence option.
+func (cfg *VehicleConfig) Validate() error {
+	_, err := cfg.check()
+	return err
+}
+
+// check validates cfg and returns the key configuration and clock to use.
+func (cfg *VehicleConfig) check() (KeyConfig, error) {
+	kc := DefaultKeyConfig()
 	if cfg.VehicleID.Len() != dkey.VehicleIDLenCCC {
-		return nil, fmt.Errorf("pairing: %w: %d bytes, pairing needs %d", dkey.ErrInvalidVehicleID, cfg.VehicleID.Len(), dkey.VehicleIDLenCCC)
+		return kc, fmt.Errorf("pairing: %w: %d bytes, pairing needs %d", dkey.ErrInvalidVehicleID, cfg.VehicleID.Len(), dkey.VehicleIDLenCCC)
 	}
+	if cfg.VehicleKey == nil {
+		return kc, errors.New("pairing: vehicle key is nil")
+	}
+	if cfg.DeviceRoots == nil {
+		return kc, errors.New("pairing: no Device OEM roots")
+	}
+	if !cfg.Evidence.valid() {
+		return kc, fmt.Errorf("pairing: unknown evidence %v", cfg.Evidence)
+	}
+	if n := len(cfg.Certificates); n < 1 || n > 1+maxIntermediates {
+		return kc, fmt.Errorf("pairing: vehicle chain of %d certificates, want 1 to %d", n, 1+maxIntermediates)
+	}
+	root, err := parseCert(cfg.VehicleRoot)
+	if err != nil {
+		return kc, fmt.Errorf("pairing: vehicle root: %w", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(root)
+	own, err := (&cert.Config{VehicleRoots: pool, Time: cfg.Time}).VerifyVehicle(cfg.Certificates)
+	if err != nil {
+		return kc, fmt.Errorf("pairing: the vehicle's own chain: %w", err)
+	}
+	if !own.Key.Equal(cfg.VehicleKey) {
+		return kc, errors.New("pairing: the vehicle certificate does not certify the vehicle key")
+	}
+	if cfg.KeyConfig != nil {
+		kc = *cfg.KeyConfig
+	}
+	return kc, kc.Validate()
+}
+
+// NewVehicle returns a pairing run of the vehicle configured by cfg, with
+// the verifier the vehicle OEM installed. It validates cfg as
+// VehicleConfig.Validate does.
+func NewVehicle(cfg *VehicleConfig, v *Verifier) (*Vehicle, error) {
 	if v == nil || v.record == nil {
 		return nil, errors.New("pairing: no verifier")
 	}
-	if cfg.VehicleKey == nil {
-		return nil, errors.New("pairing: vehicle key is nil")
-	}
-	if cfg.DeviceRoots == nil {
-		return nil, errors.New("pairing: no Device OEM roots")
-	}
-	if !cfg.Evidence.valid() {
-		return nil, fmt.Errorf("pairing: unknown evidence %v", cfg.Evidence)
-	}
-	if n := len(cfg.Certificates); n < 1 || n > 1+maxIntermediates {
-		return nil, fmt.Errorf("pairing: vehicle chain of %d certificates, want 1 to %d", n, 1+maxIntermediates)
+	kc, err := cfg.check()
+	if err != nil {
+		return nil, err
 	}
 	now := cfg.Time
 	if now == nil {
 		now = time.Now
-	}
-	root, err := parseCert(cfg.VehicleRoot)
-	if err != nil {
-		return nil, fmt.Errorf("pairing: vehicle root: %w", err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(root)
-	own, err := (&cert.Config{VehicleRoots: pool, Time: now}).VerifyVehicle(cfg.Certificates)
-	if err != nil {
-		return nil, fmt.Errorf("pairing: the vehicle's own chain: %w", err)
-	}
-	if !own.Key.Equal(cfg.VehicleKey) {
-		return nil, errors.New("pairing: the vehicle certificate does not certify the vehicle key")
-	}
-	kc := DefaultKeyConfig()
-	if cfg.KeyConfig != nil {
-		kc = *cfg.KeyConfig
-	}
-	if err := kc.Validate(); err != nil {
-		return nil, err
 	}
 	p := &Vehicle{
 		id: cfg.VehicleID, key: cfg.VehicleKey, root: slices.Clone(cfg.VehicleRoot), roots: cfg.DeviceRoots, now: now,
@@ -448,10 +461,13 @@ func (p *Vehicle) protect(ins byte, plain []byte) (transport.Command, error) {
 
 // unprotect checks a response of the pairing channel into p.plain.
 func (p *Vehicle) unprotect(r transport.Response, what string, code OpControlFlow) error {
-	if !r.SW.OK() {
-		if r.SW == swKeyExists {
-			return abortWith(OpAbortPreconditions, fmt.Errorf("%w: %w", ErrDeviceHasKey, r.SW))
-		}
+	switch {
+	case r.SW == swKeyExists:
+		return abortWith(OpAbortPreconditions, fmt.Errorf("%w: %w", ErrDeviceHasKey, r.SW))
+	case r.SW == dkey.SWSecureMessagingIncorrect:
+		// The device found a protected command that does not verify.
+		return abortWith(OpAbort, fmt.Errorf("%w: %s refused by the device: %w", ErrChannel, what, r.SW))
+	case !r.SW.OK():
 		return abortWith(code, fmt.Errorf("%w: %s: %w", ErrRefused, what, r.SW))
 	}
 	var err error

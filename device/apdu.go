@@ -49,6 +49,8 @@ func (a *Applet) dispatch(dst []byte, cmd *transport.Command) ([]byte, error) {
 	switch a.sel {
 	case selDK:
 		return a.dispatchDK(dst, cmd)
+	case selFramework:
+		return a.dispatchFramework(dst, cmd)
 	}
 	return dst, dkey.SWConditionsNotSatisfied
 }
@@ -62,6 +64,9 @@ func (a *Applet) selectApplet(dst []byte, cmd *transport.Command) ([]byte, error
 	if a.cfg.Profile.AppletAID().Selects(cmd.Data) {
 		a.sel = selDK
 		return a.sess.Select(dst), nil
+	}
+	if dkey.AIDFramework.Selects(cmd.Data) && a.pairingOffered() {
+		return a.selectFramework(dst)
 	}
 	return dst, dkey.SWFileNotFound
 }

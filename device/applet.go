@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -24,6 +25,10 @@ type Config struct {
 	// Time returns the current time, for user-authentication expiry; nil
 	// means time.Now.
 	Time func() time.Time
+	// Pairing offers owner pairing through the Digital Key framework with
+	// the applet's instance CA (CCC profile only); nil means the framework
+	// is not offered. See Applet.StartPairing.
+	Pairing *pairing.DeviceConfig
 }
 
 // Errors of the applet's management API.
@@ -93,6 +98,7 @@ type selection uint8
 const (
 	selNone selection = iota
 	selDK
+	selFramework
 )
 
 // Applet is the device side: one Digital Key applet instance hosting every
@@ -119,6 +125,11 @@ type Applet struct {
 	lost    bool
 	authTil time.Time
 	results []byte
+	// Owner pairing (pairing.go): the password the owner entered, the run
+	// in progress, and what completed runs left.
+	pairPassword []byte
+	pairRun      *pairing.Device
+	paired       []*pairedKey
 }
 
 var (

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -30,6 +31,10 @@ type Config struct {
 	// Link describes what the NFC reader can carry (extended length,
 	// largest command); nil means short APDUs with command chaining.
 	Link *transport.ClientConfig
+	// Pairing configures owner pairing (Reader.Pair): the vehicle's
+	// certificates, the Device OEM roots and the attempt limit. Nil means
+	// the reader does not pair (CCC profile only).
+	Pairing *PairingConfig
 }
 
 // Errors a transaction can end with, beyond those of package transaction
@@ -125,6 +130,15 @@ type Reader struct {
 	removed []KeyInfo
 
 	sessions sync.Pool
+
+	// Owner pairing (pairing.go).
+	pairCfg      *pairing.VehicleConfig
+	maxAttempts  int
+	verifier     *pairing.Verifier
+	replaceOwner bool
+	spent        int
+	pairingBusy  bool
+	ownerSecrets []ownerSecret
 }
 
 // NewReader returns a Reader with no enrolled key.
@@ -138,6 +152,9 @@ func NewReader(cfg *Config) (*Reader, error) {
 		r.now = time.Now
 	}
 	r.sessions.New = func() any { return v.NewSession() }
+	if err := r.initPairing(cfg); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

@@ -77,6 +77,11 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 	x := &run{r: r, s: s, c: transport.NewClient(t, r.link), ctx: ctx, res: &res}
 	defer x.pending.Zeroize()
 	cf, err := x.transact(action)
+	if err == nil && action == dkey.ActionOwnerPairingFirst {
+		// End of owner pairing phase 3, owner immobilizer token
+		// provisioned (PROTOCOL.md §3.1 phase 4).
+		cf = transaction.CFPairingComplete
+	}
 	res.ControlFlow = cf
 	if cerr := x.controlFlow(cf); err == nil && cerr != nil {
 		err = cerr
@@ -114,7 +119,7 @@ func (x *run) transact(action dkey.Action) (transaction.ControlFlow, error) {
 	if fastAllowed(action) {
 		flags |= transaction.FlagFast
 	}
-	if action.StartsDrive() {
+	if action.StartsDrive() || action == dkey.ActionOwnerPairingFirst {
 		flags |= transaction.FlagExchange
 	}
 	if err := s.Start(action, flags); err != nil {

@@ -411,4 +411,5 @@ func (a *Applet) abortLocked() {
 	a.sess.Deselect()
 	a.current = nil
 	a.pending.Zeroize()
+	a.abortPairingLocked()
 }

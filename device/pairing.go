@@ -35,8 +35,9 @@ type pairedKey struct {
 	ltss [pairing.LongTermSecretSize]byte
 }
 
-// errPairingUnavailable reports an applet without the framework.
-var errPairingUnavailable = errors.New("device: owner pairing is not configured (CCC profile with Config.Pairing)")
+// ErrPairingUnavailable reports an applet without the framework: Config
+// has no Pairing, or the profile is not CCC.
+var ErrPairingUnavailable = errors.New("device: owner pairing is not configured (CCC profile with Config.Pairing)")
 
 // pairingOffered reports whether the framework answers SELECT: pairing is
 // configured, and the profile is CCC (the endpoint certificate fixes an
@@ -54,7 +55,7 @@ func (a *Applet) pairingOffered() bool {
 // itself, and the vehicle is told so.
 func (a *Applet) StartPairing(password []byte) error {
 	if !a.pairingOffered() {
-		return errPairingUnavailable
+		return ErrPairingUnavailable
 	}
 	if len(password) == 0 {
 		return errors.New("device: empty pairing password")
@@ -186,6 +187,14 @@ func (s appletKeys) Commit(r *pairing.DeviceResult) error {
 		conf:    make([]byte, mb.ConfidentialSize),
 	}
 	a.keys = append(a.keys, k)
+	// Records of keys terminated since are dropped, their secret erased.
+	a.paired = slices.DeleteFunc(a.paired, func(p *pairedKey) bool {
+		if p.k.state == dkey.KeyTerminated {
+			clear(p.ltss[:])
+			return true
+		}
+		return false
+	})
 	a.paired = append(a.paired, &pairedKey{k: k, ltss: r.LongTermSecret, info: PairingInfo{
 		VehicleRoot: r.VehicleRoot, VehicleCertificates: slices.Clone(r.VehicleCertificates),
 		Certificates: slices.Clone(r.Certificates), KeyConfig: r.KeyConfig, Brand: r.Brand,

@@ -33,18 +33,27 @@ func (a Action) Valid() bool {
 // immobilizer token.
 func (a Action) StartsDrive() bool { return a == ActionEngineStart || a == ActionEngineStartSubsequent }
 
-// Entitlement returns the entitlement a key needs for a, or 0 when any valid
-// key of the vehicle may run it.
+// Entitlement returns the entitlement a key needs for a, or 0 for the
+// generic authentications (other, user authentication), which any key with
+// at least one entitlement may run. The mapping is the project's
+// (PROTOCOL.md §2.5 lists the codes, §9 the entitlement classes): the owner
+// pairing transactions need EntitleManage, which only the owner key holds;
+// UWB ranging and the first approach serve passive entry and need
+// EntitleUnlock; an unknown code needs every entitlement, so no key runs it.
 func (a Action) Entitlement() Entitlements {
 	switch a {
-	case ActionUnlock:
+	case ActionUnlock, ActionRangingKey, ActionFirstApproach:
 		return EntitleUnlock
 	case ActionLock:
 		return EntitleLock
 	case ActionEngineStart, ActionEngineStartSubsequent:
 		return EntitleEngineStart
+	case ActionOwnerPairingFirst, ActionOwnerPairingSecond:
+		return EntitleManage
+	case ActionOther, ActionUserAuthentication:
+		return 0
 	}
-	return 0
+	return ^Entitlements(0)
 }
 
 // String returns the name of the action.
@@ -139,8 +148,11 @@ type AccessProfile struct {
 // no limit.
 func OwnerProfile() AccessProfile { return AccessProfile{Entitlements: OwnerEntitlements} }
 
-// Allows reports whether the profile lets a key run a transaction for a.
-func (p AccessProfile) Allows(a Action) bool { return p.Entitlements.Has(a.Entitlement()) }
+// Allows reports whether the profile lets a key run a transaction for a. A
+// profile without entitlements allows nothing.
+func (p AccessProfile) Allows(a Action) bool {
+	return p.Entitlements != 0 && p.Entitlements.Has(a.Entitlement())
+}
 
 // Within reports whether p grants nothing beyond grantor: its entitlements are
 // a subset of the grantor's, and its speed limit is at least as strict.

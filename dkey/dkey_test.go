@@ -277,8 +277,24 @@ func TestAccessProfile(t *testing.T) {
 			}
 		})
 	}
-	if !friend.Allows(ActionOther) {
-		t.Errorf("an action that needs no entitlement was refused")
+	if !friend.Allows(ActionOther) || (AccessProfile{}).Allows(ActionOther) {
+		t.Errorf("generic authentication: any key with an entitlement, and only such a key")
+	}
+	for a := 0; a < 256; a++ {
+		if (AccessProfile{}).Allows(Action(a)) {
+			t.Errorf("a profile without entitlements allows %v", Action(a))
+		}
+		if !Action(a).Valid() && OwnerProfile().Allows(Action(a)) {
+			t.Errorf("the owner profile allows the unknown code %#x", a)
+		}
+	}
+	for _, a := range []Action{ActionOwnerPairingFirst, ActionOwnerPairingSecond} {
+		if friend.Allows(a) || (AccessProfile{Entitlements: UnlockAndDrive}).Allows(a) || !OwnerProfile().Allows(a) {
+			t.Errorf("%v: owner only", a)
+		}
+	}
+	if !friend.Allows(ActionRangingKey) || (AccessProfile{Entitlements: EntitleLock}).Allows(ActionRangingKey) {
+		t.Errorf("ranging needs the unlock entitlement")
 	}
 	if got := limited.String(); got != "unlock|lock|trunk|engine-start, max 80 km/h" {
 		t.Errorf("String() = %q", got)
@@ -313,6 +329,8 @@ func TestMailboxConfig(t *testing.T) {
 		{"priv overflow", MailboxConfig{PrivateSize: 10, PrivateAuth1: MailboxRange{10, 1}}, false},
 		{"too large", MailboxConfig{PrivateSize: 4096, PrivateAuth1: MailboxRange{0, MaxAuth1Subset + 1}}, false},
 		{"offset past end of uint16", MailboxConfig{PrivateSize: 65535, PrivateAuth1: MailboxRange{65535, 2}}, false},
+		{"empty subset past the end", MailboxConfig{ConfidentialSize: 16, ConfidentialAuth1: MailboxRange{100, 0}}, false},
+		{"empty subset at the end", MailboxConfig{ConfidentialSize: 16, ConfidentialAuth1: MailboxRange{16, 0}}, true},
 	} {
 		err := tt.c.Validate()
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidMailboxConfig)) {

@@ -69,8 +69,8 @@ func (c MailboxConfig) Size(m Mailbox) int {
 	return 0
 }
 
-// Validate checks that the AUTH1 subsets lie within their mailboxes and are
-// no longer than [MaxAuth1Subset]. It returns an error wrapping
+// Validate checks that the AUTH1 subsets, empty ones included, lie within
+// their mailboxes and are no longer than [MaxAuth1Subset]. It returns an error wrapping
 // [ErrInvalidMailboxConfig].
 func (c MailboxConfig) Validate() error {
 	for _, s := range [...]struct {
@@ -80,7 +80,7 @@ func (c MailboxConfig) Validate() error {
 		if s.r.Length > MaxAuth1Subset {
 			return fmt.Errorf("%w: %v AUTH1 subset of %d bytes exceeds %d", ErrInvalidMailboxConfig, s.m, s.r.Length, MaxAuth1Subset)
 		}
-		if s.r.Length != 0 && s.r.End() > c.Size(s.m) {
+		if s.r.End() > c.Size(s.m) {
 			return fmt.Errorf("%w: %v AUTH1 subset [%d,%d) outside a mailbox of %d bytes", ErrInvalidMailboxConfig, s.m, s.r.Offset, s.r.End(), c.Size(s.m))
 		}
 	}

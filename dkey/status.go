@@ -47,6 +47,7 @@ const (
 	SWInstructionNotSupported    StatusWord = 0x6D00 // instruction code not supported
 	SWClassNotSupported          StatusWord = 0x6E00 // class not supported
 	SWNoPreciseDiagnosis         StatusWord = 0x6F00 // no precise diagnosis
+	SWLogicalChannelNotSupported StatusWord = 0x6881 // logical channel not supported
 	SWLastCommandOfChainExpected StatusWord = 0x6883 // last command of the chain expected
 	SWChainingNotSupported       StatusWord = 0x6884 // command chaining not supported
 )
@@ -119,6 +120,8 @@ func (sw StatusWord) meaning() string {
 		return "class not supported"
 	case SWNoPreciseDiagnosis:
 		return "no precise diagnosis"
+	case SWLogicalChannelNotSupported:
+		return "logical channel not supported"
 	case SWLastCommandOfChainExpected:
 		return "last command of the chain expected"
 	case SWChainingNotSupported:

@@ -1,6 +1,7 @@
 package pairing
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -269,4 +270,53 @@ func newPool(certs ...*x509.Certificate) *x509.CertPool {
 		p.AddCert(c)
 	}
 	return p
+}
+
+// dkeyVersionList is the empty version list, which defaultVersions turns
+// into 1.0.
+func dkeyVersionList() dkey.VersionList { return dkey.VersionList{} }
+
+// tamperCard sits between the chaining layer and the framework and may
+// change commands and responses; it records the commands it sees.
+type tamperCard struct {
+	inner transport.Card
+	cmd   func(apdu []byte)
+	resp  func(cmd, resp []byte) []byte
+	seen  [][]byte
+}
+
+func (c *tamperCard) ProcessAPDU(dst, apdu []byte) []byte {
+	apdu = bytes.Clone(apdu)
+	if c.cmd != nil {
+		c.cmd(apdu)
+	}
+	c.seen = append(c.seen, apdu)
+	start := len(dst)
+	out := c.inner.ProcessAPDU(dst, apdu)
+	if c.resp != nil {
+		r := c.resp(apdu, bytes.Clone(out[start:]))
+		out = append(out[:start], r...)
+	}
+	return out
+}
+
+func (c *tamperCard) Reset() {
+	if r, ok := c.inner.(transport.Resetter); ok {
+		r.Reset()
+	}
+}
+
+// withTamper puts a tamperCard in front of the fixture's framework.
+func (f *fixture) withTamper() *tamperCard {
+	tc := &tamperCard{inner: f.card}
+	f.link = transporttest.NewCard(transport.NewChainingCard(tc))
+	return tc
+}
+
+// lastCommand returns the last command the framework saw.
+func (c *tamperCard) lastCommand() []byte {
+	if len(c.seen) == 0 {
+		return nil
+	}
+	return c.seen[len(c.seen)-1]
 }

@@ -225,7 +225,10 @@ func parseCert(der []byte) (*x509.Certificate, error) {
 // Start returns the first command, SELECT of the framework. It may be
 // called once.
 func (p *Vehicle) Start() (transport.Command, error) {
-	if p.started {
+	switch {
+	case p.err != nil:
+		return transport.Command{}, p.err
+	case p.started:
 		return transport.Command{}, fmt.Errorf("%w: run already started", ErrOutOfSequence)
 	}
 	p.started = true

@@ -113,10 +113,12 @@ func newPKI(t testing.TB, name string) *pki {
 	return p
 }
 
-func (p *pki) deviceRoots() *x509.CertPool {
-	pool := x509.NewCertPool()
-	pool.AddCert(p.deviceRoot)
-	return pool
+func (p *pki) deviceRoots() *x509.CertPool { return pool(p.deviceRoot) }
+
+func pool(c *x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(c)
+	return p
 }
 
 // phone is a device: one applet with an instance CA issued by a Device OEM
@@ -229,15 +231,24 @@ func (c *car) signers() []attest.Signer {
 // pairing does.
 func (c *car) enrollOwner(t testing.TB, ph *phone) device.KeyInfo {
 	t.Helper()
-	mb := dkey.MailboxConfig{PrivateSize: 2048, ConfidentialSize: 64}
-	info, err := ph.applet.CreateKey(device.KeyConfig{VehicleID: c.id, VehicleKey: c.reader.PublicKey(), Mailboxes: mb})
+	info, err := ph.applet.CreateKey(deviceKeyConfig(c, dkey.KeySlot{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.reader.Enroll(vehicle.Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), Mailboxes: mb}); err != nil {
+	if err := c.reader.Enroll(vehicleOwner(info)); err != nil {
 		t.Fatal(err)
 	}
 	return info
+}
+
+var ownerMailboxes = dkey.MailboxConfig{PrivateSize: 2048, ConfidentialSize: 64}
+
+func deviceKeyConfig(c *car, slot dkey.KeySlot) device.KeyConfig {
+	return device.KeyConfig{VehicleID: c.id, VehicleKey: c.reader.PublicKey(), Slot: slot, Mailboxes: ownerMailboxes}
+}
+
+func vehicleOwner(info device.KeyInfo) vehicle.Enrollment {
+	return vehicle.Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), Mailboxes: ownerMailboxes}
 }
 
 // readArea reads the statement area of the key of c on ph, as the vehicle

@@ -357,7 +357,7 @@ func TestAttackFriendGrantsItselfMore(t *testing.T) {
 		cfg.Grant = dkey.AccessProfile{Entitlements: dkey.AccessOnly | dkey.EntitleShare, MaxSpeed: 100}
 		for _, p := range []dkey.AccessProfile{
 			{Entitlements: dkey.UnlockAndDrive, MaxSpeed: 100},
-			{Entitlements: dkey.AccessOnly},                 // no speed limit is more than 100 km/h
+			{Entitlements: dkey.AccessOnly},                // no speed limit is more than 100 km/h
 			{Entitlements: dkey.AccessOnly, MaxSpeed: 120}, // a higher limit too
 		} {
 			if _, _, err := sharing.Invite(cfg, &sharing.Offer{Profile: p, NotAfter: t0.Add(time.Hour)}, mustRecipient(t).PublicKey()); !errors.Is(err, attest.ErrExceedsGrant) {

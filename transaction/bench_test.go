@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -164,7 +165,7 @@ func (d *sideTimer) fast(tv *testVehicle, te *testEndpoint, keys []FastKey) erro
 			return err
 		}
 		if tv.s.FindFast(keys) < 0 {
-			return ErrNoFastMatch
+			return errNoFastMatch
 		}
 		return nil
 	}); err != nil {
@@ -173,13 +174,15 @@ func (d *sideTimer) fast(tv *testVehicle, te *testEndpoint, keys []FastKey) erro
 	return step(func() (transport.Command, error) { return tv.s.ControlFlow(CFSuccess), nil }, func(r transport.Response) error { return r.SW.Err() })
 }
 
+var errNoFastMatch = errors.New("cryptogram matches no key")
+
 // runFast runs a whole fast transaction, both sides, untimed by side.
 func runFast(tv *testVehicle, keys []FastKey) error {
 	if err := tv.auth0(dkey.ActionUnlock, FlagFast); err != nil {
 		return err
 	}
 	if tv.s.FindFast(keys) < 0 {
-		return ErrNoFastMatch
+		return errNoFastMatch
 	}
 	return tv.controlFlow(CFSuccess)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/internal/ecdhe"
 	"github.com/opencarkey/sdk/internal/securemsg"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -52,28 +51,20 @@ type Credential struct {
 // Auth1 (standard) or nothing (fast); OpenExchange then SealExchange for
 // each EXCHANGE; ReadControlFlow at the end.
 type EndpointSession struct {
+	core
 	profile  dkey.Profile
 	versions dkey.VersionList
 	iface    byte
 
-	stage    stage
 	fastKeys bool // the AUTH0 response carried a cryptogram; fast keys are ready
 	// fastProof is set when an EXCHANGE command verified under the fast keys:
 	// the vehicle proved it knows Kpersistent.
 	fastProof bool
-	t         transcript
 	cred      *Credential
-	eph       ecdhe.PrivateKey
-	peer      ecdhe.PublicKey
 	req       auth0
 	resp      auth0Response
-	ks        keySchedule
-	z         [32]byte
 	sm        securemsg.Receiver
-	smKeys    securemsg.Keys
 	smReady   bool
-	signed    [maxSigned]byte
-	plain     [maxPlain]byte
 	ops       [MaxExchangeOps]MailboxOp
 }
 
@@ -96,15 +87,6 @@ func NewEndpointSession(cfg *EndpointConfig) (*EndpointSession, error) {
 // Profile returns the session's profile.
 func (s *EndpointSession) Profile() dkey.Profile { return s.profile }
 
-func (s *EndpointSession) expect(st ...stage) error {
-	for _, x := range st {
-		if s.stage == x {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: session is at stage %d", ErrOutOfSequence, s.stage)
-}
-
 func (s *EndpointSession) fail(err error) error {
 	s.wipe()
 	s.stage = stageFailed
@@ -112,17 +94,11 @@ func (s *EndpointSession) fail(err error) error {
 }
 
 func (s *EndpointSession) wipe() {
-	s.eph.Zeroize()
-	s.ks.zeroize()
-	clear(s.z[:])
-	clear(s.smKeys.Enc[:])
-	clear(s.smKeys.MAC[:])
-	clear(s.smKeys.RMAC[:])
+	s.wipeCore()
 	if s.smReady {
 		s.sm.Close()
 		s.smReady = false
 	}
-	clear(s.plain[:])
 	s.fastKeys, s.fastProof = false, false
 	s.cred = nil
 }
@@ -151,8 +127,11 @@ func (s *EndpointSession) ReadAuth0(cmd *transport.Command) (dkey.VehicleID, err
 	if err := s.expect(stageSelected); err != nil {
 		return dkey.VehicleID{}, s.fail(err)
 	}
+	if cmd.CLA != claDK {
+		return dkey.VehicleID{}, s.fail(dkey.SWClassNotSupported)
+	}
 	flags, action := Flags(cmd.P1), dkey.Action(cmd.P2)
-	if cmd.CLA != claDK || flags&^knownFlags != 0 || !action.Valid() {
+	if flags&^knownFlags != 0 || !action.Valid() {
 		return dkey.VehicleID{}, s.fail(fmt.Errorf("%w: P1 %02X P2 %02X", ErrWrongParameters, cmd.P1, cmd.P2))
 	}
 	if !s.req.unmarshal(cmd.Data, s.profile.VehicleIDLen()) {
@@ -226,7 +205,10 @@ func (s *EndpointSession) Auth1(dst []byte, cmd *transport.Command, confidential
 	if err := s.expect(stageAuth0); err != nil {
 		return dst, PersistentKey{}, s.fail(err)
 	}
-	if cmd.CLA != claDK || cmd.P1 != 0 || cmd.P2 != 0 {
+	if cmd.CLA != claDK {
+		return dst, PersistentKey{}, s.fail(dkey.SWClassNotSupported)
+	}
+	if cmd.P1 != 0 || cmd.P2 != 0 {
 		return dst, PersistentKey{}, s.fail(fmt.Errorf("%w: AUTH1 P1 %02X P2 %02X", ErrWrongParameters, cmd.P1, cmd.P2))
 	}
 	if len(confidential) > dkey.MaxAuth1Subset || len(private) > dkey.MaxAuth1Subset {
@@ -241,15 +223,12 @@ func (s *EndpointSession) Auth1(dst []byte, cmd *transport.Command, confidential
 		return dst, PersistentKey{}, s.fail(ErrAuthentication)
 	}
 	cred := s.cred
-	signed := appendSignedData(s.signed[:0], s.t.vehicleID, s.t.endpointEPKX[:], s.t.vehicleEPKX[:], &s.t.txID, &usageVehicle)
-	if cred.VehicleKey.Verify(signed, &sig) != nil {
+	if cred.VehicleKey.Verify(s.signedData(&usageVehicle), &sig) != nil {
 		return dst, PersistentKey{}, s.fail(ErrAuthentication)
 	}
-	if err := s.eph.ECDH(&s.z, &s.peer); err != nil {
-		return dst, PersistentKey{}, s.fail(fmt.Errorf("transaction: ECDH: %w", err))
+	if err := s.deriveSessionKeys(); err != nil {
+		return dst, PersistentKey{}, s.fail(err)
 	}
-	s.ks.deriveStandard(&s.t, &s.z)
-	s.ks.standardKeys(&s.smKeys)
 	if s.smReady {
 		s.sm.Close()
 	}
@@ -257,8 +236,7 @@ func (s *EndpointSession) Auth1(dst []byte, cmd *transport.Command, confidential
 		return dst, PersistentKey{}, s.fail(fmt.Errorf("transaction: secure channel: %w", err))
 	}
 	s.smReady, s.fastKeys = true, false
-	signed = appendSignedData(s.signed[:0], s.t.vehicleID, s.t.endpointEPKX[:], s.t.vehicleEPKX[:], &s.t.txID, &usageEndpoint)
-	esig, err := dkey.Sign(cred.Key, signed)
+	esig, err := dkey.Sign(cred.Key, s.signedData(&usageEndpoint))
 	if err != nil {
 		return dst, PersistentKey{}, s.fail(fmt.Errorf("transaction: signing AUTH1 response: %w", err))
 	}
@@ -277,14 +255,7 @@ func (s *EndpointSession) Auth1(dst []byte, cmd *transport.Command, confidential
 // RangingKey returns the UWB ranging secret key URSK of a standard
 // transaction in the CCC profile (Volatile[48:80], PROTOCOL.md §4.4), and
 // false otherwise. The applet keeps it for CREATE RANGING KEY.
-func (s *EndpointSession) RangingKey() ([RangingKeySize]byte, bool) {
-	var k [RangingKeySize]byte
-	if s.stage != stageStandard || !s.ks.urskOK {
-		return k, false
-	}
-	copy(k[:], s.ks.volatile[volatileSize:volatileURSK])
-	return k, true
-}
+func (s *EndpointSession) RangingKey() ([RangingKeySize]byte, bool) { return s.rangingKey() }
 
 // OpenExchange verifies and decrypts an EXCHANGE command and returns its
 // mailbox operations, for the device to check and apply. The operations
@@ -296,8 +267,11 @@ func (s *EndpointSession) OpenExchange(cmd *transport.Command) ([]MailboxOp, err
 	if s.stage != stageStandard && !(s.stage == stageAuth0 && s.fastKeys) {
 		return nil, s.fail(fmt.Errorf("%w: EXCHANGE before authentication", ErrOutOfSequence))
 	}
-	if cmd.CLA != claSecure || cmd.P1 != 0 || cmd.P2 != 0 {
-		return nil, s.fail(fmt.Errorf("%w: EXCHANGE CLA %02X P1 %02X P2 %02X", ErrWrongParameters, cmd.CLA, cmd.P1, cmd.P2))
+	if cmd.CLA != claSecure {
+		return nil, s.fail(dkey.SWClassNotSupported)
+	}
+	if cmd.P1 != 0 || cmd.P2 != 0 {
+		return nil, s.fail(fmt.Errorf("%w: EXCHANGE P1 %02X P2 %02X", ErrWrongParameters, cmd.P1, cmd.P2))
 	}
 	if !s.smReady {
 		if err := s.sm.Init(&s.smKeys, securemsg.CommandFirst); err != nil {

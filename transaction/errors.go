@@ -29,8 +29,12 @@ var (
 	// ErrChannel reports a secure-messaging failure: a MAC that does not
 	// verify, a broken or exhausted channel. Status word 6988.
 	ErrChannel = errors.New("transaction: secure channel failure")
-	// ErrNoFastMatch reports a cryptogram that matches no enrolled key.
-	ErrNoFastMatch = errors.New("transaction: cryptogram matches no key")
+	// ErrInvalidOp reports a malformed or out-of-range mailbox operation, or
+	// operations whose read results would not fit one response. Status word
+	// 6A80.
+	ErrInvalidOp = errors.New("transaction: invalid mailbox operation")
+	// ErrInvalidPersistentKey reports a stored Kpersistent of the wrong size.
+	ErrInvalidPersistentKey = errors.New("transaction: invalid persistent key")
 )
 
 // StatusWordFor returns the status word an endpoint answers for err: the

@@ -2,7 +2,6 @@ package transaction
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
@@ -33,6 +32,12 @@ const MaxExchangeOps = 16
 // so that the protected form (padding and an 8-byte MAC) fits one short or
 // extended APDU comfortably. Larger mailbox transfers take several commands.
 const MaxExchangeData = 1024
+
+// MaxReadLength is the longest single read: its result, with the 4-byte
+// header of its 53 data object, fills a whole response. The read results of
+// one command together never exceed MaxExchangeData; parsing and encoding
+// refuse operations whose results would.
+const MaxReadLength = MaxExchangeData - 4
 
 // OpKind is the kind of a mailbox operation.
 type OpKind uint8
@@ -72,9 +77,6 @@ type MailboxOp struct {
 	Value byte
 }
 
-// ErrInvalidOp reports a malformed or out-of-range mailbox operation.
-var ErrInvalidOp = errors.New("transaction: invalid mailbox operation")
-
 // End returns the offset one past the bytes the operation touches.
 func (op *MailboxOp) End() int { return int(op.Offset) + int(op.size()) }
 
@@ -95,10 +97,44 @@ func (op *MailboxOp) Check(size int) error {
 		return fmt.Errorf("%w: mailbox %v", ErrInvalidOp, op.Mailbox)
 	case op.Kind == OpWrite && (len(op.Data) == 0 || len(op.Data) > MaxExchangeData):
 		return fmt.Errorf("%w: write of %d bytes", ErrInvalidOp, len(op.Data))
-	case op.Kind != OpWrite && (op.Length == 0 || op.Length > MaxExchangeData):
+	case op.Kind == OpRead && (op.Length == 0 || op.Length > MaxReadLength),
+		op.Kind == OpFill && (op.Length == 0 || op.Length > MaxExchangeData):
 		return fmt.Errorf("%w: %v of %d bytes", ErrInvalidOp, op.Kind, op.Length)
 	case op.End() > size:
 		return fmt.Errorf("%w: %v [%d,%d) outside the %v mailbox of %d bytes", ErrInvalidOp, op.Kind, op.Offset, op.End(), op.Mailbox, size)
+	}
+	return nil
+}
+
+// readResultsSize returns the size of the response plaintext that ops
+// produce: one 53 data object per read.
+func readResultsSize(ops []MailboxOp) int {
+	n := 0
+	for i := range ops {
+		if ops[i].Kind == OpRead {
+			l := int(ops[i].Length)
+			n += 1 + lengthFieldSize(l) + l
+		}
+	}
+	return n
+}
+
+// lengthFieldSize is the size of the BER length field of a value of n bytes.
+func lengthFieldSize(n int) int {
+	switch {
+	case n < 0x80:
+		return 1
+	case n < 0x100:
+		return 2
+	}
+	return 3
+}
+
+// checkResults refuses operations whose read results would not fit one
+// response.
+func checkResults(ops []MailboxOp) error {
+	if n := readResultsSize(ops); n > MaxExchangeData {
+		return fmt.Errorf("%w: read results of %d bytes exceed %d", ErrInvalidOp, n, MaxExchangeData)
 	}
 	return nil
 }
@@ -107,6 +143,9 @@ func (op *MailboxOp) Check(size int) error {
 func appendOps(dst []byte, ops []MailboxOp) ([]byte, error) {
 	if len(ops) == 0 || len(ops) > MaxExchangeOps {
 		return dst, fmt.Errorf("%w: %d operations, want 1 to %d", ErrInvalidOp, len(ops), MaxExchangeOps)
+	}
+	if err := checkResults(ops); err != nil {
+		return dst, err
 	}
 	start := len(dst)
 	for i := range ops {
@@ -176,6 +215,9 @@ func parseOps(ops *[MaxExchangeOps]MailboxOp, b []byte) (int, error) {
 	if n == 0 {
 		return 0, fmt.Errorf("%w: no operation", ErrInvalidOp)
 	}
+	if err := checkResults(ops[:n]); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 
@@ -186,7 +228,7 @@ type ReadResults struct {
 }
 
 // NewReadResults returns an iterator over plaintext, as returned by
-// [VehicleSession.OpenExchange].
+// [VehicleSession.ReadExchange].
 func NewReadResults(plaintext []byte) ReadResults { return ReadResults{s: tlv.String(plaintext)} }
 
 // Next returns the data of the next read, or false when there is none or

@@ -454,3 +454,54 @@ func TestStatusWordFor(t *testing.T) {
 		}
 	}
 }
+
+func TestExchangeSizeLimits(t *testing.T) {
+	read := func(n uint16) MailboxOp { return MailboxOp{Kind: OpRead, Mailbox: dkey.PrivateMailbox, Length: n} }
+	for _, tt := range []struct {
+		name string
+		ops  []MailboxOp
+		ok   bool
+	}{
+		{"one full read", []MailboxOp{read(MaxReadLength)}, true},
+		{"read too long", []MailboxOp{read(MaxReadLength + 1)}, false},
+		{"two reads overflow", []MailboxOp{read(600), read(600)}, false},
+		{"two reads fit", []MailboxOp{read(500), read(500)}, true},
+		{"write and full read", []MailboxOp{{Kind: OpWrite, Mailbox: dkey.PrivateMailbox, Data: []byte{1}}, read(MaxReadLength)}, true},
+	} {
+		_, err := appendOps(nil, tt.ops)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidOp)) {
+			t.Errorf("%s: appendOps = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+		// The endpoint's parser applies the same bound to encodings built by
+		// hand.
+		var enc []byte
+		for _, op := range tt.ops {
+			one, err := appendOps(nil, []MailboxOp{op})
+			if err != nil {
+				enc = nil
+				break
+			}
+			enc = append(enc, one...)
+		}
+		if enc != nil {
+			var out [MaxExchangeOps]MailboxOp
+			if _, err := parseOps(&out, enc); (err == nil) != tt.ok {
+				t.Errorf("%s: parseOps = %v, want ok=%v", tt.name, err, tt.ok)
+			}
+		}
+	}
+	// A full read through a real channel: the response fits.
+	tv, te := pair(t, dkey.CCC)
+	te.priv = make([]byte, 2048)
+	if _, _, err := tv.standard(dkey.ActionUnlock, 0, te.cred.PublicKey); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tv.exchange(read(MaxReadLength))
+	if err != nil {
+		t.Fatalf("full read: %v", err)
+	}
+	rr := NewReadResults(got)
+	if d, ok := rr.Next(); !ok || len(d) != MaxReadLength || !rr.Done() {
+		t.Errorf("full read returned %d bytes", len(d))
+	}
+}

@@ -74,11 +74,15 @@ func (m *hmacSHA256) expand(out []byte, prk *[sha256.Size]byte, info []byte) {
 	clear(m.t[:])
 }
 
-// zeroize erases the keyed state.
+// zeroize erases the keyed state. Writing a block less one byte of zeros
+// before the reset overwrites the partial-block buffer inside the SHA-256
+// state, which Reset alone leaves as it was.
 func (m *hmacSHA256) zeroize() {
 	clear(m.ipad[:])
 	clear(m.opad[:])
 	clear(m.sum[:])
 	clear(m.t[:])
+	m.h.Reset()
+	m.h.Write(m.ipad[:sha256.BlockSize-1])
 	m.h.Reset()
 }

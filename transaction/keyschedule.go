@@ -2,7 +2,6 @@ package transaction
 
 import (
 	"crypto/subtle"
-	"errors"
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/kdf"
@@ -46,9 +45,6 @@ type PersistentKey struct {
 	prk   [PersistentKeySize]byte
 	valid bool
 }
-
-// ErrInvalidPersistentKey reports a stored Kpersistent of the wrong size.
-var ErrInvalidPersistentKey = errors.New("transaction: invalid persistent key")
 
 // NewPersistentKey returns the key whose 32 bytes are b, as returned by
 // [PersistentKey.Bytes], for restoring stored state.
@@ -134,7 +130,9 @@ func (t *transcript) appendInfo(dst []byte, label string) []byte {
 //	‖ [5C len endpoint versions] ‖ 5C 02 version ‖ vehicle_ePK.x ‖ transaction_identifier
 //	‖ P1 ‖ P2 ‖ endpoint_ePK.x
 //
-// Home Key 2.0 is byte-exact against real phones. The CCC 1.0 cryptogram is
+// The Home Key 2.0 layout follows the public Home Key reader that unlocks
+// real iPhones ([AHKR] homekey.py); no public vector with keys exists, so it
+// is checked only against that layout. The CCC 1.0 cryptogram is
 // not public (PROTOCOL.md §4.5, §11 item 1); the project follows hypothesis
 // (a) of §4.5: the same derivation with the 8-byte vehicle identifier and
 // without the endpoint's version list, cryptogram = OKM[0:16]. It is an

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/ecdhe"
 	"github.com/opencarkey/sdk/internal/securemsg"
 	"github.com/opencarkey/sdk/internal/tlv"
 	"github.com/opencarkey/sdk/transport"
@@ -29,13 +30,83 @@ const (
 // Buffer sizes of a session. The largest message is the AUTH1 response
 // plaintext with both mailbox subsets.
 const (
-	maxPlain    = 2 + dkey.MaxKeySlotLen + 2 + dkey.SignatureSize + 2*(4+dkey.MaxAuth1Subset)
-	maxMessage  = maxPlain + 16 + securemsg.MACSize
-	maxSigned   = 2 + dkey.VehicleIDLenHomeKey + 3*(2+coordSize) + 2 + txIDSize + 2 + 4
-	selectNe    = 256
-	responseNe  = 256
-	maxVersions = 2 + 2*dkey.MaxVersions
+	maxPlain   = 2 + dkey.MaxKeySlotLen + 2 + dkey.SignatureSize + 2*(4+dkey.MaxAuth1Subset)
+	maxMessage = maxPlain + 16 + securemsg.MACSize
+	maxSigned  = 2 + dkey.VehicleIDLenHomeKey + 3*(2+coordSize) + 2 + txIDSize + 2 + 4
+	selectNe   = 256
+	responseNe = 256
 )
+
+// String returns the stage name, for error messages.
+func (st stage) String() string {
+	names := [...]string{"idle", "started", "selected", "AUTH0 read", "AUTH0 done", "fast", "AUTH1 read", "standard", "failed"}
+	if int(st) < len(names) {
+		return names[st]
+	}
+	return fmt.Sprintf("stage(%d)", uint8(st))
+}
+
+// core is the state both roles keep for one transaction: what the two sides
+// bind into their keys, the ephemeral keys, the key schedule and the
+// buffers. VehicleSession and EndpointSession embed it.
+type core struct {
+	stage  stage
+	t      transcript
+	eph    ecdhe.PrivateKey
+	peer   ecdhe.PublicKey
+	ks     keySchedule
+	z      [32]byte
+	smKeys securemsg.Keys
+	signed [maxSigned]byte
+	plain  [maxPlain]byte
+}
+
+func (c *core) expect(st ...stage) error {
+	for _, x := range st {
+		if c.stage == x {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: session is at stage %v", ErrOutOfSequence, c.stage)
+}
+
+// wipeCore erases the secrets of the transaction.
+func (c *core) wipeCore() {
+	c.eph.Zeroize()
+	c.ks.zeroize()
+	clear(c.z[:])
+	clear(c.smKeys.Enc[:])
+	clear(c.smKeys.MAC[:])
+	clear(c.smKeys.RMAC[:])
+	clear(c.plain[:])
+}
+
+// signedData returns the data an AUTH1 signature with usage covers
+// (PROTOCOL.md §4.3), in the session's buffer.
+func (c *core) signedData(usage *[4]byte) []byte {
+	return appendSignedData(c.signed[:0], c.t.vehicleID, c.t.endpointEPKX[:], c.t.vehicleEPKX[:], &c.t.txID, usage)
+}
+
+// deriveSessionKeys runs ECDH on the ephemeral keys and the standard key
+// schedule (PROTOCOL.md §4.4), leaving the secure-messaging keys in smKeys.
+func (c *core) deriveSessionKeys() error {
+	if err := c.eph.ECDH(&c.z, &c.peer); err != nil {
+		return fmt.Errorf("transaction: ECDH: %w", err)
+	}
+	c.ks.deriveStandard(&c.t, &c.z)
+	c.ks.standardKeys(&c.smKeys)
+	return nil
+}
+
+// rangingKey returns URSK after a standard transaction of the CCC profile.
+func (c *core) rangingKey() ([RangingKeySize]byte, bool) {
+	var k [RangingKeySize]byte
+	if c.stage != stageStandard || !c.ks.urskOK {
+		return k, false
+	}
+	copy(k[:], c.ks.volatile[volatileSize:volatileURSK])
+	return k, true
+}
 
 // appendSelectResponse appends the SELECT response data: 5C versions.
 func appendSelectResponse(dst []byte, versions dkey.VersionList) []byte {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/internal/ecdhe"
 	"github.com/opencarkey/sdk/internal/securemsg"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -116,22 +115,14 @@ func (k *FastKey) Zeroize() { k.persistent.Zeroize() }
 // ends the transaction (later calls fail until the next Start), except
 // ControlFlow, which is sent in every case.
 type VehicleSession struct {
+	core
 	v         *Vehicle
-	stage     stage
-	t         transcript
-	eph       ecdhe.PrivateKey
-	peer      ecdhe.PublicKey
 	resp      auth0Response
 	auth1     auth1Response
-	ks        keySchedule
-	z         [32]byte
 	sm        securemsg.Sender
-	smKeys    securemsg.Keys
 	smReady   bool
 	persist   PersistentKey
-	signed    [maxSigned]byte
 	cmd       [maxMessage]byte
-	plain     [maxPlain]byte
 	opsBuf    [MaxExchangeData]byte
 	selectAID [16]byte
 }
@@ -143,15 +134,6 @@ func (v *Vehicle) NewSession() *VehicleSession {
 	return s
 }
 
-func (s *VehicleSession) expect(st ...stage) error {
-	for _, x := range st {
-		if s.stage == x {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: session is at stage %d", ErrOutOfSequence, s.stage)
-}
-
 // fail ends the transaction: its secrets are erased, and err is returned.
 func (s *VehicleSession) fail(err error) error {
 	s.stage = stageFailed
@@ -160,17 +142,11 @@ func (s *VehicleSession) fail(err error) error {
 }
 
 func (s *VehicleSession) wipe() {
-	s.eph.Zeroize()
-	s.ks.zeroize()
-	clear(s.z[:])
-	clear(s.smKeys.Enc[:])
-	clear(s.smKeys.MAC[:])
-	clear(s.smKeys.RMAC[:])
+	s.wipeCore()
 	if s.smReady {
 		s.sm.Close()
 		s.smReady = false
 	}
-	clear(s.plain[:])
 	clear(s.opsBuf[:])
 	s.persist.Zeroize()
 }
@@ -305,8 +281,7 @@ func (s *VehicleSession) Auth1() (transport.Command, error) {
 	if err := s.expect(stageAuth0, stageFast); err != nil {
 		return transport.Command{}, err
 	}
-	signed := appendSignedData(s.signed[:0], s.v.id, s.t.endpointEPKX[:], s.t.vehicleEPKX[:], &s.t.txID, &usageVehicle)
-	sig, err := dkey.Sign(s.v.key, signed)
+	sig, err := dkey.Sign(s.v.key, s.signedData(&usageVehicle))
 	if err != nil {
 		return transport.Command{}, s.fail(fmt.Errorf("transaction: signing AUTH1: %w", err))
 	}
@@ -337,11 +312,9 @@ func (s *VehicleSession) ReadAuth1(r transport.Response) (Auth1Result, error) {
 	if err := responseError("AUTH1", &r); err != nil {
 		return Auth1Result{}, s.fail(err)
 	}
-	if err := s.eph.ECDH(&s.z, &s.peer); err != nil {
-		return Auth1Result{}, s.fail(fmt.Errorf("transaction: ECDH: %w", err))
+	if err := s.deriveSessionKeys(); err != nil {
+		return Auth1Result{}, s.fail(err)
 	}
-	s.ks.deriveStandard(&s.t, &s.z)
-	s.ks.standardKeys(&s.smKeys)
 	if err := s.sm.Init(&s.smKeys, securemsg.InitialResponse); err != nil {
 		return Auth1Result{}, s.fail(fmt.Errorf("transaction: secure channel: %w", err))
 	}
@@ -366,8 +339,7 @@ func (s *VehicleSession) VerifyEndpoint(endpoint *dkey.PublicKey) (PersistentKey
 	if err := s.expect(stageAuth1); err != nil {
 		return PersistentKey{}, err
 	}
-	signed := appendSignedData(s.signed[:0], s.v.id, s.t.endpointEPKX[:], s.t.vehicleEPKX[:], &s.t.txID, &usageEndpoint)
-	if endpoint == nil || endpoint.Verify(signed, &s.auth1.sig) != nil {
+	if endpoint == nil || endpoint.Verify(s.signedData(&usageEndpoint), &s.auth1.sig) != nil {
 		return PersistentKey{}, s.fail(ErrAuthentication)
 	}
 	s.persist.set(s.ks.persist[:], s.ks.mac)
@@ -378,14 +350,7 @@ func (s *VehicleSession) VerifyEndpoint(endpoint *dkey.PublicKey) (PersistentKey
 // RangingKey returns the UWB ranging secret key URSK of an authenticated
 // standard transaction in the CCC profile (Volatile[48:80], PROTOCOL.md
 // §4.4), and false otherwise.
-func (s *VehicleSession) RangingKey() ([RangingKeySize]byte, bool) {
-	var k [RangingKeySize]byte
-	if s.stage != stageStandard || !s.ks.urskOK {
-		return k, false
-	}
-	copy(k[:], s.ks.volatile[volatileSize:volatileURSK])
-	return k, true
-}
+func (s *VehicleSession) RangingKey() ([RangingKeySize]byte, bool) { return s.rangingKey() }
 
 // Fast reports whether the transaction was authenticated by a fast
 // cryptogram (and not by AUTH1).

@@ -10,11 +10,23 @@
 // vpcd must be running inside pcscd (Debian: apt-get install pcscd
 // vsmartcard-vpcd; scripts/pcsc/run.sh starts a private one). Port 35963 is
 // vpcd's first reader ("Virtual PCD 00 00"), 35964 its second. vcard
-// reconnects whenever vpcd goes away, until interrupted.
+// reconnects whenever vpcd goes away, until interrupted; each connection is
+// the card entering the reader's field, and the end of one (vcard stopped, or
+// vpcd dropping it) the card leaving it.
 //
-// The cards it can serve are listed in the cards table below; "demo" answers
-// SELECT of the Digital Key applet with the version list of PROTOCOL.md §2.2
-// and nothing else. Adding the device applet is one line in that table.
+// The cards it can serve, by -card:
+//
+//   - demo: answers SELECT of the Digital Key applet with the version list of
+//     PROTOCOL.md §2.2 and nothing else.
+//   - applet: the Digital Key applet of package device (CCC profile) with one
+//     owner key, the demo key, for the demo vehicle "DEMO-VIN" that
+//     examples/pcsc-reader plays: `go run ./examples/pcsc-reader` unlocks
+//     it. The applet keeps its state (Kpersistent, mailboxes) for as long as
+//     vcard runs, so the second tap of the same reader process is a fast
+//     transaction.
+//
+// The demo key is for tests and demonstrations only: its private key is
+// public (see applet.go), and it opens nothing but the demo vehicle.
 package main
 
 import (
@@ -37,12 +49,10 @@ import (
 	"github.com/opencarkey/sdk/transport/vpcd"
 )
 
-// cards are the cards vcard serves, by the name given to -card. To serve the
-// Digital Key applet once package device exists, add:
-//
-//	"applet": func() transport.Card { return device.NewApplet( /* key store */ ) },
-var cards = map[string]func() transport.Card{
-	"demo": func() transport.Card { return demoCard{} },
+// cards are the cards vcard serves, by the name given to -card.
+var cards = map[string]func() (transport.Card, error){
+	"demo":   func() (transport.Card, error) { return demoCard{}, nil },
+	"applet": newAppletCard,
 }
 
 func main() {
@@ -92,7 +102,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		cfg.ATR = atr
 	}
-	card := newCard()
+	card, err := newCard()
+	if err != nil {
+		return fmt.Errorf("card %q: %w", *name, err)
+	}
 	var mu sync.Mutex // serializes writes to stderr
 	logf := func(format string, a ...any) {
 		mu.Lock()
@@ -108,6 +121,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if !errors.Is(err, context.Canceled) {
 			logf("vcard: card removed: %v", err)
 		}
+	}
+	if *name == "applet" {
+		logf("vcard: the applet holds the demo key (TEST ONLY: its private key is public) for vehicle %q, slot %q", demoVehicleID, demoSlot)
 	}
 	logf("vcard: waiting for vpcd at %s", addr)
 	return vpcd.Run(ctx, addr, card, cfg)

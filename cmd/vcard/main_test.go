@@ -64,28 +64,33 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestRun(t *testing.T) {
+// fakeVPCD listens as vpcd does, starts run with args (plus -host and
+// -port of the listener) and accepts its connection. exchange sends one frame
+// and returns the answer; stop cancels run, checks that it returned
+// context.Canceled and returns what it wrote to stderr.
+func fakeVPCD(t *testing.T, args ...string) (exchange func(payload []byte) []byte, stop func() string, port string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	t.Cleanup(func() { ln.Close() })
+	port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
+	t.Cleanup(cancel)
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-host", "127.0.0.1", "-port", port, "-atr", "3b8180018080", "-v"}, &stderr)
+		done <- run(ctx, append([]string{"-host", "127.0.0.1", "-port", port}, args...), &stderr)
 	}()
 
 	conn, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	exchange := func(payload []byte) []byte {
+	exchange = func(payload []byte) []byte {
 		t.Helper()
 		frame := binary.BigEndian.AppendUint16(nil, uint16(len(payload)))
 		if _, err := conn.Write(append(frame, payload...)); err != nil {
@@ -101,17 +106,26 @@ func TestRun(t *testing.T) {
 		}
 		return resp
 	}
+	stop = func() string {
+		t.Helper()
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("run() = %v, want %v", err, context.Canceled)
+		}
+		return stderr.String()
+	}
+	return exchange, stop, port
+}
+
+func TestRun(t *testing.T) {
+	exchange, stop, port := fakeVPCD(t, "-atr", "3b8180018080", "-v")
 	if got, want := exchange([]byte{0x04}), []byte{0x3B, 0x81, 0x80, 0x01, 0x80, 0x80}; !bytes.Equal(got, want) {
 		t.Errorf("GET ATR = %X, want %X", got, want)
 	}
 	if got, want := exchange(selectAPDU([]byte(dkey.AIDDigitalKey))), []byte{0x5C, 0x02, 0x01, 0x00, 0x90, 0x00}; !bytes.Equal(got, want) {
 		t.Errorf("SELECT = %X, want %X", got, want)
 	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("run() = %v, want %v", err, context.Canceled)
-	}
-	out := stderr.String()
+	out := stop()
 	for _, want := range []string{
 		"waiting for vpcd at 127.0.0.1:" + port,
 		`card "demo" inserted`,

@@ -10,8 +10,10 @@ package pcsc_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,4 +149,81 @@ func connectCard(tb testing.TB, c *pcsc.Client, i int) *pcsc.Conn {
 	}
 	tb.Cleanup(func() { cn.Disconnect(context.Background(), pcsc.Leave) })
 	return cn
+}
+
+// servedCard is a card in a vpcd reader on a connection of its own, served
+// with vpcd.Serve. Unlike insertCard, it can be taken out from inside the
+// card's own ProcessAPDU, after the card has done its work and before the
+// response goes out: leave closes the connection at once, while cancelling
+// vpcd.Run closes it asynchronously.
+type servedCard struct {
+	i      int
+	conn   net.Conn
+	served atomic.Bool
+	done   chan struct{}
+	once   sync.Once
+}
+
+// dialCard connects to the card port of vpcd reader i, retrying for up to
+// 10 seconds while vpcd is not listening; serve then plays the card. The
+// caller removes the card (see serveCard).
+func dialCard(tb testing.TB, i int) *servedCard {
+	tb.Helper()
+	_, addr := slot(i)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var d net.Dialer
+	for {
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			return &servedCard{i: i, conn: conn, done: make(chan struct{})}
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("connecting to vpcd at %s: %v", addr, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// serve plays card until the card leaves. It returns at once.
+func (s *servedCard) serve(card transport.Card) {
+	s.served.Store(true)
+	go func() {
+		defer close(s.done)
+		vpcd.Serve(context.Background(), s.conn, card, nil)
+	}()
+}
+
+// serveCard puts card into reader i, on a connection of its own, until
+// remove or the end of the test.
+func serveCard(tb testing.TB, i int, card transport.Card) *servedCard {
+	tb.Helper()
+	s := dialCard(tb, i)
+	s.serve(card)
+	tb.Cleanup(func() { s.remove(tb) })
+	return s
+}
+
+// leave takes the card out of the field: it closes the connection to vpcd
+// and returns at once, so that the card itself may call it.
+func (s *servedCard) leave() { s.conn.Close() }
+
+// remove takes the card out, waits until vpcd.Serve has returned (and reset
+// the card) and until pcscd sees the reader empty. Only the first call does
+// anything.
+func (s *servedCard) remove(tb testing.TB) {
+	tb.Helper()
+	s.once.Do(func() {
+		s.leave()
+		if !s.served.Load() {
+			close(s.done)
+		}
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+			tb.Fatalf("vpcd.Serve still running 10 s after the card left reader %d", s.i)
+		}
+		waitEmpty(tb, s.i)
+	})
 }

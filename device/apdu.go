@@ -29,10 +29,13 @@ func (a *Applet) ProcessAPDU(dst, apdu []byte) []byte {
 		a.abortLocked()
 		return transport.AppendResponse(dst, nil, dkey.SWWrongLength)
 	}
-	if cmd.IsChained() || cmd.Channel() != 0 {
+	if cmd.IsChained() {
 		// Chained commands are reassembled by transport.ChainingCard in
-		// front of the applet; logical channels are not supported.
+		// front of the applet.
 		return transport.AppendResponse(dst, nil, dkey.SWChainingNotSupported)
+	}
+	if cmd.Channel() != 0 {
+		return transport.AppendResponse(dst, nil, dkey.SWLogicalChannelNotSupported)
 	}
 	start := len(dst)
 	out, err := a.dispatch(dst, &cmd)
@@ -188,34 +191,38 @@ func (k *key) mailbox(m dkey.Mailbox) []byte {
 
 // controlFlow records the vehicle's verdict and commits the staged
 // Kpersistent of a standard transaction that succeeded. CONTROL FLOW travels
-// in clear, so the applet acts on "key deleted" (00A0) only after the
-// vehicle has authenticated itself in this transaction with AUTH1: a rogue
-// reader without the vehicle's key cannot make the device delete a key. A
-// forged "failure" can only make the device keep its old Kpersistent, which
-// costs the next fast transaction a fallback to a standard one.
+// in clear (PROTOCOL.md §4.9): a forged "failure" can only make the device
+// keep its old Kpersistent, which costs the next fast transaction a
+// fallback to a standard one; a "key deleted" (00A0) suspends the key
+// instead of destroying it, and only after the vehicle authenticated itself
+// with AUTH1 in this transaction.
 func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error) {
 	k := a.current
 	standard := a.sess.Standard()
 	cf, err := a.sess.ReadControlFlow(cmd)
 	a.current = nil
-	if err != nil {
+	pending := a.pending
+	a.pending.Zeroize()
+	defer pending.Zeroize()
+	if err != nil || k == nil {
 		return dst, err
-	}
-	if k == nil {
-		return dst, nil
 	}
 	k.lastCF = cf
 	if cf.Success() {
 		k.txCount++
 	}
-	if standard && (cf.Success() || cf.Continue()) && a.pending.Valid() {
-		k.cred.Persistent = a.pending
+	if standard && (cf.Success() || cf.Continue()) && pending.Valid() {
+		k.cred.Persistent = pending
 	}
-	a.pending.Zeroize()
 	if cf == transaction.CFKeyDeleted && standard {
-		if err := a.terminateLocked(k); err != nil {
-			return dst, err
-		}
+		// The vehicle says it deleted the key. CONTROL FLOW is not
+		// authenticated, and a relay can rewrite the code of a genuine
+		// transaction, so the applet does not destroy the key on this word
+		// alone: it suspends it and flags it for the host app, which
+		// terminates it once the deletion is confirmed (by the automaker's
+		// server or the user).
+		k.state = dkey.KeySuspended
+		k.vehicleDeleted = true
 	}
 	return dst, nil
 }

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/sha1"
 	"errors"
@@ -76,6 +77,11 @@ type KeyInfo struct {
 	Transactions int
 	// LastControlFlow is the outcome the vehicle reported last.
 	LastControlFlow transaction.ControlFlow
+	// VehicleDeleted reports that the vehicle said, after authenticating
+	// itself, that it deleted this key (CONTROL FLOW 00A0). The key is
+	// suspended; the host app confirms the deletion (with the automaker's
+	// server or the user) and calls Terminate, or Resume if it was forged.
+	VehicleDeleted bool
 }
 
 // key is one endpoint the applet hosts.
@@ -90,6 +96,8 @@ type key struct {
 	conf      []byte
 	txCount   int
 	lastCF    transaction.ControlFlow
+	// vehicleDeleted records a CONTROL FLOW 00A0 after AUTH1.
+	vehicleDeleted bool
 }
 
 // selection is which applet of the instance answers commands.
@@ -177,8 +185,8 @@ func (a *Applet) CreateKey(c KeyConfig) (KeyInfo, error) {
 	if c.VehicleID.Len() != a.cfg.Profile.VehicleIDLen() {
 		return KeyInfo{}, fmt.Errorf("device: %w: %d bytes for profile %v", dkey.ErrInvalidVehicleID, c.VehicleID.Len(), a.cfg.Profile)
 	}
-	if c.VehicleKey == nil {
-		return KeyInfo{}, errors.New("device: vehicle key is nil")
+	if c.VehicleKey == nil || c.VehicleKey.ECDSA() == nil {
+		return KeyInfo{}, errors.New("device: no vehicle key")
 	}
 	if err := c.Mailboxes.Validate(); err != nil {
 		return KeyInfo{}, fmt.Errorf("device: %w", err)
@@ -186,35 +194,69 @@ func (a *Applet) CreateKey(c KeyConfig) (KeyInfo, error) {
 	if c.Role == 0 {
 		c.Role = dkey.RoleOwner
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.find(c.VehicleID) != nil {
+	if a.liveKey(c.VehicleID) {
 		return KeyInfo{}, ErrKeyExists
 	}
+	// The secure element may be slow; the applet keeps answering APDUs
+	// while it creates the key.
 	signer, err := a.se.GenerateKey()
 	if err != nil {
 		return KeyInfo{}, fmt.Errorf("device: creating key: %w", err)
 	}
-	pub, err := dkey.PublicKeyOf(signer)
+	k, err := a.newKey(c, signer)
 	if err != nil {
 		_ = a.se.DeleteKey(signer)
-		return KeyInfo{}, fmt.Errorf("device: secure element key: %w", err)
+		return KeyInfo{}, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.addLocked(k); err != nil {
+		_ = a.se.DeleteKey(signer)
+		return KeyInfo{}, err
+	}
+	return k.info(), nil
+}
+
+// liveKey reports whether the applet holds a live key for vehicle.
+func (a *Applet) liveKey(vehicle dkey.VehicleID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.find(vehicle) != nil
+}
+
+// newKey builds the record of a key created in the secure element.
+func (a *Applet) newKey(c KeyConfig, signer crypto.Signer) (*key, error) {
+	pub, err := dkey.PublicKeyOf(signer)
+	if err != nil {
+		return nil, fmt.Errorf("device: secure element key: %w", err)
 	}
 	slot := c.Slot
 	if slot.IsZero() {
 		if slot, err = a.deriveSlot(pub); err != nil {
-			_ = a.se.DeleteKey(signer)
-			return KeyInfo{}, err
+			return nil, err
 		}
 	}
-	k := &key{
+	return &key{
 		vehicle: c.VehicleID, role: c.Role, state: dkey.KeyActive, express: true, mailboxes: c.Mailboxes,
 		cred:    transaction.Credential{Slot: slot, Key: signer, PublicKey: pub, VehicleKey: c.VehicleKey},
 		private: make([]byte, c.Mailboxes.PrivateSize),
 		conf:    make([]byte, c.Mailboxes.ConfidentialSize),
+	}, nil
+}
+
+// addLocked adds k unless a live key for its vehicle, or with its slot,
+// exists already.
+func (a *Applet) addLocked(k *key) error {
+	if a.find(k.vehicle) != nil {
+		return ErrKeyExists
+	}
+	for _, o := range a.keys {
+		if o.state != dkey.KeyTerminated && o.cred.Slot == k.cred.Slot {
+			return fmt.Errorf("%w: slot %v is taken", ErrKeyExists, k.cred.Slot)
+		}
 	}
 	a.keys = append(a.keys, k)
-	return k.info(), nil
+	return nil
 }
 
 // deriveSlot returns a key slot identifier for a new key.
@@ -236,6 +278,7 @@ func (k *key) info() KeyInfo {
 	return KeyInfo{
 		VehicleID: k.vehicle, Slot: k.cred.Slot, PublicKey: k.cred.PublicKey, Role: k.role, State: k.state,
 		Express: k.express, HasPersistent: k.cred.Persistent.Valid(), Transactions: k.txCount, LastControlFlow: k.lastCF,
+		VehicleDeleted: k.vehicleDeleted,
 	}
 }
 
@@ -282,6 +325,9 @@ func (a *Applet) SetExpress(vehicle dkey.VehicleID, on bool) error {
 		return err
 	}
 	k.express = on
+	if !on && a.current == k {
+		a.abortLocked()
+	}
 	return nil
 }
 
@@ -329,6 +375,9 @@ func (a *Applet) setState(vehicle dkey.VehicleID, s dkey.KeyState) error {
 		return err
 	}
 	k.state = s
+	if s == dkey.KeyActive {
+		k.vehicleDeleted = false
+	}
 	if a.current == k {
 		a.abortLocked()
 	}
@@ -377,7 +426,7 @@ func (a *Applet) ReadPrivateMailbox(vehicle dkey.VehicleID, off, n int) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	if off < 0 || n < 0 || off+n > len(k.private) {
+	if off < 0 || n < 0 || off > len(k.private) || n > len(k.private)-off {
 		return nil, fmt.Errorf("%w: [%d,%d) outside the private mailbox of %d bytes", ErrMailboxAccess, off, off+n, len(k.private))
 	}
 	return slices.Clone(k.private[off : off+n]), nil
@@ -392,7 +441,7 @@ func (a *Applet) WritePrivateMailbox(vehicle dkey.VehicleID, off int, data []byt
 	if err != nil {
 		return err
 	}
-	if off < 0 || off+len(data) > len(k.private) {
+	if off < 0 || off > len(k.private) || len(data) > len(k.private)-off {
 		return fmt.Errorf("%w: [%d,%d) outside the private mailbox of %d bytes", ErrMailboxAccess, off, off+len(data), len(k.private))
 	}
 	copy(k.private[off:], data)

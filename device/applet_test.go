@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 
@@ -72,6 +73,7 @@ func TestCreateKey(t *testing.T) {
 		"homekey id":  {VehicleID: func() dkey.VehicleID { v, _ := dkey.NewVehicleID(make([]byte, 16)); return v }(), VehicleKey: vk},
 		"no vehicle":  {VehicleKey: vk},
 		"no key":      {VehicleID: vid},
+		"zero key":    {VehicleID: vid, VehicleKey: &dkey.PublicKey{}},
 		"bad subsets": {VehicleID: vid, VehicleKey: vk, Mailboxes: dkey.MailboxConfig{PrivateSize: 4, PrivateAuth1: dkey.MailboxRange{Offset: 2, Length: 4}}},
 	} {
 		if _, err := a.CreateKey(c); err == nil {
@@ -156,13 +158,15 @@ func TestPrivateMailbox(t *testing.T) {
 	if again, _ := a.ReadPrivateMailbox(vid, 4, 1); again[0] != 0 {
 		t.Error("ReadPrivateMailbox returned the mailbox itself")
 	}
-	for _, c := range []struct{ off, n int }{{7, 2}, {-1, 1}, {0, 9}, {8, 1}, {0, -1}} {
+	for _, c := range []struct{ off, n int }{{7, 2}, {-1, 1}, {0, 9}, {8, 1}, {0, -1}, {1, math.MaxInt}, {math.MaxInt, 1}, {9, 0}} {
 		if _, err := a.ReadPrivateMailbox(vid, c.off, c.n); !errors.Is(err, ErrMailboxAccess) {
 			t.Errorf("ReadPrivateMailbox(%d, %d) = %v", c.off, c.n, err)
 		}
 	}
-	if err := a.WritePrivateMailbox(vid, 7, []byte("ab")); !errors.Is(err, ErrMailboxAccess) {
-		t.Errorf("write past the end: %v", err)
+	for _, off := range []int{7, math.MaxInt, -1, 9} {
+		if err := a.WritePrivateMailbox(vid, off, []byte("ab")); !errors.Is(err, ErrMailboxAccess) {
+			t.Errorf("WritePrivateMailbox at %d: %v", off, err)
+		}
 	}
 }
 
@@ -199,7 +203,7 @@ func TestDispatch(t *testing.T) {
 		{"AUTH1 after failed AUTH0", transport.Command{CLA: 0x80, INS: 0x81, Data: make([]byte, 66)}, dkey.SWConditionsNotSatisfied},
 		{"EXCHANGE", transport.Command{CLA: 0x84, INS: 0xC9, Data: make([]byte, 8)}, dkey.SWConditionsNotSatisfied},
 		{"chained", transport.Command{CLA: 0x90, INS: 0x80, Data: []byte{1}}, dkey.SWChainingNotSupported},
-		{"logical channel", transport.Command{CLA: 0x81, INS: 0x80, Data: []byte{1}}, dkey.SWChainingNotSupported},
+		{"logical channel", transport.Command{CLA: 0x81, INS: 0x80, Data: []byte{1}}, dkey.SWLogicalChannelNotSupported},
 	} {
 		if r := apdu(t, a, tt.cmd); r.SW != tt.want {
 			t.Errorf("%s: SW %v, want %v", tt.name, r.SW, tt.want)
@@ -256,4 +260,17 @@ func TestConcurrentManagement(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestDuplicateSlot(t *testing.T) {
+	a, _ := NewApplet(nil)
+	vid, vk := testVehicle(t, dkey.CCC)
+	slot, _ := dkey.NewKeySlot([]byte{9, 9, 9, 9})
+	if _, err := a.CreateKey(KeyConfig{VehicleID: vid, VehicleKey: vk, Slot: slot}); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := dkey.NewVehicleID(bytes.Repeat([]byte{7}, 8))
+	if _, err := a.CreateKey(KeyConfig{VehicleID: other, VehicleKey: vk, Slot: slot}); !errors.Is(err, ErrKeyExists) {
+		t.Errorf("second key with the same slot: %v", err)
+	}
 }

@@ -3,7 +3,11 @@
 // key of the device for any number of vehicles (PROTOCOL.md §1, §4, §5).
 //
 // An [Applet] answers command APDUs (it is a transport.Card): behind a PC/SC
-// virtual card (transport/vpcd), a BLE link or an in-memory pipe. It selects
+// virtual card (transport/vpcd), a BLE link or an in-memory pipe. It takes
+// whole commands and returns whole responses, whatever Le says; in front of
+// a reader limited to short APDUs, put it behind transport.ChainingCard,
+// which reassembles chained commands and serves long responses through
+// GET RESPONSE. It selects
 // the Digital Key applet by AID, runs transactions with a
 // transaction.EndpointSession, and applies the device's policy before any key
 // is used:
@@ -28,10 +32,13 @@
 //
 //   - One live key per vehicle in an applet (AUTH0 names the vehicle, not the
 //     key).
-//   - CONTROL FLOW travels in clear (PROTOCOL.md §4.9). The applet deletes a
-//     key on "key deleted" (00A0) only when the vehicle authenticated itself
-//     with AUTH1 in the same transaction, so a rogue reader cannot make a
-//     device drop its keys.
+//   - CONTROL FLOW travels in clear (PROTOCOL.md §4.9), so a relay can
+//     rewrite the code of a genuine transaction. On "key deleted" (00A0),
+//     and only after the vehicle authenticated itself with AUTH1 in the same
+//     transaction, the applet suspends the key and flags it
+//     (KeyInfo.VehicleDeleted) instead of destroying it; the host app
+//     terminates it once the deletion is confirmed. A forged code costs a
+//     Resume, never a key.
 //   - Key slot identifiers: SHA-1(public key)[0:6] in the Home Key profile
 //     (verified against a real Apple Watch), 8 random bytes in the CCC
 //     profile, unless the configuration names one.

@@ -39,6 +39,10 @@ const MaxExchangeData = 1024
 // refuse operations whose results would.
 const MaxReadLength = MaxExchangeData - 4
 
+// MaxWriteLength is the most data one write carries: the write fills a whole
+// command with its 7-byte header (8A 82 len, mailbox, offset).
+const MaxWriteLength = MaxExchangeData - 7
+
 // OpKind is the kind of a mailbox operation.
 type OpKind uint8
 
@@ -95,7 +99,7 @@ func (op *MailboxOp) Check(size int) error {
 		return fmt.Errorf("%w: kind %v", ErrInvalidOp, op.Kind)
 	case op.Mailbox != dkey.PrivateMailbox && op.Mailbox != dkey.ConfidentialMailbox:
 		return fmt.Errorf("%w: mailbox %v", ErrInvalidOp, op.Mailbox)
-	case op.Kind == OpWrite && (len(op.Data) == 0 || len(op.Data) > MaxExchangeData):
+	case op.Kind == OpWrite && (len(op.Data) == 0 || len(op.Data) > MaxWriteLength):
 		return fmt.Errorf("%w: write of %d bytes", ErrInvalidOp, len(op.Data))
 	case op.Kind == OpRead && (op.Length == 0 || op.Length > MaxReadLength),
 		op.Kind == OpFill && (op.Length == 0 || op.Length > MaxExchangeData):

@@ -467,6 +467,8 @@ func TestExchangeSizeLimits(t *testing.T) {
 		{"two reads overflow", []MailboxOp{read(600), read(600)}, false},
 		{"two reads fit", []MailboxOp{read(500), read(500)}, true},
 		{"write and full read", []MailboxOp{{Kind: OpWrite, Mailbox: dkey.PrivateMailbox, Data: []byte{1}}, read(MaxReadLength)}, true},
+		{"full write", []MailboxOp{{Kind: OpWrite, Mailbox: dkey.PrivateMailbox, Data: make([]byte, MaxWriteLength)}}, true},
+		{"write too long", []MailboxOp{{Kind: OpWrite, Mailbox: dkey.PrivateMailbox, Data: make([]byte, MaxWriteLength+1)}}, false},
 	} {
 		_, err := appendOps(nil, tt.ops)
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidOp)) {

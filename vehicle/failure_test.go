@@ -337,9 +337,17 @@ func TestFailureTerminatedKey(t *testing.T) {
 		if !errors.Is(err, dkey.ErrKeyTerminated) || res.ControlFlow != transaction.CFKeyDeleted || res.Slot != w.slot {
 			t.Fatalf("removed key: %v, CONTROL FLOW %v", err, res.ControlFlow)
 		}
+		// The device suspends the key and flags it; the host app terminates it.
 		keys := w.applet.Keys()
-		if len(keys) != 1 || keys[0].State != dkey.KeyTerminated {
-			t.Errorf("device keys after 00A0: %+v", keys)
+		if len(keys) != 1 || keys[0].State != dkey.KeySuspended || !keys[0].VehicleDeleted {
+			t.Fatalf("device keys after 00A0: %+v", keys)
+		}
+		_, err = w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock)
+		if !errors.Is(err, dkey.SWConditionsNotSatisfied) {
+			t.Errorf("transaction with the suspended key: %v", err)
+		}
+		if err := w.applet.Terminate(w.reader.ID()); err != nil {
+			t.Fatal(err)
 		}
 		_, err = w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock)
 		if !errors.Is(err, dkey.SWFileNotFound) {
@@ -386,13 +394,25 @@ func TestFailureStaleExchangeCounter(t *testing.T) {
 	w.assertFastWorks(t)
 }
 
+// typedFailure reports whether err is one of the documented failures of a
+// transaction with a misbehaving card or link.
+func typedFailure(err error) bool {
+	var sw dkey.StatusWord
+	for _, want := range []error{transaction.ErrMalformed, transaction.ErrChannel, transaction.ErrVersion, transport.ErrProtocol, ErrImmobilizer} {
+		if errors.Is(err, want) {
+			return true
+		}
+	}
+	return errors.As(err, &sw)
+}
+
 func TestFailureMalformedAPDUs(t *testing.T) {
 	w := newWorld(t, dkey.CCC, withoutAuth1Subset())
 	warm(t, w)
 	steps := []struct {
 		name string
 		ins  byte
-	}{{"SELECT", 0xA4}, {"AUTH0", 0x80}, {"AUTH1", 0x81}, {"EXCHANGE", 0xC9}}
+	}{{"SELECT", 0xA4}, {"AUTH0", 0x80}, {"AUTH1", 0x81}, {"EXCHANGE", 0xC9}, {"CONTROL FLOW", 0x3C}}
 	mutations := []struct {
 		name string
 		f    func([]byte) []byte
@@ -403,34 +423,66 @@ func TestFailureMalformedAPDUs(t *testing.T) {
 	}
 	for _, st := range steps {
 		for _, mu := range mutations {
-			t.Run("command/"+st.name+"/"+mu.name, func(t *testing.T) {
-				before := w.snapshot()
-				m := &mitm{inner: w.card, command: func(i int, cmd []byte) []byte {
-					if ins(cmd) == st.ins {
-						return mu.f(cmd)
+			for _, side := range []string{"command", "response"} {
+				t.Run(side+"/"+st.name+"/"+mu.name, func(t *testing.T) {
+					before := w.snapshot()
+					m := &mitm{inner: w.card}
+					if side == "command" {
+						m.command = func(i int, cmd []byte) []byte {
+							if ins(cmd) == st.ins {
+								return mu.f(cmd)
+							}
+							return cmd
+						}
+					} else {
+						m.response = func(i int, cmd, resp []byte) []byte {
+							if ins(cmd) == st.ins {
+								return mu.f(resp)
+							}
+							return resp
+						}
 					}
-					return cmd
-				}}
-				res, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart)
-				if err == nil || res.OK() {
-					t.Fatalf("mutated %s succeeded", st.name)
-				}
-				w.assertUnchanged(t, before)
-			})
-			t.Run("response/"+st.name+"/"+mu.name, func(t *testing.T) {
-				before := w.snapshot()
-				m := &mitm{inner: w.card, response: func(i int, cmd, resp []byte) []byte {
-					if ins(cmd) == st.ins {
-						return mu.f(resp)
+					res, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart)
+					if st.ins == 0x3C {
+						// Everything before CONTROL FLOW succeeded: the
+						// vehicle acts on it; nobody commits a new Kpersistent.
+						if err != nil || res.ControlFlowDelivered {
+							t.Fatalf("mutated CONTROL FLOW: delivered=%v, %v", res.ControlFlowDelivered, err)
+						}
+						if side == "response" {
+							// The device received CONTROL FLOW and committed;
+							// the vehicle never saw the acknowledgement and did
+							// not. The next unlock falls back to a standard
+							// transaction, which brings them together again.
+							if _, err := w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock); err != nil {
+								t.Fatal(err)
+							}
+							w.assertFastWorks(t)
+							return
+						}
+					} else {
+						if err == nil || res.OK() || !typedFailure(err) {
+							t.Fatalf("mutated %s %s: %v, want a typed failure", st.name, side, err)
+						}
+						if res.ControlFlow.Success() {
+							t.Errorf("failure reported to the device as %v", res.ControlFlow)
+						}
+						last := m.sent[len(m.sent)-1]
+						if ins(last) != 0x3C || transaction.ControlFlow(uint16(last[2])<<8|uint16(last[3])) != res.ControlFlow {
+							t.Errorf("last command %X is not the CONTROL FLOW %v", last, res.ControlFlow)
+						}
 					}
-					return resp
-				}}
-				res, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart)
-				if err == nil || res.OK() {
-					t.Fatalf("mutated %s response succeeded", st.name)
-				}
-				w.assertUnchanged(t, before)
-			})
+					after := w.snapshot()
+					for i := range before.fast {
+						if before.fast[i] != after.fast[i] {
+							t.Errorf("Kpersistent changed")
+						}
+					}
+					if fmt.Sprint(before.device) != fmt.Sprint(after.device) && st.ins != 0x3C {
+						t.Errorf("device keys changed:\n%v\n%v", before.device, after.device)
+					}
+				})
+			}
 		}
 	}
 	w.assertFastWorks(t)
@@ -488,6 +540,67 @@ func TestFailureCardRemoved(t *testing.T) {
 			}
 			w.assertUnchanged(t, before)
 		})
+	}
+	w.assertFastWorks(t)
+}
+
+// TestFailureControlFlowRewritten: a relay lets a genuine standard
+// transaction run and rewrites its final CONTROL FLOW into "key deleted".
+// The device must not lose its key: it suspends it and flags it, and the host
+// app resumes it.
+func TestFailureControlFlowRewritten(t *testing.T) {
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	m := &mitm{inner: w.card, command: func(i int, cmd []byte) []byte {
+		if ins(cmd) == 0x3C {
+			return []byte{0x80, 0x3C, 0x00, 0xA0}
+		}
+		return cmd
+	}}
+	if _, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart); err != nil {
+		t.Fatal(err)
+	}
+	info, ok := w.applet.Key(w.reader.ID())
+	if !ok || info.State != dkey.KeySuspended || !info.VehicleDeleted || !info.HasPersistent {
+		t.Fatalf("key after a rewritten CONTROL FLOW = %+v", info)
+	}
+	if err := w.applet.Resume(w.reader.ID()); err != nil {
+		t.Fatal(err)
+	}
+	// The vehicle committed the new Kpersistent (the device acknowledged
+	// what it received), the device did not: the next unlock falls back to
+	// a standard transaction, which brings them together again.
+	res, err := w.reader.Transact(context.Background(), w.card, dkey.ActionUnlock)
+	if err != nil || res.Fast {
+		t.Fatalf("unlock after the relay: fast=%v, %v", res.Fast, err)
+	}
+	w.assertFastWorks(t)
+}
+
+// TestControlFlowLost: the phone leaves the field right after the vehicle
+// authenticated it. The transaction succeeds (the vehicle acts on it), the
+// CONTROL FLOW is reported undelivered, and both sides keep their old
+// Kpersistent, so the next unlock is fast.
+func TestControlFlowLost(t *testing.T) {
+	w := newWorld(t, dkey.CCC)
+	warm(t, w)
+	before := w.snapshot()
+	m := &mitm{inner: w.card, command: func(i int, cmd []byte) []byte {
+		if ins(cmd) == 0x3C {
+			w.card.Remove()
+		}
+		return cmd
+	}}
+	res, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart)
+	w.card.Insert()
+	if err != nil || !res.OK() || res.ControlFlowDelivered || res.Slot != w.slot {
+		t.Fatalf("engine start without CONTROL FLOW: %+v, %v", res, err)
+	}
+	after := w.snapshot()
+	for i := range before.fast {
+		if before.fast[i] != after.fast[i] {
+			t.Errorf("Kpersistent committed without an acknowledged CONTROL FLOW")
+		}
 	}
 	w.assertFastWorks(t)
 }

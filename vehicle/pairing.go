@@ -323,7 +323,7 @@ func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *
 		// same key enrolled meanwhile): mark it removed, so that its next
 		// transaction tells the device to delete it.
 		r.mu.Lock()
-		r.removed = append(r.removed, KeyInfo{Slot: res.Slot, PublicKey: res.PublicKey, Role: dkey.RoleOwner, State: dkey.KeyTerminated})
+		r.rememberRemoved(KeyInfo{Slot: res.Slot, PublicKey: res.PublicKey, Role: dkey.RoleOwner, State: dkey.KeyTerminated})
 		r.mu.Unlock()
 		return PairResult{}, fmt.Errorf("vehicle: enrolling the owner key: %w", err)
 	}

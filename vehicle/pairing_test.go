@@ -454,8 +454,10 @@ func TestPairOneOwner(t *testing.T) {
 	if _, err := w.reader.Transact(context.Background(), first.card, dkey.ActionUnlock); !errors.Is(err, dkey.ErrKeyTerminated) {
 		t.Errorf("old owner after the replacement = %v, want %v", err, dkey.ErrKeyTerminated)
 	}
-	if _, ok := first.applet.Key(w.reader.ID()); ok {
-		t.Error("the old owner's device still holds a live key")
+	// The device suspends the key and flags it for the host app (a
+	// CONTROL FLOW in clear never destroys a key by itself).
+	if info, ok := first.applet.Key(w.reader.ID()); !ok || info.State != dkey.KeySuspended || !info.VehicleDeleted {
+		t.Errorf("the old owner's key after 00A0 = %+v, want suspended and flagged", info)
 	}
 }
 

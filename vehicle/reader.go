@@ -31,6 +31,11 @@ type Config struct {
 	// Link describes what the NFC reader can carry (extended length,
 	// largest command); nil means short APDUs with command chaining.
 	Link *transport.ClientConfig
+	// Versions are the applet protocol versions the vehicle accepts, highest
+	// first; the zero value means the profile's. A Home Key reader that
+	// lists only 2.0 refuses endpoints stripped down to 1.0, which binds no
+	// version list into its key derivation (PROTOCOL.md §4.4).
+	Versions dkey.VersionList
 	// Pairing configures owner pairing (Reader.Pair): the vehicle's
 	// certificates, the Device OEM roots and the attempt limit. Nil means
 	// the reader does not pair (CCC profile only).
@@ -64,7 +69,8 @@ type Enrollment struct {
 	Slot dkey.KeySlot
 	// Role is owner or friend; zero means owner.
 	Role dkey.KeyRole
-	// Profile is what the key may do; the zero value allows nothing.
+	// Profile is what the key may do; a profile without entitlements allows
+	// nothing.
 	Profile dkey.AccessProfile
 	// NotBefore and NotAfter bound the key's validity; zero means unbounded.
 	NotBefore, NotAfter time.Time
@@ -143,7 +149,7 @@ type Reader struct {
 
 // NewReader returns a Reader with no enrolled key.
 func NewReader(cfg *Config) (*Reader, error) {
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key})
+	v, err := transaction.NewVehicle(&transaction.VehicleConfig{Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key, Versions: cfg.Versions})
 	if err != nil {
 		return nil, fmt.Errorf("vehicle: %w", err)
 	}
@@ -151,7 +157,7 @@ func NewReader(cfg *Config) (*Reader, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	r.sessions.New = func() any { return v.NewSession() }
+	r.sessions.New = func() any { return &pooled{s: v.NewSession(), buf: make([]byte, 0, 4096)} }
 	if err := r.initPairing(cfg); err != nil {
 		return nil, err
 	}
@@ -180,8 +186,15 @@ func (r *Reader) Enroll(e Enrollment) error {
 	if e.Role == 0 {
 		e.Role = dkey.RoleOwner
 	}
-	if len(e.ImmobilizerToken) > transaction.MaxExchangeData || int(e.TokenOffset)+len(e.ImmobilizerToken) > dkey.MaxMailboxSize {
-		return fmt.Errorf("vehicle: immobilizer token of %d bytes at %d does not fit a mailbox", len(e.ImmobilizerToken), e.TokenOffset)
+	if err := e.Mailboxes.Validate(); err != nil {
+		return fmt.Errorf("vehicle: %w", err)
+	}
+	if n := len(e.ImmobilizerToken); n > 0 {
+		// The token is written by one EXCHANGE write and read back by one
+		// read (or from the AUTH1 subset), inside the confidential mailbox.
+		if n > transaction.MaxWriteLength || n > transaction.MaxReadLength || int(e.TokenOffset)+n > int(e.Mailboxes.ConfidentialSize) {
+			return fmt.Errorf("vehicle: immobilizer token of %d bytes at %d does not fit the confidential mailbox of %d bytes", n, e.TokenOffset, e.Mailboxes.ConfidentialSize)
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -227,6 +240,40 @@ func (r *Reader) index(slot dkey.KeySlot) int {
 	return -1
 }
 
+// lookup returns the enrolled key of slot, or nil. r.mu is held.
+func (r *Reader) lookup(slot dkey.KeySlot) *enrolled {
+	if i := r.index(slot); i >= 0 {
+		return r.keys[i]
+	}
+	return nil
+}
+
+// indexOf returns the index of k among the enrolled keys, or -1 when it was
+// removed. r.mu is held.
+func (r *Reader) indexOf(k *enrolled) int {
+	if k == nil {
+		return -1
+	}
+	for i, e := range r.keys {
+		if e == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// maxRemoved bounds the record of removed keys kept to tell their devices
+// to delete them; the oldest is forgotten first.
+const maxRemoved = 1024
+
+// rememberRemoved records a removed key. r.mu is held.
+func (r *Reader) rememberRemoved(info KeyInfo) {
+	if len(r.removed) == maxRemoved {
+		r.removed = slices.Delete(r.removed, 0, 1)
+	}
+	r.removed = append(r.removed, info)
+}
+
 // Remove removes a key from the vehicle for good (the dashboard's "remove
 // key"). Its next transaction is refused and tells the device to delete it.
 func (r *Reader) Remove(slot dkey.KeySlot) error {
@@ -238,7 +285,7 @@ func (r *Reader) Remove(slot dkey.KeySlot) error {
 	}
 	info := r.keys[i].info
 	info.State = dkey.KeyTerminated
-	r.removed = append(r.removed, info)
+	r.rememberRemoved(info)
 	r.fast[i].Zeroize()
 	clear(r.keys[i].token)
 	r.keys = slices.Delete(r.keys, i, i+1)

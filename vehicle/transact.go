@@ -15,7 +15,8 @@ import (
 // arms the immobilizer, applies the speed limit of the key's profile.
 type Result struct {
 	Action dkey.Action
-	// Slot is the key that transacted; zero when the key is unknown.
+	// Slot is the key that transacted, set only once the key proved itself
+	// (cryptogram or AUTH1 signature); zero when it is unknown or did not.
 	Slot dkey.KeySlot
 	// Role is the key's role.
 	Role dkey.KeyRole
@@ -28,6 +29,11 @@ type Result struct {
 	Version dkey.Version
 	// ControlFlow is the outcome reported to the device.
 	ControlFlow transaction.ControlFlow
+	// ControlFlowDelivered reports whether the device acknowledged CONTROL
+	// FLOW. A transaction can succeed without it (the phone left the field
+	// after authenticating): the vehicle acts on it, and both sides keep
+	// their old Kpersistent.
+	ControlFlowDelivered bool
 	// RangingKey is the UWB ranging key (URSK) of a standard CCC
 	// transaction; HasRangingKey tells whether it is set.
 	RangingKey    [transaction.RangingKeySize]byte
@@ -45,6 +51,12 @@ func (r *Result) OK() bool { return r.Err == nil }
 // (PROTOCOL.md §4.1, §9).
 func fastAllowed(a dkey.Action) bool { return a == dkey.ActionUnlock || a == dkey.ActionLock }
 
+// pooled is what a Reader reuses from one transaction to the next.
+type pooled struct {
+	s   *transaction.VehicleSession
+	buf []byte
+}
+
 // run is one transaction in progress.
 type run struct {
 	r   *Reader
@@ -53,13 +65,19 @@ type run struct {
 	ctx context.Context
 	res *Result
 	buf []byte
+	// key is the enrolled key that proved itself, nil until then.
+	key *enrolled
 	// pending is the new Kpersistent of a standard transaction, committed
-	// when the transaction succeeds.
+	// when the transaction succeeds and the device acknowledged it.
 	pending transaction.PersistentKey
 }
 
 func (x *run) do(cmd transport.Command) (transport.Response, error) {
-	return x.c.Do(x.ctx, &cmd, x.buf[:0])
+	r, err := x.c.Do(x.ctx, &cmd, x.buf[:0])
+	if cap(r.Data) > cap(x.buf) {
+		x.buf = r.Data[:0]
+	}
+	return r, err
 }
 
 // Transact runs one transaction for action with the device behind t: fast
@@ -69,13 +87,14 @@ func (x *run) do(cmd transport.Command) (transport.Response, error) {
 // returned error.
 func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action dkey.Action) (Result, error) {
 	res := Result{Action: action}
-	s := r.sessions.Get().(*transaction.VehicleSession)
+	p := r.sessions.Get().(*pooled)
+	x := &run{r: r, s: p.s, c: transport.NewClient(t, r.link), ctx: ctx, res: &res, buf: p.buf}
 	defer func() {
-		s.Close()
-		r.sessions.Put(s)
+		x.pending.Zeroize()
+		p.s.Close()
+		p.buf = x.buf[:0]
+		r.sessions.Put(p)
 	}()
-	x := &run{r: r, s: s, c: transport.NewClient(t, r.link), ctx: ctx, res: &res}
-	defer x.pending.Zeroize()
 	cf, err := x.transact(action)
 	if err == nil && action == dkey.ActionOwnerPairingFirst {
 		// End of owner pairing phase 3, owner immobilizer token
@@ -83,16 +102,14 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 		cf = transaction.CFPairingComplete
 	}
 	res.ControlFlow = cf
-	if cerr := x.controlFlow(cf); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err == nil && x.pending.Valid() {
+	res.ControlFlowDelivered = x.controlFlow(cf) == nil
+	if err == nil && res.ControlFlowDelivered && x.pending.Valid() {
 		// Both sides replace Kpersistent only when a standard transaction
 		// succeeded and the device acknowledged CONTROL FLOW: a transaction
 		// that fails anywhere leaves both with the old key.
 		r.mu.Lock()
-		if i := r.index(res.Slot); i >= 0 {
-			r.fast[i] = transaction.NewFastKey(r.keys[i].info.PublicKey, &x.pending)
+		if i := r.indexOf(x.key); i >= 0 {
+			r.fast[i] = transaction.NewFastKey(x.key.info.PublicKey, &x.pending)
 		}
 		r.mu.Unlock()
 	}
@@ -100,7 +117,8 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 	return res, err
 }
 
-// controlFlow sends CONTROL FLOW; its error matters only on success.
+// controlFlow sends CONTROL FLOW and reports whether the device
+// acknowledged it.
 func (x *run) controlFlow(cf transaction.ControlFlow) error {
 	r, err := x.do(x.s.ControlFlow(cf))
 	if err != nil {
@@ -168,6 +186,7 @@ func (x *run) fast(action dkey.Action) (cf transaction.ControlFlow, matched bool
 		return 0, false, nil
 	}
 	k := r.keys[i]
+	x.key = k
 	x.res.Slot, x.res.Role, x.res.Profile, x.res.Fast = k.info.Slot, k.info.Role, k.info.Profile, true
 	if cf, err := check(k, action, r.now()); err != nil {
 		return cf, true, err
@@ -177,8 +196,11 @@ func (x *run) fast(action dkey.Action) (cf transaction.ControlFlow, matched bool
 	return transaction.CFSuccess, true, nil
 }
 
-// standard runs AUTH1 and what follows: mailbox access for the immobilizer
-// token, Kpersistent replacement.
+// standard runs AUTH1 and what follows: the endpoint's signature, the
+// policy, mailbox access for the immobilizer token. The reader's lock is
+// never held across I/O or public-key operations; the key is re-checked
+// under the lock at the end, so a key removed or suspended meanwhile does
+// not succeed.
 func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 	s, r := x.s, x.r
 	cmd, err := s.Auth1()
@@ -199,69 +221,85 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 		}
 		return transaction.CFInvalidDataFormat, err
 	}
-	x.res.Slot = a1.Slot
 
 	r.mu.Lock()
-	i := r.index(a1.Slot)
-	if i < 0 {
-		cf, err := x.unknownSlot(a1.Slot)
-		r.mu.Unlock()
-		return cf, err
+	k := r.lookup(a1.Slot)
+	var pub *dkey.PublicKey
+	if k != nil {
+		pub = k.info.PublicKey
 	}
-	k := r.keys[i]
-	pk, err := s.VerifyEndpoint(k.info.PublicKey)
+	r.mu.Unlock()
+	if k == nil {
+		return x.unknownSlot(a1.Slot)
+	}
+	pk, err := s.VerifyEndpoint(pub)
 	if err != nil {
-		r.mu.Unlock()
 		return transaction.CFInvalidSignature, err
 	}
 	x.pending = pk
 	pk.Zeroize()
-	x.res.Role, x.res.Profile = k.info.Role, k.info.Profile
-	if cf, err := check(k, action, r.now()); err != nil {
-		r.mu.Unlock()
-		return cf, err
-	}
+	x.key = k
+
+	r.mu.Lock()
+	x.res.Slot, x.res.Role, x.res.Profile = k.info.Slot, k.info.Role, k.info.Profile
+	cf, err := check(k, action, r.now())
 	token, tokenOff, provisioned, inAuth1 := k.token, k.tokenOff, k.provisioned, k.mailboxes.ConfidentialAuth1
 	r.mu.Unlock()
+	if err != nil {
+		return cf, err
+	}
 
+	wrote := false
 	if len(token) > 0 && !provisioned {
 		if err := x.writeToken(token, tokenOff); err != nil {
 			return exchangeFailure(err), err
 		}
-		r.mu.Lock()
-		if j := r.index(a1.Slot); j >= 0 {
-			r.keys[j].provisioned = true
-		}
-		r.mu.Unlock()
+		wrote = true
 	} else if action.StartsDrive() && len(token) > 0 {
 		if err := x.checkToken(token, tokenOff, inAuth1, a1.Confidential); err != nil {
 			return exchangeFailure(err), err
 		}
 	}
 	x.res.RangingKey, x.res.HasRangingKey = s.RangingKey()
+
 	r.mu.Lock()
-	if j := r.index(a1.Slot); j >= 0 {
-		r.keys[j].info.LastUse = r.now()
-		r.touch(j)
+	defer r.mu.Unlock()
+	i := r.indexOf(k)
+	if i < 0 {
+		return transaction.CFFailure, fmt.Errorf("vehicle: %w: slot %v was removed during the transaction", dkey.ErrKeyTerminated, a1.Slot)
 	}
-	r.mu.Unlock()
+	if cf, err := check(k, action, r.now()); err != nil {
+		return cf, err
+	}
+	if wrote {
+		k.provisioned = true
+	}
+	k.info.LastUse = r.now()
+	r.touch(i)
 	return transaction.CFSuccess, nil
 }
 
 // unknownSlot handles an AUTH1 from a slot that is not enrolled. A removed
-// key that proves itself is told to delete itself (00A0). r.mu is held.
+// key that proves itself is told to delete itself (00A0).
 func (x *run) unknownSlot(slot dkey.KeySlot) (transaction.ControlFlow, error) {
-	for _, ki := range x.r.removed {
-		if ki.Slot != slot {
-			continue
+	x.r.mu.Lock()
+	var removed *KeyInfo
+	for i := range x.r.removed {
+		if x.r.removed[i].Slot == slot {
+			ki := x.r.removed[i]
+			removed = &ki
+			break
 		}
-		if _, err := x.s.VerifyEndpoint(ki.PublicKey); err != nil {
-			return transaction.CFInvalidSignature, err
-		}
-		x.res.Role, x.res.Profile = ki.Role, ki.Profile
-		return transaction.CFKeyDeleted, fmt.Errorf("vehicle: %w: slot %v was removed", dkey.ErrKeyTerminated, slot)
 	}
-	return transaction.CFKeyNotFound, fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
+	x.r.mu.Unlock()
+	if removed == nil {
+		return transaction.CFKeyNotFound, fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
+	}
+	if _, err := x.s.VerifyEndpoint(removed.PublicKey); err != nil {
+		return transaction.CFInvalidSignature, err
+	}
+	x.res.Slot, x.res.Role, x.res.Profile = slot, removed.Role, removed.Profile
+	return transaction.CFKeyDeleted, fmt.Errorf("vehicle: %w: slot %v was removed", dkey.ErrKeyTerminated, slot)
 }
 
 // exchangeFailure is the CONTROL FLOW code for a failed mailbox access:

@@ -12,7 +12,9 @@
 //     with cmac.ErrKeySize, whatever its result; the tests count them.
 //   - ecdh_secp256r1_ecpoint_test.json: dkey.ParsePublicKey on the peer's
 //     point, then both dkey.SoftwareKey.ECDH and crypto/ecdh on the result
-//     (PROTOCOL.md §0, §4.4: points travel as 65-byte uncompressed SEC 1).
+//     (PROTOCOL.md §0, §4.4: points travel as 65-byte uncompressed SEC 1),
+//     and the allocation-free internal/ecdhe that the transactions use on
+//     every ephemeral key, which must accept and refuse the same points.
 //   - ecdsa_secp256r1_sha256_p1363_test.json: dkey.ParseSignature on the raw
 //     r ‖ s and dkey.PublicKey.Verify (PROTOCOL.md §0: signatures on the wire
 //     are raw r ‖ s, 64 bytes).

@@ -13,6 +13,7 @@ import (
 
 	c2sp "github.com/c2sp/wycheproof"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/ecdhe"
 	"github.com/opencarkey/sdk/internal/cmac"
 	"github.com/opencarkey/sdk/internal/testvec"
 )
@@ -204,6 +205,23 @@ func TestECDHP256ECPoint(t *testing.T) {
 						t.Errorf("tcId %d (%s): ECDH = %x, want %x", v.TcID, v.Comment, shared, v.Shared)
 					}
 				}
+			}
+			// The allocation-free ephemeral ECDH of the transactions parses
+			// the same attacker-supplied points; it must agree.
+			var eph ecdhe.PrivateKey
+			var epub ecdhe.PublicKey
+			var z [ecdhe.SharedSize]byte
+			eerr := eph.SetScalar(scalar)
+			if eerr == nil {
+				if eerr = epub.SetBytes(v.Public); eerr == nil {
+					eerr = eph.ECDH(&z, &epub)
+				}
+			}
+			if (eerr == nil) != (err == nil) {
+				t.Errorf("tcId %d (%s): ecdhe = %v, dkey = %v", v.TcID, v.Comment, eerr, err)
+			}
+			if eerr == nil && v.Result == "valid" && !bytes.Equal(z[:], v.Shared) {
+				t.Errorf("tcId %d (%s): ecdhe ECDH = %x, want %x", v.TcID, v.Comment, z, v.Shared)
 			}
 			switch v.Result {
 			case "valid":

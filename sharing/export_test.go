@@ -58,3 +58,10 @@ func MarshalForTest(t DataType, body map[uint64]any) ([]byte, error) { return ma
 
 // ResponseKeyForTest returns the key the owner answers to.
 func (s *FriendSession) ResponseKeyForTest() *RecipientKey { return s.response.PublicKey() }
+
+// CloneForTest copies the session, so that a fuzz target runs each input
+// against the same state.
+func (s *FriendSession) CloneForTest() *FriendSession { c := *s; return &c }
+
+// CloneForTest copies the session.
+func (s *OwnerSession) CloneForTest() *OwnerSession { c := *s; return &c }

@@ -107,8 +107,10 @@ func TestShareUnlockOnly(t *testing.T) {
 	if !errors.Is(err, dkey.ErrKeyTerminated) || res.ControlFlow != transaction.CFKeyDeleted {
 		t.Errorf("friend unlock after termination = %v, %v; want ErrKeyTerminated, 00A0", res.ControlFlow, err)
 	}
-	if _, ok := w.friend.applet.Key(w.car.id); ok {
-		t.Error("the friend's device kept the key after 00A0")
+	// The device suspends the key and flags it; the host app confirms and
+	// terminates it.
+	if info, ok := w.friend.applet.Key(w.car.id); !ok || info.State != dkey.KeySuspended || !info.VehicleDeleted {
+		t.Errorf("friend's key after 00A0 = %+v, want suspended and flagged", info)
 	}
 	// Processing the same termination again changes nothing.
 	gen := w.car.store.Generation()

@@ -1,0 +1,135 @@
+package sharing_test
+
+import (
+	"crypto/ecdh"
+	"crypto/rand"
+	"errors"
+	"testing"
+
+	"github.com/opencarkey/sdk/sharing"
+)
+
+func TestParseLink(t *testing.T) {
+	l, err := sharing.NewLink()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := l.String()
+	if len(s) != 43 {
+		t.Fatalf("link fragment %q of %d characters, want 43", s, len(s))
+	}
+	back, err := sharing.ParseLink(s)
+	if err != nil || back.String() != s {
+		t.Fatalf("ParseLink(%q) = %v, %v", s, back, err)
+	}
+	k1, _ := l.Key()
+	k2, _ := back.Key()
+	if !k1.PublicKey().Equal(k2.PublicKey()) {
+		t.Error("the same link derived two keys")
+	}
+	for _, tt := range []struct{ name, s string }{
+		{"empty", ""},
+		{"short", s[:42]},
+		{"long", s + "A"},
+		{"padded", s[:42] + "="},
+		{"standard alphabet", "+" + s[1:]},
+		{"slash", "/" + s[1:]},
+		{"space", " " + s[1:]},
+		// 43 characters carry 258 bits; the last two must be zero, and
+		// B is 000001.
+		{"non-zero trailing bits", s[:42] + "B"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := sharing.ParseLink(tt.s); !errors.Is(err, sharing.ErrMalformed) {
+				t.Errorf("ParseLink(%q) = %v, want ErrMalformed", tt.s, err)
+			}
+		})
+	}
+}
+
+func TestParseRecipientKey(t *testing.T) {
+	k := mustRecipient(t)
+	b := k.PublicKey().Bytes()
+	got, err := sharing.ParseRecipientKey(b)
+	if err != nil || !got.Equal(k.PublicKey()) {
+		t.Fatalf("ParseRecipientKey(%x) = %v, %v", b, got, err)
+	}
+	if got.Equal(nil) || got.Equal(mustRecipient(t).PublicKey()) {
+		t.Error("Equal of different keys")
+	}
+	offCurve := append([]byte(nil), b...)
+	offCurve[64] ^= 1
+	compressed := append([]byte{2 | b[64]&1}, b[1:33]...)
+	for _, tt := range []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"short", b[:64]},
+		{"compressed", compressed},
+		{"off the curve", offCurve},
+		{"not a point", append([]byte{4}, make([]byte, 64)...)},
+		{"prefix 05", append([]byte{5}, b[1:]...)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := sharing.ParseRecipientKey(tt.b); !errors.Is(err, sharing.ErrMalformed) {
+				t.Errorf("ParseRecipientKey(%x) = %v, want ErrMalformed", tt.b, err)
+			}
+		})
+	}
+}
+
+func TestNewRecipientPrivateKey(t *testing.T) {
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sharing.NewRecipientPrivateKey(x); err == nil {
+		t.Error("NewRecipientPrivateKey(X25519) succeeded")
+	}
+	if _, err := sharing.NewRecipientPrivateKey(nil); err == nil {
+		t.Error("NewRecipientPrivateKey(nil) succeeded")
+	}
+	p, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := sharing.NewRecipientPrivateKey(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := k.PublicKey().Bytes(), p.PublicKey().Bytes(); string(got) != string(want) {
+		t.Errorf("PublicKey() = %x, want %x", got, want)
+	}
+}
+
+// TestSealPadding: the relay learns a message's size to the block only.
+func TestSealPadding(t *testing.T) {
+	k := mustRecipient(t)
+	for _, tt := range []struct{ n, want int }{
+		{0, 2 + 65 + 256 + 16},
+		{255, 2 + 65 + 256 + 16},
+		{256, 2 + 65 + 512 + 16},
+		{sharing.MaxMessageSize - 1, sharing.MaxSealedSize - 16},
+	} {
+		b, err := sharing.SealForTest(k.PublicKey(), sharing.PurposeToOwner, "", make([]byte, tt.n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != tt.want {
+			t.Errorf("sealed %d bytes into %d, want %d", tt.n, len(b), tt.want)
+		}
+		pt, err := sharing.OpenForTest(k, sharing.PurposeToOwner, "", b)
+		if err != nil || len(pt) != tt.want-2-65-16 {
+			t.Errorf("OpenForTest = %d bytes, %v", len(pt), err)
+		}
+		// The purpose is bound: a message sealed for the owner does not
+		// open as one for the friend.
+		if _, err := sharing.OpenForTest(k, sharing.PurposeToFriend, "", b); err != sharing.ErrDecrypt {
+			t.Errorf("open for another purpose = %v, want ErrDecrypt", err)
+		}
+	}
+	if _, err := sharing.SealForTest(k.PublicKey(), sharing.PurposeToOwner, "", make([]byte, sharing.MaxMessageSize+1)); err == nil {
+		t.Error("sealed more than MaxMessageSize")
+	}
+}

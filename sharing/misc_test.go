@@ -260,7 +260,9 @@ func TestPlanDeviceChangeChecks(t *testing.T) {
 		{"no old key", func(c *sharing.DeviceChange) { c.OldKey = nil }, nil},
 		{"no new key", func(c *sharing.DeviceChange) { c.NewKey = nil }, nil},
 		{"same slot", func(c *sharing.DeviceChange) { c.NewSlot = c.OldSlot }, nil},
-		{"new key may not manage", func(c *sharing.DeviceChange) { c.NewGrant = dkey.AccessProfile{Entitlements: dkey.UnlockAndDrive | dkey.EntitleShare} }, dkey.ErrNotEntitled},
+		{"new key may not manage", func(c *sharing.DeviceChange) {
+			c.NewGrant = dkey.AccessProfile{Entitlements: dkey.UnlockAndDrive | dkey.EntitleShare}
+		}, dkey.ErrNotEntitled},
 		{"another signer's attestation", func(c *sharing.DeviceChange) { c.Issued = []*attest.KeyAttestation{&foreign} }, sharing.ErrMismatch},
 		{"more than the new key holds", func(c *sharing.DeviceChange) {
 			c.NewGrant = dkey.AccessProfile{Entitlements: dkey.EntitleUnlock | dkey.EntitleShare | dkey.EntitleManage}

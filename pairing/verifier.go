@@ -25,11 +25,21 @@ type ScryptParams struct {
 // 128·N·r·p at most MaxScryptMemory bytes. No public source gives normative
 // values; these are the project's (package internal/spake2plus).
 const (
-	MinScryptN      = spake2plus.MinScryptN
-	MaxScryptN      = spake2plus.MaxScryptN
-	MaxScryptR      = spake2plus.MaxScryptR
-	MaxScryptP      = spake2plus.MaxScryptP
-	MaxScryptMemory = spake2plus.MaxScryptMemory
+	MinScryptN      = 1 << 10
+	MaxScryptN      = 1 << 20
+	MaxScryptR      = 32
+	MaxScryptP      = 16
+	MaxScryptMemory = 256 << 20
+)
+
+// The limits are package internal/spake2plus's, which enforces them.
+const (
+	_ = uint(MinScryptN-spake2plus.MinScryptN) + uint(spake2plus.MinScryptN-MinScryptN)
+	_ = uint(MaxScryptN-spake2plus.MaxScryptN) + uint(spake2plus.MaxScryptN-MaxScryptN)
+	_ = uint(MaxScryptR-spake2plus.MaxScryptR) + uint(spake2plus.MaxScryptR-MaxScryptR)
+	_ = uint(MaxScryptP-spake2plus.MaxScryptP) + uint(spake2plus.MaxScryptP-MaxScryptP)
+	_ = uint(MaxScryptMemory-spake2plus.MaxScryptMemory) + uint(spake2plus.MaxScryptMemory-MaxScryptMemory)
+	_ = uint(VerifierSize-1-SaltSize-8-spake2plus.VerifierRecordSize) + uint(1+SaltSize+8+spake2plus.VerifierRecordSize-VerifierSize)
 )
 
 // DefaultScryptParams returns N = 32768, r = 8, p = 1, which RFC 9383 §3.2
@@ -57,7 +67,9 @@ func (p ScryptParams) Validate() error {
 const SaltSize = 16
 
 // VerifierSize is the length of an encoded Verifier.
-const VerifierSize = 1 + SaltSize + 8 + spake2plus.VerifierRecordSize
+// It is 1 + SaltSize + 8 + 32 + 65: a format byte, the salt, the scrypt
+// parameters, w0 and L.
+const VerifierSize = 122
 
 // verifierFormat is the first byte of an encoded Verifier.
 const verifierFormat = 0x01

@@ -454,7 +454,7 @@ func TestAttackReplayAfterTermination(t *testing.T) {
 	if !errors.Is(err, dkey.ErrKeyTerminated) {
 		t.Errorf("error %v does not match dkey.ErrKeyTerminated", err)
 	}
-	w.assertUnchanged(t, before)
+	w.assertDeletedByVehicle(t, before)
 
 	// Restart: a new reader knows only the enrolled owner; the store comes
 	// back from its persisted form.
@@ -671,9 +671,17 @@ func TestCreatedKeyChecks(t *testing.T) {
 			if tt.offer != nil {
 				tt.offer(offer)
 			}
-			_, fs, _, _ := w.invite(t, offer)
+			_, fs, _, sealed := w.invite(t, offer)
 			if _, err := fs.SigningRequest(ph); !errors.Is(err, sharing.ErrMismatch) {
 				t.Errorf("SigningRequest = %v, want ErrMismatch", err)
+			}
+			// The device holds a key: Created says which, for the caller
+			// to delete it; the session goes no further.
+			if fs.Created() == nil {
+				t.Error("Created() = nil after the device created a key")
+			}
+			if _, err := fs.Import(sealed); !errors.Is(err, sharing.ErrSessionState) {
+				t.Errorf("Import after a failed SigningRequest = %v, want ErrSessionState", err)
 			}
 		})
 	}

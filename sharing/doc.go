@@ -27,14 +27,17 @@
 //	        the friend key's private mailbox; the friend deletes the relay mailbox
 //
 // First friend transaction (PROTOCOL.md §6.4): a standard transaction
-// authenticates a slot the vehicle does not know; the vehicle reads the
-// statement area of that key's private mailbox with EXCHANGE (its header may
-// come in the AUTH1 response, see FriendMailboxes), calls
+// answers AUTH1 with a slot the vehicle does not know. The statement area of
+// that key's private mailbox comes in the AUTH1 response (the private
+// subset, tag 4B; FriendMailboxes configures it so), since the vehicle must
+// know the key, which the attestation names, to verify the AUTH1 signature
+// before EXCHANGE can run. The vehicle parses the area (ParseMailbox), calls
 // Vehicle.AdmitFriend with the key attestation and the AUTH1 slot, verifies
 // the AUTH1 signature with Friend.PublicKey, enrolls the key with its profile
 // and validity, and ends with CONTROL FLOW 4082, on which the device clears
 // the area (ClearMailboxArea). From then on the vehicle enforces the profile,
-// its speed limit included.
+// its speed limit included. The owner's statement area (terminations,
+// re-issued attestations) is read by EXCHANGE, the owner key being known.
 //
 // Termination (PROTOCOL.md §7): a key deleting itself signs a termination
 // attestation with itself just before the secure element destroys it; the

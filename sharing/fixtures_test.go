@@ -15,6 +15,8 @@ import (
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/sharing"
+	"github.com/opencarkey/sdk/transaction"
+	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/transporttest"
 	"github.com/opencarkey/sdk/vehicle"
 )
@@ -265,32 +267,68 @@ func (c *car) readArea(ph *phone) ([]byte, error) {
 	return ph.applet.ReadPrivateMailbox(c.id, 0, sharing.AreaHeaderSize+n)
 }
 
-// firstFriendTransaction plays the vehicle's unknown-slot path: read the
-// attestation from the friend key's mailbox, admit it, enroll the key, have
-// the device delete the attestation (CONTROL FLOW 4082). The lead wires the
-// same steps into vehicle.Reader; here the AUTH1 signature check is the
-// transaction that follows.
+// firstFriendTransaction runs the vehicle's unknown-slot path over APDUs
+// against the friend's applet, as the lead wires it into vehicle.Reader: a
+// standard transaction whose AUTH1 response carries the statement area (the
+// private subset of FriendMailboxes), AdmitFriend with the AUTH1 slot, the
+// AUTH1 signature verified with the attested key, enrolment, and CONTROL
+// FLOW 4082, on which the device clears the area.
 func (c *car) firstFriendTransaction(ph *phone) (*sharing.Friend, error) {
-	info, ok := ph.applet.Key(c.id)
-	if !ok {
-		return nil, dkey.ErrUnknownVehicle
+	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: c.id, Key: c.key})
+	if err != nil {
+		return nil, err
 	}
+	s := v.NewSession()
+	defer s.Close()
+	cl := transport.NewClient(ph.card, nil)
+	do := func(cmd transport.Command) (transport.Response, error) {
+		r, err := cl.Do(context.Background(), &cmd, nil)
+		if err == nil && !r.SW.OK() {
+			err = r.SW
+		}
+		return r, err
+	}
+	if err := s.Start(dkey.ActionUnlock, 0); err != nil {
+		return nil, err
+	}
+	r, err := do(s.Select())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ReadSelect(r); err != nil {
+		return nil, err
+	}
+	cmd, err := s.Auth0()
+	if err != nil {
+		return nil, err
+	}
+	if r, err = do(cmd); err != nil {
+		return nil, err
+	}
+	if err := s.ReadAuth0(r); err != nil {
+		return nil, err
+	}
+	if cmd, err = s.Auth1(); err != nil {
+		return nil, err
+	}
+	if r, err = do(cmd); err != nil {
+		return nil, err
+	}
+	a1, err := s.ReadAuth1(r)
+	if err != nil {
+		return nil, err
+	}
+	f, cf, err := c.admit(s, a1)
+	if _, cerr := do(s.ControlFlow(cf)); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The device's side of CONTROL FLOW 4082, which the lead wires into
+	// device.Applet: clear the statement area.
 	area, err := c.readArea(ph)
 	if err != nil {
-		return nil, err
-	}
-	entries, err := sharing.ParseMailbox(area)
-	if err != nil {
-		return nil, err
-	}
-	if len(entries) != 1 || entries[0].Kind != sharing.KindKeyAttestation {
-		return nil, sharing.ErrMalformed
-	}
-	f, err := c.sharing.AdmitFriend(entries[0].Statement, info.Slot, c.signers())
-	if err != nil {
-		return nil, err
-	}
-	if err := c.enrollFriend(f); err != nil {
 		return nil, err
 	}
 	sharing.ClearMailboxArea(area)
@@ -298,6 +336,37 @@ func (c *car) firstFriendTransaction(ph *phone) (*sharing.Friend, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// admit is the vehicle's decision on an unknown slot, and the CONTROL FLOW
+// that ends the transaction.
+func (c *car) admit(s *transaction.VehicleSession, a1 transaction.Auth1Result) (*sharing.Friend, transaction.ControlFlow, error) {
+	entries, err := sharing.ParseMailbox(a1.Private)
+	if err != nil {
+		return nil, transaction.CFInvalidDataFormat, err
+	}
+	var stmt []byte
+	for _, e := range entries {
+		if e.Kind == sharing.KindKeyAttestation && stmt == nil {
+			stmt = e.Statement
+		}
+	}
+	if stmt == nil {
+		return nil, transaction.CFKeyNotFound, dkey.ErrUnknownKey
+	}
+	f, err := c.sharing.AdmitFriend(stmt, a1.Slot, c.signers())
+	if err != nil {
+		var ve *sharing.VehicleError
+		errors.As(err, &ve)
+		return nil, transaction.ControlFlow(ve.ControlFlow()), err
+	}
+	if _, err := s.VerifyEndpoint(f.PublicKey); err != nil {
+		return nil, transaction.CFInvalidSignature, err
+	}
+	if err := c.enrollFriend(f); err != nil {
+		return nil, transaction.CFFailure, err
+	}
+	return f, transaction.CFDeleteAttestation, nil
 }
 
 func (c *car) enrollFriend(f *sharing.Friend) error {

@@ -53,6 +53,20 @@ func (w *world) state(t testing.TB) state {
 	return s
 }
 
+// assertDeletedByVehicle checks that nothing changed but the friend's key,
+// which the vehicle's CONTROL FLOW 00A0 suspended and flagged for deletion.
+func (w *world) assertDeletedByVehicle(t testing.TB, before state) {
+	t.Helper()
+	if info, ok := w.friend.applet.Key(w.car.id); !ok || info.State != dkey.KeySuspended || !info.VehicleDeleted {
+		t.Errorf("friend's key = %+v, want suspended and flagged by the vehicle", info)
+	}
+	after := w.state(t)
+	after.Friend = before.Friend
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("state changed (-before +after):\n%s", diff)
+	}
+}
+
 func (w *world) assertUnchanged(t testing.TB, before state) {
 	t.Helper()
 	if diff := cmp.Diff(before, w.state(t)); diff != "" {
@@ -329,7 +343,7 @@ func TestTerminationBeforeFirstUse(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Check != sharing.CheckRevocation || !errors.Is(err, dkey.ErrKeyTerminated) || ve.ControlFlow() != uint16(transaction.CFKeyDeleted) {
 		t.Fatalf("first friend transaction after termination = %v, want CheckRevocation, 00A0", err)
 	}
-	w.assertUnchanged(t, before)
+	w.assertDeletedByVehicle(t, before)
 }
 
 // TestReshare: a friend entitled to share (sharing in a chain) shares

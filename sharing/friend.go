@@ -171,8 +171,9 @@ func (s *FriendSession) KeyRequest() *KeyRequest {
 	}
 }
 
-// Created returns the key the device created, or nil before SigningRequest.
-// When the exchange fails after the key was created (a cancel, an import
+// Created returns the key the device created, or nil before SigningRequest
+// had the device create one. When the exchange fails after the key was
+// created (SigningRequest failing after CreateSharedKey, a cancel, an import
 // that does not verify), the friend's device deletes it
 // (device.Applet.Terminate).
 func (s *FriendSession) Created() *CreatedKey { return s.created }
@@ -188,10 +189,15 @@ func (s *FriendSession) SigningRequest(dev KeyCreator) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sharing: creating the key: %w", err)
 	}
-	if err := s.checkCreated(ck); err != nil {
+	if ck == nil {
+		return nil, fmt.Errorf("sharing: created key: %w: none returned", ErrMismatch)
+	}
+	// From here the device holds a key: Created reports it, so that the
+	// caller deletes it if the exchange goes no further.
+	s.created = &CreatedKey{PublicKey: ck.PublicKey, Slot: ck.Slot, Chain: cloneChain(ck.Chain)}
+	if err := s.checkCreated(s.created); err != nil {
 		return nil, err
 	}
-	s.created = &CreatedKey{PublicKey: ck.PublicKey, Slot: ck.Slot, Chain: cloneChain(ck.Chain)}
 	response, err := GenerateRecipientKey()
 	if err != nil {
 		return nil, err
@@ -209,10 +215,13 @@ func (s *FriendSession) SigningRequest(dev KeyCreator) ([]byte, error) {
 	return sealed, nil
 }
 
+// sent reports whether the signing request went out.
+func (s *FriendSession) sent() bool { return s.response != nil }
+
 // checkCreated checks what the device returned against the request.
 func (s *FriendSession) checkCreated(ck *CreatedKey) error {
 	switch {
-	case ck == nil || ck.PublicKey == nil || ck.Slot.IsZero():
+	case ck.PublicKey == nil || ck.Slot.IsZero():
 		return fmt.Errorf("sharing: created key: %w: no key or slot", ErrMismatch)
 	case !s.inv.FriendSlot.IsZero() && ck.Slot != s.inv.FriendSlot:
 		return fmt.Errorf("sharing: created key: %w: slot %v, assigned %v", ErrMismatch, ck.Slot, s.inv.FriendSlot)
@@ -271,7 +280,7 @@ func (s *FriendSession) Decline(code ErrorCode) ([]byte, error) {
 // It returns the mailbox bytes to store. A failure leaves the session as it
 // was, so that a later, valid ImportRequest is still accepted.
 func (s *FriendSession) Import(sealed []byte) (*Imported, error) {
-	if s.done || s.created == nil {
+	if s.done || !s.sent() {
 		return nil, ErrSessionState
 	}
 	pt, err := open(s.response, purposeToFriend, "", sealed)

@@ -176,15 +176,7 @@ func (v *Vehicle) Apply(cmd *KeyCommand, signers []attest.Signer, keys KeyStore)
 	case ActionResume:
 		return keys.SetState(cmd.Slot, dkey.KeyActive)
 	}
-	// Check the slot before recording anything.
-	t, err := attest.VerifyTerminationAttestation(cmd.Termination, attest.VerifyOptions{Vehicle: v.id, Signers: signers, Time: v.now})
-	if err != nil {
-		return &VehicleError{Check: CheckStatement, Err: err}
-	}
-	if t.Slot != cmd.Slot {
-		return fmt.Errorf("sharing: %w: termination of slot %v in a command for %v", ErrMismatch, t.Slot, cmd.Slot)
-	}
-	if _, err := v.ProcessTermination(cmd.Termination, signers); err != nil {
+	if _, err := v.terminate(cmd.Termination, signers, &cmd.Slot); err != nil {
 		return err
 	}
 	if err := keys.Remove(cmd.Slot); err != nil && !errors.Is(err, dkey.ErrUnknownKey) {

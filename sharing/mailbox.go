@@ -41,8 +41,8 @@ const (
 	// AreaLengthOffset is the offset of the 2-byte area length.
 	AreaLengthOffset = 1
 	// AreaOffset is the offset of the first entry, and AreaHeaderSize the
-	// number of bytes before it: what the vehicle reads first (or receives
-	// in the private subset of the AUTH1 response, see FriendMailboxes).
+	// number of bytes before it: what the vehicle reads first, by EXCHANGE,
+	// to learn the area length.
 	AreaOffset     = 3
 	AreaHeaderSize = AreaOffset
 	// EntryHeaderSize is the size of the kind and length of an entry.
@@ -64,15 +64,20 @@ const (
 const signalMask = SignalKeyAttestation | SignalTermination | SignalTrackingReceipt
 
 // FriendMailboxes returns the default mailbox configuration of a friend key:
-// a private mailbox of 640 bytes whose first AreaHeaderSize bytes the AUTH1
-// response carries (so the vehicle learns in AUTH1 whether an attestation is
-// waiting, and its length), and a confidential mailbox of 128 bytes for
-// immobilizer and vehicle tokens.
+// a private mailbox of 640 bytes whose first MinFriendPrivateMailbox bytes,
+// the whole statement area, the AUTH1 response carries (tag 4B), and a
+// confidential mailbox of 128 bytes for immobilizer and vehicle tokens.
+//
+// The first friend transaction needs the attestation in the AUTH1 response:
+// the vehicle learns the friend key from the attestation, and it must verify
+// the AUTH1 signature with that key before the secure channel carries an
+// EXCHANGE (package transaction allows EXCHANGE only after
+// VehicleSession.VerifyEndpoint).
 func FriendMailboxes() dkey.MailboxConfig {
 	return dkey.MailboxConfig{
 		PrivateSize:      640,
 		ConfidentialSize: 128,
-		PrivateAuth1:     dkey.MailboxRange{Offset: SignalOffset, Length: AreaHeaderSize},
+		PrivateAuth1:     dkey.MailboxRange{Offset: SignalOffset, Length: MinFriendPrivateMailbox},
 	}
 }
 

@@ -165,7 +165,7 @@ func TestFriendMailboxes(t *testing.T) {
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if m.PrivateSize < sharing.MinFriendPrivateMailbox || m.PrivateAuth1.Length != sharing.AreaHeaderSize {
+	if m.PrivateSize < sharing.MinFriendPrivateMailbox || m.PrivateAuth1.Length != sharing.MinFriendPrivateMailbox || m.PrivateAuth1.End() > int(m.PrivateSize) {
 		t.Errorf("FriendMailboxes() = %+v", m)
 	}
 }

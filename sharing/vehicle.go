@@ -134,9 +134,18 @@ func (v *Vehicle) AdmitFriend(statement []byte, slot dkey.KeySlot, signers []att
 // values: CheckStatement for the verification, CheckCapacity when the store
 // is full.
 func (v *Vehicle) ProcessTermination(statement []byte, signers []attest.Signer) (*Revocation, error) {
+	return v.terminate(statement, signers, nil)
+}
+
+// terminate verifies a termination, checks that it names slot when slot is
+// not nil, and records it.
+func (v *Vehicle) terminate(statement []byte, signers []attest.Signer, slot *dkey.KeySlot) (*Revocation, error) {
 	t, err := attest.VerifyTerminationAttestation(statement, attest.VerifyOptions{Vehicle: v.id, Signers: signers, Time: v.now})
 	if err != nil {
 		return nil, &VehicleError{Check: CheckStatement, Err: err}
+	}
+	if slot != nil && t.Slot != *slot {
+		return nil, fmt.Errorf("sharing: %w: termination of slot %v in a command for %v", ErrMismatch, t.Slot, *slot)
 	}
 	r := Revocation{Slot: t.Slot, KeyHash: t.KeyHash, ID: t.ID, At: v.now()}
 	if err := v.store.Revoke(r); err != nil {

@@ -291,8 +291,9 @@
 //   - The friend's device trusts the Vehicle OEM root the invitation
 //     carries unless FriendConfig.VehicleRoots says otherwise; that root
 //     came to the owner at pairing (PROTOCOL.md §6.1).
-//   - Tracking receipts travel as a statement kind of the mailbox area; the
-//     CONTROL FLOW codes 4088/4089/0190 of their hand-off are the vehicle's.
+//   - Tracking receipts travel as a statement kind of the mailbox area and
+//     Vehicle.CheckReceipt verifies them; the CONTROL FLOW codes
+//     4088/4089/0190 of their hand-off are the vehicle's.
 //   - DeviceID, which lost mode suspends by, is the SHA-256 of the instance
 //     CA's public key: one per applet instance, the same for every vehicle.
 //   - A slot revoked once is never enrolled again: vehicles that allocate

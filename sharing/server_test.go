@@ -12,6 +12,7 @@ import (
 	"github.com/opencarkey/sdk/attest"
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/sharing"
+	"github.com/opencarkey/sdk/transaction"
 )
 
 func TestMemoryRelay(t *testing.T) {
@@ -243,6 +244,17 @@ func TestMemoryKeyServer(t *testing.T) {
 	if err != nil || r.Slot != w.ownerK.Slot || r.RegisteredAt.Unix() != t0.Unix() {
 		t.Fatalf("receipt = %+v, %v", r, err)
 	}
+	// The vehicle checks the receipt the device hands over.
+	tk := []*dkey.PublicKey{w.ksKey.PublicKey()}
+	if _, err := w.car.sharing.CheckReceipt(receipt, tk, w.ownerK.Slot, w.ownerK.PublicKey); err != nil {
+		t.Errorf("CheckReceipt = %v", err)
+	}
+	_, err = w.car.sharing.CheckReceipt(receipt, tk, slot("other"), w.ownerK.PublicKey)
+	wantVehicleError(t, err, sharing.CheckSlot, transaction.CFKeyNotTrusted, sharing.ErrMismatch)
+	_, err = w.car.sharing.CheckReceipt(receipt, tk, w.ownerK.Slot, mustKey(t).PublicKey())
+	wantVehicleError(t, err, sharing.CheckSlot, transaction.CFKeyNotTrusted, sharing.ErrMismatch)
+	_, err = w.car.sharing.CheckReceipt(receipt, []*dkey.PublicKey{mustKey(t).PublicKey()}, w.ownerK.Slot, w.ownerK.PublicKey)
+	wantVehicleError(t, err, sharing.CheckStatement, transaction.CFKeyNotTrusted, attest.ErrBadSignature)
 	if _, err := ks.TrackKey(ctx, &sharing.TrackRequest{Vehicle: w.car.id, Slot: w.ownerK.Slot, Key: mustKey(t).PublicKey()}); !errors.Is(err, dkey.ErrKeyTerminated) {
 		t.Errorf("TrackKey of another key in a tracked slot = %v", err)
 	}

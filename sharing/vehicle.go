@@ -155,6 +155,22 @@ func (v *Vehicle) terminate(statement []byte, signers []attest.Signer, slot *dke
 	return &r, nil
 }
 
+// CheckReceipt verifies a key tracking receipt (PROTOCOL.md §6.5) that a
+// device handed over in its statement area: signed by one of trackingKeys
+// (attest.VerifyTrackingReceipt), for this vehicle, and for the key key in
+// slot (ErrMismatch otherwise). Errors are [*VehicleError] values at
+// CheckStatement, or CheckSlot for another key.
+func (v *Vehicle) CheckReceipt(statement []byte, trackingKeys []*dkey.PublicKey, slot dkey.KeySlot, key *dkey.PublicKey) (*attest.TrackingReceipt, error) {
+	r, err := attest.VerifyTrackingReceipt(statement, attest.VerifyOptions{Vehicle: v.id, TrackingKeys: trackingKeys, Time: v.now})
+	if err != nil {
+		return nil, &VehicleError{Check: CheckStatement, Err: err}
+	}
+	if key == nil || r.Slot != slot || r.KeyHash != attest.KeyHash(key) {
+		return nil, &VehicleError{Check: CheckSlot, Err: fmt.Errorf("%w: the receipt is for slot %v and another key", ErrMismatch, r.Slot)}
+	}
+	return r, nil
+}
+
 // Revoke records that the vehicle removed the key key in slot, from its
 // dashboard or for any reason of its own, so that no attestation of it is
 // ever admitted again. The caller records the revocation before it removes

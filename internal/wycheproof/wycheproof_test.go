@@ -13,8 +13,8 @@ import (
 
 	c2sp "github.com/c2sp/wycheproof"
 	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/internal/ecdhe"
 	"github.com/opencarkey/sdk/internal/cmac"
+	"github.com/opencarkey/sdk/internal/ecdhe"
 	"github.com/opencarkey/sdk/internal/testvec"
 )
 

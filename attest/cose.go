@@ -7,6 +7,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/cborstrict"
 )
 
 // MaxStatementSize bounds an encoded statement. The largest statement, a
@@ -51,43 +52,10 @@ type sign1 struct {
 // CBOR modes, immutable once built and safe for concurrent use. The decoding
 // limits are fxamacker/cbor's minimums, far above what any statement needs.
 var (
-	encMode         = mustEncMode()
-	decMode         = mustDecMode(cbor.TagsForbidden)
-	envelopeDecMode = mustDecMode(cbor.TagsAllowed) // for the one outer tag 18
+	encMode         = cborstrict.EncMode()
+	decMode         = cborstrict.DecMode(cbor.TagsForbidden, 16)
+	envelopeDecMode = cborstrict.DecMode(cbor.TagsAllowed, 16) // for the one outer tag 18
 )
-
-func mustEncMode() cbor.EncMode {
-	opts := cbor.CoreDetEncOptions() // RFC 8949 §4.2.1 Core Deterministic Encoding
-	opts.NilContainers = cbor.NilContainerAsEmpty
-	opts.TagsMd = cbor.TagsAllowed
-	em, err := opts.EncMode()
-	if err != nil {
-		panic("attest: invalid CBOR encoding options: " + err.Error())
-	}
-	return em
-}
-
-func mustDecMode(tags cbor.TagsMode) cbor.DecMode {
-	dm, err := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            tags,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  16,
-		MaxMapPairs:       16,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
-		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
-		NaN:               cbor.NaNDecodeForbidden,
-		Inf:               cbor.InfDecodeForbidden,
-		BinaryUnmarshaler: cbor.BinaryUnmarshalerNone,
-		TextUnmarshaler:   cbor.TextUnmarshalerNone,
-	}.DecMode()
-	if err != nil {
-		panic("attest: invalid CBOR decoding options: " + err.Error())
-	}
-	return dm
-}
 
 // envelope is a parsed COSE_Sign1 whose signature has not been checked.
 type envelope struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"github.com/opencarkey/sdk/cert"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/cborstrict"
 )
 
 // DataType is the sharingDataType of a message (PROTOCOL.md §6.1, S [YKB]
@@ -74,41 +75,9 @@ func (id InvitationID) String() string { return hex.EncodeToString(id[:]) }
 // CBOR modes, immutable once built and safe for concurrent use: Core
 // Deterministic Encoding (RFC 8949 §4.2.1) out, strict decoding in.
 var (
-	encMode = mustEncMode()
-	decMode = mustDecMode(16)
+	encMode = cborstrict.EncMode()
+	decMode = cborstrict.DecMode(cbor.TagsForbidden, 16)
 )
-
-func mustEncMode() cbor.EncMode {
-	opts := cbor.CoreDetEncOptions()
-	opts.NilContainers = cbor.NilContainerAsEmpty
-	em, err := opts.EncMode()
-	if err != nil {
-		panic("sharing: invalid CBOR encoding options: " + err.Error())
-	}
-	return em
-}
-
-func mustDecMode(maxArray int) cbor.DecMode {
-	dm, err := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  maxArray,
-		MaxMapPairs:       16,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
-		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
-		NaN:               cbor.NaNDecodeForbidden,
-		Inf:               cbor.InfDecodeForbidden,
-		BinaryUnmarshaler: cbor.BinaryUnmarshalerNone,
-		TextUnmarshaler:   cbor.TextUnmarshalerNone,
-	}.DecMode()
-	if err != nil {
-		panic("sharing: invalid CBOR decoding options: " + err.Error())
-	}
-	return dm
-}
 
 // errNotDeterministic is the detail of an encoding that decodes but is not
 // the deterministic one.

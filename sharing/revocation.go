@@ -7,8 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/opencarkey/sdk/attest"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/cborstrict"
 )
 
 // Capacity of a revocation store.
@@ -197,7 +199,7 @@ const storeVersion = 1
 
 // storeDecMode decodes persisted stores: the message limits, but arrays as
 // long as MaxRevocations.
-var storeDecMode = mustDecMode(MaxRevocations)
+var storeDecMode = cborstrict.DecMode(cbor.TagsForbidden, MaxRevocations)
 
 // MarshalBinary returns the persisted form of the store.
 func (s *RevocationStore) MarshalBinary() ([]byte, error) {

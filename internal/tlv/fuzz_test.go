@@ -3,8 +3,9 @@ package tlv
 import (
 	"bytes"
 	"errors"
-	"os"
 	"testing"
+
+	"github.com/opencarkey/sdk/internal/testvec"
 )
 
 var sentinels = []error{
@@ -67,8 +68,10 @@ func FuzzTLV(f *testing.F) {
 	f.Add(fromHex("7F50 20 C0 10 000102030405060708090A0B0C0D0E0F C1 04 00004000 C2 02 0008 C3 02 0001"))
 	f.Add(fromHex("7F4E 0C 7F49 09 D0 02 AAAA D1 03 BBBBBB 5F5F 00"))
 	f.Add(nest(DefaultMaxDepth))
-	if trace, err := os.ReadFile("testdata/homekey-nfc.txt"); err == nil {
-		f.Add(trace) // not TLV, but bytes from the field
+	if traces, err := testvec.HomeKeyTraces(); err == nil {
+		for _, a := range traces[0].APDUs {
+			f.Add([]byte(a.Command)) // not TLV, but bytes from the field
+		}
 	}
 
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -1,36 +1,35 @@
 package tlv
 
 import (
-	"bufio"
 	"bytes"
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/opencarkey/sdk/internal/testvec"
 )
 
-// readTrace reads testdata/homekey-nfc.txt (provenance in testdata/README.md)
-// into a map from line name to bytes.
+// readTrace returns the SELECT and AUTH0 exchanges of a Home Key fast
+// transaction recorded from a real iPhone (internal/testvec, trace
+// nfc_df_fast_success.log; provenance in its README), by name.
 func readTrace(t *testing.T) map[string][]byte {
 	t.Helper()
-	f, err := os.Open("testdata/homekey-nfc.txt")
+	traces, err := testvec.HomeKeyTraces()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	trace := make(map[string][]byte)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
+	for _, tr := range traces {
+		if tr.Name != "nfc_df_fast_success.log" {
 			continue
 		}
-		name, hexBytes, _ := strings.Cut(line, " ")
-		trace[name] = fromHex(hexBytes)
+		if len(tr.APDUs) < 2 {
+			t.Fatalf("trace %s has %d APDUs", tr.Name, len(tr.APDUs))
+		}
+		return map[string][]byte{
+			"select-command": tr.APDUs[0].Command, "select-response": tr.APDUs[0].Response,
+			"auth0-command": tr.APDUs[1].Command, "auth0-response": tr.APDUs[1].Response,
+		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return trace
+	t.Fatal("trace nfc_df_fast_success.log not found")
+	return nil
 }
 
 func TestHomeKeyTrace(t *testing.T) {

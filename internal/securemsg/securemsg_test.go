@@ -132,25 +132,19 @@ func TestVectorsAHKR(t *testing.T) {
 // of tgckpg/homekey-go: the initial response, ctr 00, zero chain, keys from
 // Volatile = Kenc ‖ Kmac ‖ Krmac.
 func TestVectorHomekeyGo(t *testing.T) {
-	b, err := os.ReadFile("testdata/homekey-go_standard.json")
+	v, err := testvec.HomeKeyStandard()
 	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Volatile, Plaintext, Response testvec.HexBytes
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
 	if len(v.Volatile) != 48 {
 		t.Fatalf("volatile is %d bytes, want 48", len(v.Volatile))
 	}
 	s, r := newPair(t, keysOf(t, v.Volatile[:16], v.Volatile[16:32], v.Volatile[32:48]), InitialResponse)
-	if got, err := s.UnprotectResponse(nil, v.Response); err != nil || !bytes.Equal(got, v.Plaintext) {
-		t.Errorf("UnprotectResponse(%x) = %x, %v, want %x", v.Response, got, err, v.Plaintext)
+	if got, err := s.UnprotectResponse(nil, v.Auth1ResponseData); err != nil || !bytes.Equal(got, v.Auth1ResponsePlaintext) {
+		t.Errorf("UnprotectResponse(%x) = %x, %v, want %x", v.Auth1ResponseData, got, err, v.Auth1ResponsePlaintext)
 	}
-	if got, err := r.ProtectResponse(nil, v.Plaintext); err != nil || !bytes.Equal(got, v.Response) {
-		t.Errorf("ProtectResponse(%x) = %x, %v, want %x", v.Plaintext, got, err, v.Response)
+	if got, err := r.ProtectResponse(nil, v.Auth1ResponsePlaintext); err != nil || !bytes.Equal(got, v.Auth1ResponseData) {
+		t.Errorf("ProtectResponse(%x) = %x, %v, want %x", v.Auth1ResponsePlaintext, got, err, v.Auth1ResponseData)
 	}
 }
 

@@ -1,6 +1,7 @@
 package transaction
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -15,19 +16,6 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// timedCard stops the benchmark timer while the other side works, so that a
-// benchmark measures one side of the transaction only.
-type timedCard struct {
-	b     *testing.B
-	inner transport.Card
-}
-
-func (c timedCard) ProcessAPDU(dst, apdu []byte) []byte {
-	c.b.StopTimer()
-	defer c.b.StartTimer()
-	return c.inner.ProcessAPDU(dst, apdu)
-}
-
 // benchPair returns a vehicle and an endpoint after one standard
 // transaction, so both hold Kpersistent.
 func benchPair(b *testing.B, p dkey.Profile) (*testVehicle, *testEndpoint) {
@@ -38,12 +26,62 @@ func benchPair(b *testing.B, p dkey.Profile) (*testVehicle, *testEndpoint) {
 	return tv, te
 }
 
+// replayCard answers each command with the next recorded response,
+// without running the other side.
+type replayCard struct {
+	resps [][]byte
+	i     int
+}
+
+func (c *replayCard) ProcessAPDU(dst, _ []byte) []byte {
+	r := c.resps[c.i%len(c.resps)]
+	c.i++
+	return append(dst, r...)
+}
+
+// recorder passes commands to a card and keeps both.
+type recorder struct {
+	inner       transport.Card
+	cmds, resps [][]byte
+}
+
+func (c *recorder) ProcessAPDU(dst, apdu []byte) []byte {
+	c.cmds = append(c.cmds, bytes.Clone(apdu))
+	out := c.inner.ProcessAPDU(dst, apdu)
+	c.resps = append(c.resps, bytes.Clone(out[len(dst):]))
+	return out
+}
+
+// fixedStandard records one standard transaction (engine start) in which
+// both ephemeral keys and the transaction identifier are fixed, so that
+// either side can replay the other's messages: each benchmark then times one
+// side's work alone, every public-key operation included.
+func fixedStandard(b *testing.B) (*testVehicle, *testEndpoint, *recorder) {
+	tv, te := pair(b, dkey.CCC)
+	var vs, es [32]byte
+	vs[31], es[31] = 7, 9
+	txID := [txIDSize]byte{1, 2, 3}
+	tv.s.testingOnlyScalar, tv.s.testingOnlyTxID = vs[:], &txID
+	te.s.testingOnlyScalar = es[:]
+	rec := &recorder{inner: te}
+	tv.card = rec
+	if _, _, err := tv.standard(dkey.ActionEngineStart, 0, te.cred.PublicKey); err != nil {
+		b.Fatal(err)
+	}
+	if err := tv.controlFlow(CFSuccess); err != nil {
+		b.Fatal(err)
+	}
+	return tv, te, rec
+}
+
 func BenchmarkStandard(b *testing.B) {
 	b.Run("vehicle", func(b *testing.B) {
-		tv, te := benchPair(b, dkey.CCC)
-		tv.card = timedCard{b: b, inner: te}
+		tv, te, rec := fixedStandard(b)
+		card := &replayCard{resps: rec.resps}
+		tv.card = card
 		b.ReportAllocs()
 		for b.Loop() {
+			card.i = 0
 			pk, _, err := tv.standard(dkey.ActionEngineStart, 0, te.cred.PublicKey)
 			if err != nil || !pk.Valid() {
 				b.Fatal(err)
@@ -54,124 +92,18 @@ func BenchmarkStandard(b *testing.B) {
 		}
 	})
 	b.Run("endpoint", func(b *testing.B) {
-		tv, te := benchPair(b, dkey.CCC)
-		tv.card = te
-		d := &sideTimer{b: b}
+		_, te, rec := fixedStandard(b)
+		var resp []byte
 		b.ReportAllocs()
 		for b.Loop() {
-			d.vehicle(func() { _ = tv.s.Start(dkey.ActionEngineStart, 0) })
-			if _, _, err := d.standard(tv, te); err != nil {
-				b.Fatal(err)
+			for _, cmd := range rec.cmds {
+				resp = te.ProcessAPDU(resp[:0], cmd)
+				if resp[len(resp)-2] != 0x90 {
+					b.Fatalf("%X answered %X", cmd, resp)
+				}
 			}
 		}
 	})
-}
-
-// sideTimer times the endpoint side of a transaction: the vehicle's work
-// runs with the timer stopped.
-type sideTimer struct{ b *testing.B }
-
-func (d *sideTimer) vehicle(f func()) {
-	d.b.StopTimer()
-	f()
-	d.b.StartTimer()
-}
-
-// standard runs SELECT to CONTROL FLOW with only the endpoint timed.
-func (d *sideTimer) standard(tv *testVehicle, te *testEndpoint) (PersistentKey, Auth1Result, error) {
-	var (
-		cmd  transport.Command
-		apdu []byte
-		err  error
-		r    transport.Response
-		res  Auth1Result
-		pk   PersistentKey
-	)
-	step := func(build func() (transport.Command, error), read func(transport.Response) error) error {
-		d.vehicle(func() {
-			cmd, err = build()
-			if err == nil {
-				apdu, err = cmd.Append(tv.apdu[:0])
-			}
-		})
-		if err != nil {
-			return err
-		}
-		tv.resp = te.ProcessAPDU(tv.resp[:0], apdu)
-		d.vehicle(func() {
-			r, err = transport.ParseResponse(tv.resp)
-			if err == nil {
-				err = read(r)
-			}
-		})
-		return err
-	}
-	if err := step(func() (transport.Command, error) { return tv.s.Select(), nil }, tv.s.ReadSelect); err != nil {
-		return pk, res, err
-	}
-	if err := step(tv.s.Auth0, tv.s.ReadAuth0); err != nil {
-		return pk, res, err
-	}
-	if err := step(tv.s.Auth1, func(r transport.Response) error {
-		var err error
-		if res, err = tv.s.ReadAuth1(r); err != nil {
-			return err
-		}
-		pk, err = tv.s.VerifyEndpoint(te.cred.PublicKey)
-		return err
-	}); err != nil {
-		return pk, res, err
-	}
-	err = step(func() (transport.Command, error) { return tv.s.ControlFlow(CFSuccess), nil }, func(r transport.Response) error { return r.SW.Err() })
-	return pk, res, err
-}
-
-// fast runs a fast transaction with only the endpoint timed.
-func (d *sideTimer) fast(tv *testVehicle, te *testEndpoint, keys []FastKey) error {
-	var (
-		cmd  transport.Command
-		apdu []byte
-		err  error
-	)
-	step := func(build func() (transport.Command, error), read func(transport.Response) error) error {
-		d.vehicle(func() {
-			cmd, err = build()
-			if err == nil {
-				apdu, err = cmd.Append(tv.apdu[:0])
-			}
-		})
-		if err != nil {
-			return err
-		}
-		tv.resp = te.ProcessAPDU(tv.resp[:0], apdu)
-		d.vehicle(func() {
-			var r transport.Response
-			r, err = transport.ParseResponse(tv.resp)
-			if err == nil {
-				err = read(r)
-			}
-		})
-		return err
-	}
-	d.vehicle(func() { err = tv.s.Start(dkey.ActionUnlock, FlagFast) })
-	if err != nil {
-		return err
-	}
-	if err := step(func() (transport.Command, error) { return tv.s.Select(), nil }, tv.s.ReadSelect); err != nil {
-		return err
-	}
-	if err := step(tv.s.Auth0, func(r transport.Response) error {
-		if err := tv.s.ReadAuth0(r); err != nil {
-			return err
-		}
-		if tv.s.FindFast(keys) < 0 {
-			return errNoFastMatch
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	return step(func() (transport.Command, error) { return tv.s.ControlFlow(CFSuccess), nil }, func(r transport.Response) error { return r.SW.Err() })
 }
 
 var errNoFastMatch = errors.New("cryptogram matches no key")
@@ -187,26 +119,42 @@ func runFast(tv *testVehicle, keys []FastKey) error {
 	return tv.controlFlow(CFSuccess)
 }
 
+// fixedFast records one fast transaction with fixed ephemeral keys and
+// transaction identifier after a standard one, for replay by either side.
+func fixedFast(b *testing.B) (*testVehicle, *testEndpoint, *recorder, []FastKey) {
+	tv, te, _ := fixedStandard(b)
+	keys := []FastKey{NewFastKey(te.cred.PublicKey, &te.cred.Persistent)}
+	rec := &recorder{inner: te}
+	tv.card = rec
+	if err := runFast(tv, keys); err != nil {
+		b.Fatal(err)
+	}
+	return tv, te, rec, keys
+}
+
 func BenchmarkFast(b *testing.B) {
 	b.Run("vehicle", func(b *testing.B) {
-		tv, te := benchPair(b, dkey.CCC)
-		keys := []FastKey{NewFastKey(te.cred.PublicKey, &te.cred.Persistent)}
-		tv.card = timedCard{b: b, inner: te}
+		tv, _, rec, keys := fixedFast(b)
+		card := &replayCard{resps: rec.resps}
+		tv.card = card
 		b.ReportAllocs()
 		for b.Loop() {
+			card.i = 0
 			if err := runFast(tv, keys); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("endpoint", func(b *testing.B) {
-		tv, te := benchPair(b, dkey.CCC)
-		keys := []FastKey{NewFastKey(te.cred.PublicKey, &te.cred.Persistent)}
-		d := &sideTimer{b: b}
+		_, te, rec, _ := fixedFast(b)
+		resp := make([]byte, 0, 256)
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := d.fast(tv, te, keys); err != nil {
-				b.Fatal(err)
+			for _, cmd := range rec.cmds {
+				resp = te.ProcessAPDU(resp[:0], cmd)
+				if resp[len(resp)-2] != 0x90 {
+					b.Fatalf("%X answered %X", cmd, resp)
+				}
 			}
 		}
 	})

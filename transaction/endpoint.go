@@ -170,7 +170,7 @@ func (s *EndpointSession) Auth0(dst []byte, cred *Credential) ([]byte, error) {
 	if cred == nil || cred.Key == nil || cred.PublicKey == nil || cred.VehicleKey == nil || cred.Slot.IsZero() {
 		return dst, s.fail(fmt.Errorf("transaction: incomplete credential"))
 	}
-	if err := s.eph.Generate(); err != nil {
+	if err := s.newEphemeral(); err != nil {
 		return dst, s.fail(fmt.Errorf("transaction: ephemeral key: %w", err))
 	}
 	return s.answerAuth0(dst, cred)

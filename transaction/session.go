@@ -59,6 +59,22 @@ type core struct {
 	smKeys securemsg.Keys
 	signed [maxSigned]byte
 	plain  [maxPlain]byte
+
+	// testingOnlyScalar, when set by a test, replaces the random ephemeral
+	// scalar (and testingOnlyTxID the vehicle's transaction identifier), so
+	// that a benchmark can replay the other side's recorded messages and
+	// time one side alone. The key is still computed from the scalar, at
+	// the cost of a fresh one.
+	testingOnlyScalar []byte
+	testingOnlyTxID   *[txIDSize]byte
+}
+
+// newEphemeral draws the ephemeral key of a transaction.
+func (c *core) newEphemeral() error {
+	if c.testingOnlyScalar != nil {
+		return c.eph.SetScalar(c.testingOnlyScalar)
+	}
+	return c.eph.Generate()
 }
 
 func (c *core) expect(st ...stage) error {

@@ -163,11 +163,13 @@ func (s *VehicleSession) Start(action dkey.Action, flags Flags) error {
 	if flags&^knownFlags != 0 {
 		return fmt.Errorf("%w: flags %#x", ErrWrongParameters, uint8(flags))
 	}
-	if err := s.eph.Generate(); err != nil {
+	if err := s.newEphemeral(); err != nil {
 		return fmt.Errorf("transaction: ephemeral key: %w", err)
 	}
 	s.t = transcript{profile: s.v.profile, iface: s.v.iface, flags: flags, action: action, vehicleID: s.v.id}
-	if _, err := rand.Read(s.t.txID[:]); err != nil {
+	if s.testingOnlyTxID != nil {
+		s.t.txID = *s.testingOnlyTxID
+	} else if _, err := rand.Read(s.t.txID[:]); err != nil {
 		return fmt.Errorf("transaction: transaction identifier: %w", err)
 	}
 	copy(s.t.vehicleEPKX[:], s.eph.Public().X())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -94,7 +95,7 @@ func (a *Applet) dispatchDK(dst []byte, cmd *transport.Command) ([]byte, error) 
 // auth0 applies the device's policy before any key is used: lost mode, the
 // key's state, express mode and user authentication (DESIGN.md §2).
 func (a *Applet) auth0(dst []byte, cmd *transport.Command) ([]byte, error) {
-	a.current = nil
+	a.current, a.areaSeen = nil, 0
 	vid, err := a.sess.ReadAuth0(cmd)
 	if err != nil {
 		return dst, err
@@ -139,6 +140,11 @@ func (a *Applet) auth1(dst []byte, cmd *transport.Command) ([]byte, error) {
 	// response and the transaction succeeded, so both sides keep the old key
 	// when anything fails in between (see controlFlow).
 	a.pending = pk
+	// What of the statement area the vehicle has now read (controlFlow).
+	a.areaSeen, a.areaGen = 0, k.privGen
+	if p.Offset == 0 {
+		a.areaSeen = int(p.Length)
+	}
 	return out, nil
 }
 
@@ -169,6 +175,9 @@ func (a *Applet) exchange(dst []byte, cmd *transport.Command) ([]byte, error) {
 		switch op.Kind {
 		case transaction.OpRead:
 			res = transaction.AppendReadResult(res, mb)
+			if op.Mailbox == dkey.PrivateMailbox && int(op.Offset) <= a.areaSeen {
+				a.areaSeen = max(a.areaSeen, op.End())
+			}
 		case transaction.OpWrite:
 			copy(mb, op.Data)
 		case transaction.OpFill:
@@ -195,12 +204,17 @@ func (k *key) mailbox(m dkey.Mailbox) []byte {
 // keep its old Kpersistent, which costs the next fast transaction a
 // fallback to a standard one; a "key deleted" (00A0) suspends the key
 // instead of destroying it, and only after the vehicle authenticated itself
-// with AUTH1 in this transaction.
+// with AUTH1 in this transaction; "delete the attestation package" (4082)
+// clears the statement area of the private mailbox only after AUTH1, when
+// the vehicle read the whole area in this transaction and the host app has
+// not written the mailbox since, so that a forged 4082 never erases a
+// statement the vehicle did not see.
 func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error) {
 	k := a.current
 	standard := a.sess.Standard()
 	cf, err := a.sess.ReadControlFlow(cmd)
-	a.current = nil
+	seen := a.areaSeen
+	a.current, a.areaSeen = nil, 0
 	pending := a.pending
 	a.pending.Zeroize()
 	defer pending.Zeroize()
@@ -223,6 +237,11 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 		// server or the user).
 		k.state = dkey.KeySuspended
 		k.vehicleDeleted = true
+	}
+	if cf == transaction.CFDeleteAttestation && standard && k.privGen == a.areaGen && areaConsumed(k.private, seen) {
+		// The vehicle consumed the statements (PROTOCOL.md §6.4).
+		sharing.ClearMailboxArea(k.private)
+		k.privGen++
 	}
 	return dst, nil
 }

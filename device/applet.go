@@ -28,19 +28,16 @@ type Config struct {
 	Time func() time.Time
 	// Pairing offers owner pairing through the Digital Key framework with
 	// the applet's instance CA (CCC profile only); nil means the framework
-	// is not offered. See Applet.StartPairing.
+	// is not offered. See Applet.StartPairing. Its instance CA, when
+	// InstanceCA is nil, is the applet's; when nil, InstanceCA is used.
 	Pairing *pairing.DeviceConfig
+	// InstanceCA is the applet instance's certificate authority, which
+	// certifies the keys the applet creates for sharing (CreateSharedKey)
+	// and, when Pairing names none, at owner pairing. Nil means the one of
+	// Pairing; with neither, the applet does not create shared keys. When
+	// both are set they must be the same certificate.
+	InstanceCA *InstanceCA
 }
-
-// Errors of the applet's management API.
-var (
-	// ErrKeyExists reports that the applet already holds a key for the
-	// vehicle: one applet holds at most one live key per vehicle.
-	ErrKeyExists = errors.New("device: a key for this vehicle already exists")
-	// ErrMailboxAccess reports an access outside a mailbox, or to the
-	// confidential mailbox, which only the vehicle may read or write.
-	ErrMailboxAccess = errors.New("device: mailbox access refused")
-)
 
 // KeyConfig describes a key to create in the applet.
 type KeyConfig struct {
@@ -62,10 +59,16 @@ type KeyConfig struct {
 // KeyInfo describes a key the applet holds, as the host app sees it.
 type KeyInfo struct {
 	VehicleID dkey.VehicleID
-	Slot      dkey.KeySlot
-	PublicKey *dkey.PublicKey
-	Role      dkey.KeyRole
-	State     dkey.KeyState
+	// VehicleKey is the vehicle's long-term public key.
+	VehicleKey *dkey.PublicKey
+	Slot       dkey.KeySlot
+	PublicKey  *dkey.PublicKey
+	Role       dkey.KeyRole
+	State      dkey.KeyState
+	// AwaitingImport reports a shared key created by CreateSharedKey whose
+	// key attestation ImportSharedKey has not stored yet: it is suspended
+	// until then.
+	AwaitingImport bool
 	// Express reports whether the key transacts without user
 	// authentication.
 	Express bool
@@ -98,6 +101,13 @@ type key struct {
 	lastCF    transaction.ControlFlow
 	// vehicleDeleted records a CONTROL FLOW 00A0 after AUTH1.
 	vehicleDeleted bool
+	// awaitingImport marks a shared key without its key attestation yet
+	// (sharing.go): suspended until ImportSharedKey.
+	awaitingImport bool
+	// privGen counts the host's writes to the private mailbox, so that a
+	// CONTROL FLOW 4082 clears only the statement area the vehicle read
+	// (controlFlow).
+	privGen uint64
 }
 
 // selection is which applet of the instance answers commands.
@@ -122,6 +132,7 @@ type Applet struct {
 	cfg     Config
 	se      SecureElement
 	now     func() time.Time
+	ca      *InstanceCA // nil: no shared keys
 	mu      sync.Mutex
 	sess    *transaction.EndpointSession
 	sel     selection
@@ -133,6 +144,13 @@ type Applet struct {
 	lost    bool
 	authTil time.Time
 	results []byte
+	// areaSeen is how far from offset 0 the vehicle read the private
+	// mailbox of the current key in this transaction (AUTH1 subset, then
+	// EXCHANGE reads), and areaGen the key's privGen at AUTH1: CONTROL
+	// FLOW 4082 clears the statement area only when the vehicle read all
+	// of it and the host app changed nothing since.
+	areaSeen int
+	areaGen  uint64
 	// Owner pairing (pairing.go): the password the owner entered, the run
 	// in progress, and what completed runs left.
 	pairPassword []byte
@@ -155,6 +173,9 @@ func NewApplet(cfg *Config) (*Applet, error) {
 		return nil, fmt.Errorf("device: %w", err)
 	}
 	a := &Applet{cfg: *cfg, se: cfg.SecureElement, now: cfg.Time, sess: sess, results: make([]byte, 0, transaction.MaxExchangeData)}
+	if a.ca, err = resolveInstanceCA(cfg); err != nil {
+		return nil, err
+	}
 	if a.se == nil {
 		a.se = SoftwareElement{}
 	}
@@ -182,39 +203,54 @@ func (a *Applet) find(vehicle dkey.VehicleID) *key {
 // returns ErrKeyExists if the applet already holds a live key for the
 // vehicle.
 func (a *Applet) CreateKey(c KeyConfig) (KeyInfo, error) {
+	k, err := a.createKey(c, false)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return k.info(), nil
+}
+
+// createKey creates a key as CreateKey does; a pending key is suspended
+// and awaits the import of its key attestation (sharing.go).
+func (a *Applet) createKey(c KeyConfig, pending bool) (*key, error) {
 	if c.VehicleID.Len() != a.cfg.Profile.VehicleIDLen() {
-		return KeyInfo{}, fmt.Errorf("device: %w: %d bytes for profile %v", dkey.ErrInvalidVehicleID, c.VehicleID.Len(), a.cfg.Profile)
+		return nil, fmt.Errorf("device: %w: %d bytes for profile %v", dkey.ErrInvalidVehicleID, c.VehicleID.Len(), a.cfg.Profile)
 	}
 	if c.VehicleKey == nil || c.VehicleKey.ECDSA() == nil {
-		return KeyInfo{}, errors.New("device: no vehicle key")
+		return nil, errors.New("device: no vehicle key")
 	}
 	if err := c.Mailboxes.Validate(); err != nil {
-		return KeyInfo{}, fmt.Errorf("device: %w", err)
+		return nil, fmt.Errorf("device: %w", err)
 	}
 	if c.Role == 0 {
 		c.Role = dkey.RoleOwner
 	}
 	if a.liveKey(c.VehicleID) {
-		return KeyInfo{}, ErrKeyExists
+		return nil, ErrKeyExists
 	}
 	// The secure element may be slow; the applet keeps answering APDUs
 	// while it creates the key.
 	signer, err := a.se.GenerateKey()
 	if err != nil {
-		return KeyInfo{}, fmt.Errorf("device: creating key: %w", err)
+		return nil, fmt.Errorf("device: creating key: %w", err)
 	}
 	k, err := a.newKey(c, signer)
 	if err != nil {
 		_ = a.se.DeleteKey(signer)
-		return KeyInfo{}, err
+		return nil, err
+	}
+	if pending {
+		k.state, k.awaitingImport = dkey.KeySuspended, true
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.addLocked(k); err != nil {
 		_ = a.se.DeleteKey(signer)
-		return KeyInfo{}, err
+		return nil, err
 	}
-	return k.info(), nil
+	return k, nil
 }
 
 // liveKey reports whether the applet holds a live key for vehicle.
@@ -276,9 +312,9 @@ func (a *Applet) deriveSlot(pub *dkey.PublicKey) (dkey.KeySlot, error) {
 
 func (k *key) info() KeyInfo {
 	return KeyInfo{
-		VehicleID: k.vehicle, Slot: k.cred.Slot, PublicKey: k.cred.PublicKey, Role: k.role, State: k.state,
-		Express: k.express, HasPersistent: k.cred.Persistent.Valid(), Transactions: k.txCount, LastControlFlow: k.lastCF,
-		VehicleDeleted: k.vehicleDeleted,
+		VehicleID: k.vehicle, VehicleKey: k.cred.VehicleKey, Slot: k.cred.Slot, PublicKey: k.cred.PublicKey, Role: k.role, State: k.state,
+		AwaitingImport: k.awaitingImport, Express: k.express, HasPersistent: k.cred.Persistent.Valid(), Transactions: k.txCount,
+		LastControlFlow: k.lastCF, VehicleDeleted: k.vehicleDeleted,
 	}
 }
 
@@ -362,7 +398,9 @@ func (a *Applet) Suspend(vehicle dkey.VehicleID) error {
 	return a.setState(vehicle, dkey.KeySuspended)
 }
 
-// Resume makes a suspended key of vehicle active again.
+// Resume makes a suspended key of vehicle active again. A shared key
+// awaiting its key attestation is refused with ErrAwaitingImport: it
+// becomes active when ImportSharedKey stores the attestation.
 func (a *Applet) Resume(vehicle dkey.VehicleID) error {
 	return a.setState(vehicle, dkey.KeyActive)
 }
@@ -373,6 +411,9 @@ func (a *Applet) setState(vehicle dkey.VehicleID, s dkey.KeyState) error {
 	k, err := a.live(vehicle)
 	if err != nil {
 		return err
+	}
+	if s == dkey.KeyActive && k.awaitingImport {
+		return ErrAwaitingImport
 	}
 	k.state = s
 	if s == dkey.KeyActive {
@@ -388,7 +429,9 @@ func (a *Applet) setState(vehicle dkey.VehicleID, s dkey.KeyState) error {
 // destroys the private key, the mailboxes and Kpersistent are erased, and
 // the key never transacts again, whether or not the vehicle has heard of
 // it. The applet keeps a record of the terminated key (its public key and
-// slot) for termination attestations.
+// slot); a key that came from owner pairing loses its pairing record and
+// LONG_TERM_SHARED_SECRET. TerminateAttested also signs the termination
+// attestation the vehicle needs.
 func (a *Applet) Terminate(vehicle dkey.VehicleID) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -410,6 +453,16 @@ func (a *Applet) terminateLocked(k *key) error {
 	clear(k.private)
 	clear(k.conf)
 	k.private, k.conf = nil, nil
+	k.awaitingImport = false
+	// The pairing record of the key, with its LONG_TERM_SHARED_SECRET,
+	// goes with it.
+	a.paired = slices.DeleteFunc(a.paired, func(p *pairedKey) bool {
+		if p.k == k {
+			clear(p.ltss[:])
+			return true
+		}
+		return false
+	})
 	if err != nil {
 		return fmt.Errorf("device: key terminated, but the secure element failed to delete it: %w", err)
 	}
@@ -433,7 +486,8 @@ func (a *Applet) ReadPrivateMailbox(vehicle dkey.VehicleID, off, n int) ([]byte,
 }
 
 // WritePrivateMailbox writes data at off of the private mailbox of the key
-// of vehicle, as the device framework does to store a key attestation.
+// of vehicle. ImportSharedKey stores a key attestation and AppendStatement
+// queues a statement for the vehicle; this is the raw access.
 func (a *Applet) WritePrivateMailbox(vehicle dkey.VehicleID, off int, data []byte) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -445,6 +499,7 @@ func (a *Applet) WritePrivateMailbox(vehicle dkey.VehicleID, off int, data []byt
 		return fmt.Errorf("%w: [%d,%d) outside the private mailbox of %d bytes", ErrMailboxAccess, off, off+len(data), len(k.private))
 	}
 	copy(k.private[off:], data)
+	k.privGen++
 	return nil
 }
 
@@ -459,6 +514,7 @@ func (a *Applet) Reset() {
 func (a *Applet) abortLocked() {
 	a.sess.Deselect()
 	a.current = nil
+	a.areaSeen = 0
 	a.pending.Zeroize()
 	a.abortPairingLocked()
 }

@@ -35,10 +35,6 @@ type pairedKey struct {
 	ltss [pairing.LongTermSecretSize]byte
 }
 
-// ErrPairingUnavailable reports an applet without the framework: Config
-// has no Pairing, or the profile is not CCC.
-var ErrPairingUnavailable = errors.New("device: owner pairing is not configured (CCC profile with Config.Pairing)")
-
 // pairingOffered reports whether the framework answers SELECT: pairing is
 // configured, and the profile is CCC (the endpoint certificate fixes an
 // 8-byte vehicle identifier).
@@ -124,6 +120,9 @@ func (a *Applet) abortPairingLocked() {
 // starts afresh (selectApplet has ended the previous one).
 func (a *Applet) selectFramework(dst []byte) ([]byte, error) {
 	cfg := *a.cfg.Pairing
+	if cfg.InstanceCA == nil && a.ca != nil {
+		cfg.InstanceCA, cfg.InstanceCAKey, cfg.Intermediate = a.ca.Certificate, a.ca.Key, a.ca.Intermediate
+	}
 	if cfg.Time == nil {
 		cfg.Time = a.now
 	}

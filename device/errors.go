@@ -1,0 +1,28 @@
+package device
+
+import "errors"
+
+// Errors of the applet's management API. Refusals of the device's policy
+// wrap the dkey sentinels (ErrUnknownVehicle, ErrKeySuspended,
+// ErrKeyTerminated, ErrUserAuthenticationRequired).
+var (
+	// ErrKeyExists reports that the applet already holds a key for the
+	// vehicle: one applet holds at most one live key per vehicle.
+	ErrKeyExists = errors.New("device: a key for this vehicle already exists")
+	// ErrMailboxAccess reports an access outside a mailbox, or to the
+	// confidential mailbox, which only the vehicle may read or write.
+	ErrMailboxAccess = errors.New("device: mailbox access refused")
+	// ErrMailboxFull reports a statement that does not fit the key's
+	// private mailbox: the vehicle must consume the area first.
+	ErrMailboxFull = errors.New("device: the statement area is full")
+	// ErrPairingUnavailable reports an applet without the framework: Config
+	// has no Pairing, or the profile is not CCC.
+	ErrPairingUnavailable = errors.New("device: owner pairing is not configured (CCC profile with Config.Pairing)")
+	// ErrNoInstanceCA reports an applet configured without an instance CA,
+	// which sharing needs to certify the keys it creates, or a profile that
+	// has no endpoint certificates (Home Key).
+	ErrNoInstanceCA = errors.New("device: no instance CA to certify shared keys (CCC profile with Config.InstanceCA or Config.Pairing)")
+	// ErrAwaitingImport reports a shared key whose key attestation has not
+	// been imported yet (ImportSharedKey): it cannot transact or be resumed.
+	ErrAwaitingImport = errors.New("device: the shared key awaits its key attestation")
+)

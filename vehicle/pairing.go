@@ -13,21 +13,6 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// Errors of owner pairing, beyond those of package pairing (ErrAuthentication,
-// ErrDeviceHasKey, ErrEndpointCertificate, *AttemptsError, ...).
-var (
-	// ErrPairingUnavailable reports a reader configured without Pairing.
-	ErrPairingUnavailable = errors.New("vehicle: owner pairing is not configured")
-	// ErrNoVerifier reports a vehicle not in pairing mode: the vehicle OEM
-	// has installed no verifier, or the last one was used.
-	ErrNoVerifier = errors.New("vehicle: not in pairing mode: no verifier installed")
-	// ErrOwnerExists reports a vehicle that has an owner key already: a new
-	// owner pairs only through ReplaceOwner.
-	ErrOwnerExists = errors.New("vehicle: the vehicle has an owner key already")
-	// ErrPairingBusy reports a second pairing while one is in progress.
-	ErrPairingBusy = errors.New("vehicle: a pairing is in progress")
-)
-
 // DefaultPairingAttempts is the number of wrong pairing passwords a vehicle
 // accepts before it refuses to pair ([YB]: at most 7, PROTOCOL.md §3.2).
 const DefaultPairingAttempts = 7
@@ -315,6 +300,9 @@ func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *
 	e := Enrollment{
 		PublicKey: res.PublicKey, Slot: res.Slot, Role: dkey.RoleOwner, Profile: dkey.OwnerProfile(),
 		ImmobilizerToken: token, TokenOffset: 0, Mailboxes: res.KeyConfig.Mailboxes,
+		// The key configuration maps a signaling bitmap at offset 0: the
+		// owner's device queues sharing statements there.
+		StatementArea: true,
 	}
 	err := r.Enroll(e)
 	clear(token)

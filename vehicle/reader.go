@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencarkey/sdk/attest"
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/pairing"
+	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -40,26 +42,18 @@ type Config struct {
 	// certificates, the Device OEM roots and the attempt limit. Nil means
 	// the reader does not pair (CCC profile only).
 	Pairing *PairingConfig
+	// Revocations is the vehicle's record of keys revoked for good, loaded
+	// from its secure storage (sharing.ParseRevocationStore); nil means a
+	// new, empty in-memory store of sharing.DefaultMaxRevocations. The
+	// reader records in it every key it removes, and every termination it
+	// processes, before the key goes; the caller persists it
+	// (Reader.Revocations) after each change.
+	Revocations *sharing.RevocationStore
+	// TrackingKeys are the keys of the automaker's key tracking service,
+	// which sign the tracking receipts devices hand over in their statement
+	// area; none means receipts are refused.
+	TrackingKeys []*dkey.PublicKey
 }
-
-// Errors a transaction can end with, beyond those of package transaction
-// (ErrAuthentication, ErrChannel, ErrVersion, ErrMalformed), the dkey
-// sentinels (ErrUnknownKey, ErrKeySuspended, ErrKeyTerminated, ErrKeyExpired,
-// ErrNotEntitled) and the transport failures.
-var (
-	// ErrNoApplet reports that the device has no Digital Key applet of the
-	// vehicle's profile (SELECT failed).
-	ErrNoApplet = errors.New("vehicle: no Digital Key applet on the device")
-	// ErrRefused reports that the device refused the transaction (it wraps
-	// the device's status word): no key for this vehicle, key suspended,
-	// lost mode, user authentication required.
-	ErrRefused = errors.New("vehicle: device refused the transaction")
-	// ErrImmobilizer reports an immobilizer token that does not match the
-	// one the vehicle provisioned.
-	ErrImmobilizer = errors.New("vehicle: immobilizer token mismatch")
-	// ErrEnrolled reports an enrolment of a slot or key already enrolled.
-	ErrEnrolled = errors.New("vehicle: key already enrolled")
-)
 
 // Enrollment describes a key the vehicle accepts.
 type Enrollment struct {
@@ -84,6 +78,21 @@ type Enrollment struct {
 	// pairing). When its confidential AUTH1 subset covers the token, the
 	// vehicle reads the token from the AUTH1 response instead of by EXCHANGE.
 	Mailboxes dkey.MailboxConfig
+	// StatementArea says that the key's private mailbox starts with a
+	// statement area (package sharing: the terminations, re-issued key
+	// attestations and tracking receipts its device queues for the
+	// vehicle). The reader then reads the area in the key's standard
+	// transactions, processes every statement and ends with CONTROL FLOW
+	// 4082, on which the device clears it. The area header comes from the
+	// AUTH1 private subset when Mailboxes returns offsets 0 to 3 there, at
+	// no cost; otherwise it costs one EXCHANGE per standard transaction.
+	// Owner keys enrolled by Pair and friend keys admitted from their key
+	// attestation have one.
+	StatementArea bool
+	// AttestationID and SharedBy are, for a shared key, the ID of its key
+	// attestation and the slot of the key that signed it.
+	AttestationID attest.ID
+	SharedBy      dkey.KeySlot
 }
 
 // KeyInfo describes an enrolled key.
@@ -91,10 +100,24 @@ type KeyInfo struct {
 	Slot      dkey.KeySlot
 	PublicKey *dkey.PublicKey
 	Role      dkey.KeyRole
-	Profile   dkey.AccessProfile
-	State     dkey.KeyState
+	// Profile is what the key may do; the vehicle enforces it, the speed
+	// limit included.
+	Profile dkey.AccessProfile
+	State   dkey.KeyState
+	// NotBefore is the first instant the key is valid and NotAfter the
+	// first instant it no longer is; zero means unbounded. (A friend key's
+	// attested NotAfter is the last valid second: NotAfter is a second
+	// later.)
 	NotBefore time.Time
 	NotAfter  time.Time
+	// AttestationID and SharedBy are, for a shared key, the ID of its key
+	// attestation and the slot of the key that signed it (the dashboard
+	// shows who shared it; it stays enrolled when that key goes).
+	AttestationID attest.ID
+	SharedBy      dkey.KeySlot
+	// Tracked reports that the key's device handed over a tracking receipt
+	// of the automaker's key tracking service that the vehicle verified.
+	Tracked bool
 	// LastUse is when the key last completed a transaction; zero if never.
 	LastUse time.Time
 	// HasPersistent reports whether the key can run a fast transaction.
@@ -110,6 +133,8 @@ type enrolled struct {
 	tokenOff    uint16
 	mailboxes   dkey.MailboxConfig
 	provisioned bool
+	// statements: the private mailbox starts with a statement area.
+	statements bool
 }
 
 // Reader is the vehicle side: the enrolled keys, the policy of what each
@@ -125,6 +150,10 @@ type Reader struct {
 	v    *transaction.Vehicle
 	now  func() time.Time
 	link *transport.ClientConfig
+	// share is the intake of sharing statements, with the revocation
+	// store (sharing.go).
+	share        *sharing.Vehicle
+	trackingKeys []*dkey.PublicKey
 
 	mu sync.Mutex
 	// keys and fast are parallel, most recently used first: the fast lookup
@@ -153,9 +182,12 @@ func NewReader(cfg *Config) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vehicle: %w", err)
 	}
-	r := &Reader{v: v, now: cfg.Time, link: cfg.Link}
+	r := &Reader{v: v, now: cfg.Time, link: cfg.Link, trackingKeys: slices.Clone(cfg.TrackingKeys)}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	if r.share, err = sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: cfg.VehicleID, Revocations: cfg.Revocations, Time: r.now}); err != nil {
+		return nil, fmt.Errorf("vehicle: %w", err)
 	}
 	r.sessions.New = func() any { return &pooled{s: v.NewSession(), buf: make([]byte, 0, 4096)} }
 	if err := r.initPairing(cfg); err != nil {
@@ -175,7 +207,9 @@ func (r *Reader) PublicKey() *dkey.PublicKey { return r.v.PublicKey() }
 func (r *Reader) Profile() dkey.Profile { return r.v.Profile() }
 
 // Enroll adds a key. It returns ErrEnrolled if the slot or the public key is
-// already enrolled.
+// already enrolled, and an error wrapping sharing.ErrRevoked and
+// dkey.ErrKeyTerminated if the revocation store has revoked either: a key
+// removed once is never enrolled again.
 func (r *Reader) Enroll(e Enrollment) error {
 	if e.PublicKey == nil || e.Slot.IsZero() {
 		return errors.New("vehicle: enrolment needs a public key and a slot")
@@ -203,14 +237,18 @@ func (r *Reader) Enroll(e Enrollment) error {
 			return ErrEnrolled
 		}
 	}
+	if err := r.share.Revocations().Check(e.Slot, e.PublicKey, e.AttestationID); err != nil {
+		return fmt.Errorf("vehicle: enrolment: %w", err)
+	}
 	k := &enrolled{
 		info: KeyInfo{
 			Slot: e.Slot, PublicKey: e.PublicKey, Role: e.Role, Profile: e.Profile, State: dkey.KeyActive,
-			NotBefore: e.NotBefore, NotAfter: e.NotAfter,
+			NotBefore: e.NotBefore, NotAfter: e.NotAfter, AttestationID: e.AttestationID, SharedBy: e.SharedBy,
 		},
-		token:     bytes.Clone(e.ImmobilizerToken),
-		tokenOff:  e.TokenOffset,
-		mailboxes: e.Mailboxes,
+		token:      bytes.Clone(e.ImmobilizerToken),
+		tokenOff:   e.TokenOffset,
+		mailboxes:  e.Mailboxes,
+		statements: e.StatementArea,
 	}
 	r.keys = append(r.keys, k)
 	r.fast = append(r.fast, transaction.FastKey{})
@@ -275,7 +313,11 @@ func (r *Reader) rememberRemoved(info KeyInfo) {
 }
 
 // Remove removes a key from the vehicle for good (the dashboard's "remove
-// key"). Its next transaction is refused and tells the device to delete it.
+// key"). The revocation store records the key's slot and public key first,
+// so that no key attestation ever re-admits it; then the key goes. Its
+// next transaction is refused and tells the device to delete it. A full
+// store does not stop a removal: a vehicle whose store is full admits no
+// key at all (sharing.CheckCapacity), so the removal holds.
 func (r *Reader) Remove(slot dkey.KeySlot) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -284,6 +326,9 @@ func (r *Reader) Remove(slot dkey.KeySlot) error {
 		return fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
 	}
 	info := r.keys[i].info
+	if err := r.share.Revoke(slot, info.PublicKey); err != nil && !errors.Is(err, sharing.ErrStoreFull) {
+		return fmt.Errorf("vehicle: recording the revocation: %w", err)
+	}
 	info.State = dkey.KeyTerminated
 	r.rememberRemoved(info)
 	r.fast[i].Zeroize()
@@ -326,13 +371,18 @@ func check(k *enrolled, action dkey.Action, now time.Time) (transaction.ControlF
 	switch {
 	case k.info.State == dkey.KeySuspended:
 		return transaction.CFFailure, dkey.ErrKeySuspended
-	case !k.info.NotBefore.IsZero() && now.Before(k.info.NotBefore),
-		!k.info.NotAfter.IsZero() && !now.Before(k.info.NotAfter):
+	case !inWindow(k, now):
 		return transaction.CFKeyExpired, dkey.ErrKeyExpired
 	case !k.info.Profile.Allows(action):
 		return transaction.CFFailure, fmt.Errorf("%w: %v", dkey.ErrNotEntitled, action)
 	}
 	return transaction.CFSuccess, nil
+}
+
+// inWindow reports whether now is within the validity window of k.
+func inWindow(k *enrolled, now time.Time) bool {
+	return (k.info.NotBefore.IsZero() || !now.Before(k.info.NotBefore)) &&
+		(k.info.NotAfter.IsZero() || now.Before(k.info.NotAfter))
 }
 
 // tokenMatches compares an immobilizer token in constant time.

@@ -34,6 +34,16 @@ type Result struct {
 	// after authenticating): the vehicle acts on it, and both sides keep
 	// their old Kpersistent.
 	ControlFlowDelivered bool
+	// FirstFriend reports a first friend transaction (PROTOCOL.md §6.4):
+	// the key was unknown, its key attestation admitted it, and it is now
+	// enrolled (Slot, Role and Profile are its), whether or not the action
+	// itself was allowed.
+	FirstFriend bool
+	// Statements lists what the vehicle did with each statement of the
+	// key's statement area (Enrollment.StatementArea): friend keys
+	// admitted, keys terminated, receipts checked. When the area was
+	// consumed the transaction ends with CONTROL FLOW 4082 instead of 0100.
+	Statements []StatementResult
 	// RangingKey is the UWB ranging key (URSK) of a standard CCC
 	// transaction; HasRangingKey tells whether it is set.
 	RangingKey    [transaction.RangingKeySize]byte
@@ -96,7 +106,7 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 		r.sessions.Put(p)
 	}()
 	cf, err := x.transact(action)
-	if err == nil && action == dkey.ActionOwnerPairingFirst {
+	if err == nil && cf == transaction.CFSuccess && action == dkey.ActionOwnerPairingFirst {
 		// End of owner pairing phase 3, owner immobilizer token
 		// provisioned (PROTOCOL.md §3.1 phase 4).
 		cf = transaction.CFPairingComplete
@@ -225,20 +235,35 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 	r.mu.Lock()
 	k := r.lookup(a1.Slot)
 	var pub *dkey.PublicKey
+	var header []byte
 	if k != nil {
 		pub = k.info.PublicKey
+		if k.statements {
+			header = statementHeader(k.mailboxes.PrivateAuth1, a1.Private)
+		}
 	}
 	r.mu.Unlock()
+	// area is the key's statement area once read; statements says whether
+	// to read it.
+	var area []byte
+	// The first transaction of a paired key finds its mailboxes empty.
+	statements := k != nil && k.statements && action != dkey.ActionOwnerPairingFirst
 	if k == nil {
-		return x.unknownSlot(a1.Slot)
+		nk, a, cf, err := x.unknownSlot(a1)
+		if err != nil {
+			return cf, err
+		}
+		k, area, statements = nk, a, true
+		x.key = k
+	} else {
+		pk, err := s.VerifyEndpoint(pub)
+		if err != nil {
+			return transaction.CFInvalidSignature, err
+		}
+		x.pending = pk
+		pk.Zeroize()
+		x.key = k
 	}
-	pk, err := s.VerifyEndpoint(pub)
-	if err != nil {
-		return transaction.CFInvalidSignature, err
-	}
-	x.pending = pk
-	pk.Zeroize()
-	x.key = k
 
 	r.mu.Lock()
 	x.res.Slot, x.res.Role, x.res.Profile = k.info.Slot, k.info.Role, k.info.Profile
@@ -260,13 +285,32 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 			return exchangeFailure(err), err
 		}
 	}
+	consumed := false
+	if statements {
+		if area == nil {
+			var bad error
+			if area, bad, err = x.readArea(header); err != nil {
+				if errors.Is(err, transaction.ErrChannel) {
+					return transaction.CFInvalidChannel, err
+				}
+				// The device refused the read: the transaction stands.
+				bad = err
+			}
+			if bad != nil {
+				x.res.Statements = append(x.res.Statements, StatementResult{Err: bad})
+			}
+		}
+		if area != nil {
+			consumed = x.consume(k, area)
+		}
+	}
 	x.res.RangingKey, x.res.HasRangingKey = s.RangingKey()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i := r.indexOf(k)
 	if i < 0 {
-		return transaction.CFFailure, fmt.Errorf("vehicle: %w: slot %v was removed during the transaction", dkey.ErrKeyTerminated, a1.Slot)
+		return transaction.CFFailure, fmt.Errorf("vehicle: %w: slot %v was removed during the transaction", dkey.ErrKeyTerminated, k.info.Slot)
 	}
 	if cf, err := check(k, action, r.now()); err != nil {
 		return cf, err
@@ -276,12 +320,25 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 	}
 	k.info.LastUse = r.now()
 	r.touch(i)
+	if consumed {
+		// The vehicle consumed the statement area: the device clears it.
+		return transaction.CFDeleteAttestation, nil
+	}
 	return transaction.CFSuccess, nil
 }
 
-// unknownSlot handles an AUTH1 from a slot that is not enrolled. A removed
-// key that proves itself is told to delete itself (00A0).
-func (x *run) unknownSlot(slot dkey.KeySlot) (transaction.ControlFlow, error) {
+// unknownSlot handles an AUTH1 from a slot that is not enrolled. A key
+// whose AUTH1 private subset carries a key attestation may be a friend's
+// at its first transaction (firstFriend): the attestation decides, and a
+// revoked key is refused there with 00A0. Otherwise a removed key that
+// proves itself is told to delete itself (00A0), and any other key is
+// unknown (0001).
+func (x *run) unknownSlot(a1 transaction.Auth1Result) (*enrolled, []byte, transaction.ControlFlow, error) {
+	slot := a1.Slot
+	area, stmt, areaErr := attestationIn(a1.Private)
+	if stmt != nil {
+		return x.firstFriend(slot, area, stmt)
+	}
 	x.r.mu.Lock()
 	var removed *KeyInfo
 	for i := range x.r.removed {
@@ -293,13 +350,16 @@ func (x *run) unknownSlot(slot dkey.KeySlot) (transaction.ControlFlow, error) {
 	}
 	x.r.mu.Unlock()
 	if removed == nil {
-		return transaction.CFKeyNotFound, fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
+		if areaErr != nil {
+			return nil, nil, transaction.CFKeyNotFound, fmt.Errorf("vehicle: %w: slot %v (statement area: %w)", dkey.ErrUnknownKey, slot, areaErr)
+		}
+		return nil, nil, transaction.CFKeyNotFound, fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
 	}
 	if _, err := x.s.VerifyEndpoint(removed.PublicKey); err != nil {
-		return transaction.CFInvalidSignature, err
+		return nil, nil, transaction.CFInvalidSignature, err
 	}
 	x.res.Slot, x.res.Role, x.res.Profile = slot, removed.Role, removed.Profile
-	return transaction.CFKeyDeleted, fmt.Errorf("vehicle: %w: slot %v was removed", dkey.ErrKeyTerminated, slot)
+	return nil, nil, transaction.CFKeyDeleted, fmt.Errorf("vehicle: %w: slot %v was removed", dkey.ErrKeyTerminated, slot)
 }
 
 // exchangeFailure is the CONTROL FLOW code for a failed mailbox access:

@@ -2,6 +2,7 @@ package sharing_test
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"testing"
 	"time"
@@ -340,7 +341,8 @@ func TestAttackFriendGrantsItselfMore(t *testing.T) {
 					Profile: dkey.AccessProfile{Entitlements: dkey.UnlockAndDrive}, NotBefore: t0, NotAfter: t0.Add(time.Hour),
 					IssuedAt: t0, SignerSlot: f.Slot,
 				}
-				stmt, err := a.Sign(w.friend.se.signer(f.PublicKey))
+				fk, _ := w.friend.signer(t, w.car.id)
+				stmt, err := a.Sign(fk)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -437,13 +439,7 @@ func TestAttackReplayAfterTermination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stmt, _, err := (&sharing.Termination{Vehicle: w.car.id, Slot: f.Slot, Key: f.PublicKey}).Sign(w.owner.se.signer(w.ownerK.PublicKey), w.ownerK.Slot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.car.terminate(stmt); err != nil {
-		t.Fatal(err)
-	}
+	w.revoke(t, f.Slot, f.PublicKey)
 	// The friend's device keeps the key and restores the attestation.
 	if err := w.friend.applet.WritePrivateMailbox(w.car.id, 0, oldArea); err != nil {
 		t.Fatal(err)
@@ -577,9 +573,9 @@ func TestAttackSigningRequest(t *testing.T) {
 	w := newWorld(t)
 	other := newPKI(t, "rogue")
 	rogue := newPhone(t, other, w.clock, "rogue")
-	expiredPhone := newPhone(t, w.pki, w.clock, "old")
-	expiredPhone.instCert = mustCert(cert.NewInstanceCA(cert.Template{Subject: expiredPhone.instCert.Subject, NotBefore: t0.AddDate(-2, 0, 0), NotAfter: t0.AddDate(-1, 0, 0)},
-		&cert.InstanceCAExtension{Version: 1}, expiredPhone.instKey.PublicKey(), w.pki.deviceRoot, w.pki.deviceRootKey))
+	expiredKey := mustKey(t)
+	expiredPhone := newPhoneCA(t, w.clock, expiredKey, mustCert(cert.NewInstanceCA(cert.Template{Subject: pkix.Name{CommonName: "old instance CA"}, NotBefore: t0.AddDate(-2, 0, 0), NotAfter: t0.AddDate(-1, 0, 0)},
+		&cert.InstanceCAExtension{Version: 1}, expiredKey.PublicKey(), w.pki.deviceRoot, w.pki.deviceRootKey)))
 	b := newCar(t, w.pki, w.clock, "VIN00009")
 	assigned, _ := dkey.NewKeySlot([]byte("assigned"))
 	for _, tt := range []struct {

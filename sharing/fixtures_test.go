@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
-	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/transporttest"
 	"github.com/opencarkey/sdk/vehicle"
 )
@@ -43,8 +43,9 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // recordingSE is a software secure element that lets the test reach the
-// signers of the keys it holds, as the owner's device reaches its own key
-// to sign attestations.
+// signers of the keys it holds: the tests of package sharing's own API sign
+// with them directly, and an attacker holding a device uses its keys as it
+// likes. The product path is device.Applet.SharingSigner (phone.signer).
 type recordingSE struct {
 	mu   sync.Mutex
 	keys map[string]crypto.Signer
@@ -124,7 +125,8 @@ func pool(c *x509.Certificate) *x509.CertPool {
 }
 
 // phone is a device: one applet with an instance CA issued by a Device OEM
-// root. It implements sharing.KeyCreator as device.Applet will.
+// root, which creates and certifies shared keys (device.Applet
+// implements sharing.KeyCreator).
 type phone struct {
 	applet   *device.Applet
 	se       *recordingSE
@@ -132,57 +134,67 @@ type phone struct {
 	instKey  *dkey.SoftwareKey
 	instCert *x509.Certificate
 	clock    *clock
-	// tamper, when set, changes what CreateSharedKey returns.
+	// tamper, when set, changes what CreateSharedKey returns, as a device
+	// that is not a genuine secure element might.
 	tamper func(*sharing.CreatedKey)
 }
 
 func newPhone(t testing.TB, p *pki, c *clock, name string) *phone {
 	t.Helper()
-	se := new(recordingSE)
-	a, err := device.NewApplet(&device.Config{SecureElement: se, Time: c.Now})
+	instKey := mustKey(t)
+	instCert, err := cert.NewInstanceCA(tmpl(name+" instance CA"), &cert.InstanceCAExtension{Version: 1, AppletVersion: [4]byte{1, 0, 0, 0}},
+		instKey.PublicKey(), p.deviceRoot, p.deviceRootKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ph := &phone{applet: a, se: se, card: transporttest.NewCard(a), instKey: mustKey(t), clock: c}
-	ph.instCert, err = cert.NewInstanceCA(tmpl(name+" instance CA"), &cert.InstanceCAExtension{Version: 1, AppletVersion: [4]byte{1, 0, 0, 0}},
-		ph.instKey.PublicKey(), p.deviceRoot, p.deviceRootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ph
+	return newPhoneCA(t, c, instKey, instCert)
 }
 
-func (ph *phone) deviceID() sharing.DeviceID { return sharing.DeviceIDOf(ph.instKey.PublicKey()) }
+// newPhoneCA returns a phone whose applet instance CA is instCert.
+func newPhoneCA(t testing.TB, c *clock, instKey *dkey.SoftwareKey, instCert *x509.Certificate) *phone {
+	t.Helper()
+	se := new(recordingSE)
+	a, err := device.NewApplet(&device.Config{SecureElement: se, Time: c.Now, InstanceCA: &device.InstanceCA{Certificate: instCert, Key: instKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &phone{applet: a, se: se, card: transporttest.NewCard(a), instKey: instKey, instCert: instCert, clock: c}
+}
 
-// CreateSharedKey creates a friend key in the applet and certifies it with
-// the instance CA.
+func (ph *phone) deviceID() sharing.DeviceID {
+	id, ok := ph.applet.DeviceID()
+	if !ok || id != sharing.DeviceIDOf(ph.instKey.PublicKey()) {
+		panic("applet DeviceID is not its instance CA's")
+	}
+	return id
+}
+
+// CreateSharedKey has the applet create the key, then applies tamper.
 func (ph *phone) CreateSharedKey(req *sharing.KeyRequest) (*sharing.CreatedKey, error) {
-	info, err := ph.applet.CreateKey(device.KeyConfig{
-		VehicleID: req.Vehicle, VehicleKey: req.VehicleKey, Slot: req.Slot, Role: dkey.RoleFriend, Mailboxes: req.Mailboxes,
-	})
-	if err != nil {
-		return nil, err
-	}
-	ext := &cert.EndpointExtension{
-		Version: 1, VehicleID: req.Vehicle, ProtocolVersion: dkey.Version1, VehiclePublicKey: req.VehicleKey,
-		InitialKeySlot: info.Slot, AuthorizedKeys: []*dkey.PublicKey{req.Owner},
-		ConfidentialMailboxSize: req.Mailboxes.ConfidentialSize, PrivateMailboxSize: req.Mailboxes.PrivateSize,
-	}
-	leaf, err := cert.NewEndpoint(tmpl("endpoint"), ext, info.PublicKey, ph.instCert, ph.instKey)
-	if err != nil {
-		_ = ph.applet.Terminate(req.Vehicle)
-		return nil, err
-	}
-	ck := &sharing.CreatedKey{PublicKey: info.PublicKey, Slot: info.Slot, Chain: [][]byte{leaf.Raw, ph.instCert.Raw}}
-	if ph.tamper != nil {
+	ck, err := ph.applet.CreateSharedKey(req)
+	if err == nil && ph.tamper != nil {
 		ph.tamper(ck)
 	}
-	return ck, nil
+	return ck, err
 }
 
 var _ sharing.KeyCreator = (*phone)(nil)
 
-// car is a vehicle: a reader, its certificate chain and the sharing side.
+// signer returns the phone's key for vehicle as the applet lends it to
+// sharing, after the user authenticated for an hour.
+func (ph *phone) signer(t testing.TB, vehicle dkey.VehicleID) (crypto.Signer, dkey.KeySlot) {
+	t.Helper()
+	ph.applet.AuthenticateUser(ph.clock.Now().Add(time.Hour))
+	s, slot, err := ph.applet.SharingSigner(vehicle)
+	if err != nil {
+		t.Fatalf("SharingSigner: %v", err)
+	}
+	return s, slot
+}
+
+// car is a vehicle: a reader, its certificate chain, and the revocation
+// store the reader records in. sharing is the package's API over the same
+// store, for the tests that call AdmitFriend and friends directly.
 type car struct {
 	id      dkey.VehicleID
 	key     *dkey.SoftwareKey
@@ -190,9 +202,6 @@ type car struct {
 	chain   [][]byte
 	sharing *sharing.Vehicle
 	store   *sharing.RevocationStore
-	// slots records the attestation ID of each admitted friend key, as
-	// the lead's vehicle will.
-	friends map[dkey.KeySlot]*sharing.Friend
 }
 
 func newCar(t testing.TB, p *pki, c *clock, vin string) *car {
@@ -202,23 +211,27 @@ func newCar(t testing.TB, p *pki, c *clock, vin string) *car {
 		t.Fatal(err)
 	}
 	k := mustKey(t)
-	r, err := vehicle.NewReader(&vehicle.Config{VehicleID: id, Key: k, Time: c.Now})
+	store := sharing.NewRevocationStore(0)
+	r, err := vehicle.NewReader(&vehicle.Config{VehicleID: id, Key: k, Time: c.Now, Revocations: store})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r.Revocations() != store {
+		t.Fatal("the reader does not use the configured revocation store")
 	}
 	leaf, err := cert.NewVehicle(tmpl(vin), k.PublicKey(), p.vehicleRoot, p.vehicleRootKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := sharing.NewRevocationStore(0)
 	sv, err := sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: id, Revocations: store, Time: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &car{id: id, key: k, reader: r, chain: [][]byte{leaf.Raw}, sharing: sv, store: store, friends: map[dkey.KeySlot]*sharing.Friend{}}
+	return &car{id: id, key: k, reader: r, chain: [][]byte{leaf.Raw}, sharing: sv, store: store}
 }
 
-// signers returns the active enrolled keys as attest signers.
+// signers returns the active enrolled keys as attest signers, as the
+// reader passes them to its sharing intake.
 func (c *car) signers() []attest.Signer {
 	var out []attest.Signer
 	for _, k := range c.reader.Keys() {
@@ -243,6 +256,8 @@ func (c *car) enrollOwner(t testing.TB, ph *phone) device.KeyInfo {
 	return info
 }
 
+// ownerMailboxes return nothing in AUTH1: the reader reads the owner's
+// statement area by EXCHANGE.
 var ownerMailboxes = dkey.MailboxConfig{PrivateSize: 2048, ConfidentialSize: 64}
 
 func deviceKeyConfig(c *car, slot dkey.KeySlot) device.KeyConfig {
@@ -250,7 +265,7 @@ func deviceKeyConfig(c *car, slot dkey.KeySlot) device.KeyConfig {
 }
 
 func vehicleOwner(info device.KeyInfo) vehicle.Enrollment {
-	return vehicle.Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), Mailboxes: ownerMailboxes}
+	return vehicle.Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), Mailboxes: ownerMailboxes, StatementArea: true}
 }
 
 // readArea reads the statement area of the key of c on ph, as the vehicle
@@ -267,132 +282,73 @@ func (c *car) readArea(ph *phone) ([]byte, error) {
 	return ph.applet.ReadPrivateMailbox(c.id, 0, sharing.AreaHeaderSize+n)
 }
 
-// firstFriendTransaction runs the vehicle's unknown-slot path over APDUs
-// against the friend's applet, as the lead wires it into vehicle.Reader: a
-// standard transaction whose AUTH1 response carries the statement area (the
-// private subset of FriendMailboxes), AdmitFriend with the AUTH1 slot, the
-// AUTH1 signature verified with the attested key, enrolment, and CONTROL
-// FLOW 4082, on which the device clears the area.
+// firstFriendTransaction is the friend's first tap (an unlock): the reader
+// finds the slot unknown, admits the key from the attestation in the AUTH1
+// response, enrolls it and ends with CONTROL FLOW 4082, on which the
+// device clears its statement area. It returns the admitted key as the
+// reader enrolled it.
 func (c *car) firstFriendTransaction(ph *phone) (*sharing.Friend, error) {
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: c.id, Key: c.key})
+	res, err := c.reader.Transact(context.Background(), ph.card, dkey.ActionUnlock)
 	if err != nil {
 		return nil, err
 	}
-	s := v.NewSession()
-	defer s.Close()
-	cl := transport.NewClient(ph.card, nil)
-	do := func(cmd transport.Command) (transport.Response, error) {
-		r, err := cl.Do(context.Background(), &cmd, nil)
-		if err == nil && !r.SW.OK() {
-			err = r.SW
+	if !res.FirstFriend || res.ControlFlow != transaction.CFDeleteAttestation || !res.ControlFlowDelivered {
+		return nil, fmt.Errorf("friend transaction %+v is not a first friend transaction", res)
+	}
+	for _, k := range c.reader.Keys() {
+		if k.Slot == res.Slot {
+			return &sharing.Friend{
+				PublicKey: k.PublicKey, Slot: k.Slot, Profile: k.Profile, NotBefore: k.NotBefore, NotAfter: k.NotAfter.Add(-time.Second),
+				AttestationID: k.AttestationID, SignerSlot: k.SharedBy,
+			}, nil
 		}
-		return r, err
 	}
-	if err := s.Start(dkey.ActionUnlock, 0); err != nil {
-		return nil, err
-	}
-	r, err := do(s.Select())
-	if err != nil {
-		return nil, err
-	}
-	if err := s.ReadSelect(r); err != nil {
-		return nil, err
-	}
-	cmd, err := s.Auth0()
-	if err != nil {
-		return nil, err
-	}
-	if r, err = do(cmd); err != nil {
-		return nil, err
-	}
-	if err := s.ReadAuth0(r); err != nil {
-		return nil, err
-	}
-	if cmd, err = s.Auth1(); err != nil {
-		return nil, err
-	}
-	if r, err = do(cmd); err != nil {
-		return nil, err
-	}
-	a1, err := s.ReadAuth1(r)
-	if err != nil {
-		return nil, err
-	}
-	f, cf, err := c.admit(s, a1)
-	if _, cerr := do(s.ControlFlow(cf)); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	// The device's side of CONTROL FLOW 4082, which the lead wires into
-	// device.Applet: clear the statement area.
-	area, err := c.readArea(ph)
-	if err != nil {
-		return nil, err
-	}
-	sharing.ClearMailboxArea(area)
-	if err := ph.applet.WritePrivateMailbox(c.id, 0, area); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return nil, errors.New("the admitted key is not enrolled")
 }
 
-// admit is the vehicle's decision on an unknown slot, and the CONTROL FLOW
-// that ends the transaction.
-func (c *car) admit(s *transaction.VehicleSession, a1 transaction.Auth1Result) (*sharing.Friend, transaction.ControlFlow, error) {
-	entries, err := sharing.ParseMailbox(a1.Private)
-	if err != nil {
-		return nil, transaction.CFInvalidDataFormat, err
-	}
-	var stmt []byte
+// queue has ph queue statements for the vehicle in its key's statement
+// area (device.Applet.AppendStatement).
+func (c *car) queue(t testing.TB, ph *phone, entries ...sharing.MailboxEntry) {
+	t.Helper()
 	for _, e := range entries {
-		if e.Kind == sharing.KindKeyAttestation && stmt == nil {
-			stmt = e.Statement
+		if err := ph.applet.AppendStatement(c.id, e); err != nil {
+			t.Fatalf("AppendStatement: %v", err)
 		}
 	}
-	if stmt == nil {
-		return nil, transaction.CFKeyNotFound, dkey.ErrUnknownKey
-	}
-	f, err := c.sharing.AdmitFriend(stmt, a1.Slot, c.signers())
-	if err != nil {
-		var ve *sharing.VehicleError
-		errors.As(err, &ve)
-		return nil, transaction.ControlFlow(ve.ControlFlow()), err
-	}
-	if _, err := s.VerifyEndpoint(f.PublicKey); err != nil {
-		return nil, transaction.CFInvalidSignature, err
-	}
-	if err := c.enrollFriend(f); err != nil {
-		return nil, transaction.CFFailure, err
-	}
-	return f, transaction.CFDeleteAttestation, nil
 }
 
-func (c *car) enrollFriend(f *sharing.Friend) error {
-	err := c.reader.Enroll(vehicle.Enrollment{
-		PublicKey: f.PublicKey, Slot: f.Slot, Role: dkey.RoleFriend, Profile: f.Profile,
-		// Friend.NotAfter is inclusive to the second; the reader's bound is
-		// exclusive.
-		NotBefore: f.NotBefore, NotAfter: f.NotAfter.Add(time.Second), Mailboxes: sharing.FriendMailboxes(),
-	})
-	if err == nil {
-		c.friends[f.Slot] = f
+// deliver runs ph's next standard transaction (an engine start), which
+// consumes the n statements queued in its key's statement area and ends
+// with CONTROL FLOW 4082, on which the device clears the area.
+func (c *car) deliver(t testing.TB, ph *phone, n int) vehicle.Result {
+	t.Helper()
+	res, err := c.transact(t, ph, dkey.ActionEngineStart)
+	if err != nil {
+		t.Fatalf("delivering transaction: %v", err)
 	}
-	return err
+	if res.ControlFlow != transaction.CFDeleteAttestation || len(res.Statements) != n {
+		t.Fatalf("delivering transaction = %+v, want %d statements consumed (4082)", res, n)
+	}
+	if area, err := c.readArea(ph); err != nil || len(area) != sharing.AreaHeaderSize {
+		t.Errorf("statement area after 4082 = %x, %v; want empty", area, err)
+	}
+	return res
 }
 
-// terminate processes a termination attestation and removes the key, as the
-// lead's vehicle will.
-func (c *car) terminate(stmt []byte) (*sharing.Revocation, error) {
-	r, err := c.sharing.ProcessTermination(stmt, c.signers())
+// revoke has the owner's device terminate the key in slot (TerminateShared)
+// and delivers the termination at the owner's next transaction.
+func (w *world) revoke(t testing.TB, slot dkey.KeySlot, key *dkey.PublicKey) []byte {
+	t.Helper()
+	w.owner.applet.AuthenticateUser(w.clock.Now().Add(time.Hour))
+	stmt, err := w.owner.applet.TerminateShared(&sharing.Termination{Vehicle: w.car.id, Slot: slot, Key: key})
 	if err != nil {
-		return nil, err
+		t.Fatalf("TerminateShared: %v", err)
 	}
-	if err := c.reader.Remove(r.Slot); err != nil && !errors.Is(err, dkey.ErrUnknownKey) {
-		return nil, err
+	res := w.car.deliver(t, w.owner, 1)
+	if s := res.Statements[0]; s.Kind != sharing.KindTermination || s.Slot != slot || s.Err != nil {
+		t.Fatalf("termination at the vehicle = %+v", s)
 	}
-	return r, nil
+	return stmt
 }
 
 func (c *car) transact(t testing.TB, ph *phone, a dkey.Action) (vehicle.Result, error) {
@@ -403,6 +359,7 @@ func (c *car) transact(t testing.TB, ph *phone, a dkey.Action) (vehicle.Result, 
 // world is a vehicle with an owner, a friend's phone, a relay and the
 // automaker's key server.
 type world struct {
+	tb     testing.TB
 	clock  *clock
 	pki    *pki
 	car    *car
@@ -418,7 +375,7 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	c := &clock{now: t0}
 	p := newPKI(t, "A")
-	w := &world{clock: c, pki: p, car: newCar(t, p, c, "VIN00001"), owner: newPhone(t, p, c, "owner"), friend: newPhone(t, p, c, "friend")}
+	w := &world{tb: t, clock: c, pki: p, car: newCar(t, p, c, "VIN00001"), owner: newPhone(t, p, c, "owner"), friend: newPhone(t, p, c, "friend")}
 	w.ownerK = w.car.enrollOwner(t, w.owner)
 	w.relay = sharing.NewMemoryRelay(&sharing.MemoryRelayConfig{Time: c.Now})
 	w.ksKey = mustKey(t)
@@ -429,12 +386,24 @@ func newWorld(t testing.TB) *world {
 	return w
 }
 
+// ownerKey is the owner's key as its applet lends it to sharing, after a
+// user authentication; nil (and a test error) when the applet refuses.
+func (w *world) ownerKey() crypto.Signer {
+	w.owner.applet.AuthenticateUser(w.clock.Now().Add(time.Hour))
+	s, slot, err := w.owner.applet.SharingSigner(w.car.id)
+	if err != nil || slot != w.ownerK.Slot {
+		w.tb.Errorf("SharingSigner = %v, %v; want the owner key in slot %v", slot, err, w.ownerK.Slot)
+		return nil
+	}
+	return s
+}
+
 // ownerConfig is the sharing configuration of the owner's device.
 func (w *world) ownerConfig() *sharing.OwnerConfig {
 	return &sharing.OwnerConfig{
 		Vehicle: w.car.id, VehicleKey: w.car.reader.PublicKey(),
 		VehicleChain: w.car.chain, VehicleRoot: w.pki.vehicleRoot.Raw,
-		Key: w.owner.se.signer(w.ownerK.PublicKey), Slot: w.ownerK.Slot,
+		Key: w.ownerKey(), Slot: w.ownerK.Slot,
 		Certificates: &cert.Config{DeviceRoots: w.pki.deviceRoots()},
 		Time:         w.clock.Now,
 	}
@@ -525,8 +494,8 @@ func (w *world) share(t testing.TB, offer *sharing.Offer) *sharing.Issued {
 	if err != nil {
 		t.Fatalf("Import: %v", err)
 	}
-	if err := w.friend.applet.WritePrivateMailbox(w.car.id, 0, imp.Mailbox); err != nil {
-		t.Fatal(err)
+	if err := w.friend.applet.ImportSharedKey(imp); err != nil {
+		t.Fatalf("ImportSharedKey: %v", err)
 	}
 	if err := w.relay.DeleteMailbox(ctx, mbox, rtok); err != nil {
 		t.Fatal(err)

@@ -104,18 +104,15 @@ func TestShareUnlockOnly(t *testing.T) {
 		t.Errorf("owner engine start: %v", err)
 	}
 
-	// The owner revokes.
-	stmt, _, err := (&sharing.Termination{Vehicle: w.car.id, Slot: f.Slot, Key: f.PublicKey, At: w.clock.Now()}).
-		Sign(w.owner.se.signer(w.ownerK.PublicKey), w.ownerK.Slot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rev, err := w.car.terminate(stmt)
-	if err != nil {
-		t.Fatalf("termination: %v", err)
-	}
-	if rev.Slot != f.Slot || rev.KeyHash != attest.KeyHash(f.PublicKey) {
+	// The owner revokes: its device signs the termination and queues it;
+	// the owner's next transaction delivers it.
+	stmt := w.revoke(t, f.Slot, f.PublicKey)
+	revs := w.car.store.Revocations()
+	if rev := revs[len(revs)-1]; rev.Slot != f.Slot || rev.KeyHash != attest.KeyHash(f.PublicKey) {
 		t.Errorf("revocation = %+v", rev)
+	}
+	if len(w.car.reader.Keys()) != 1 {
+		t.Errorf("vehicle keys after the termination = %+v, want the owner's", w.car.reader.Keys())
 	}
 	res, err = w.car.transact(t, w.friend, dkey.ActionUnlock)
 	if !errors.Is(err, dkey.ErrKeyTerminated) || res.ControlFlow != transaction.CFKeyDeleted {
@@ -128,7 +125,9 @@ func TestShareUnlockOnly(t *testing.T) {
 	}
 	// Processing the same termination again changes nothing.
 	gen := w.car.store.Generation()
-	if _, err := w.car.terminate(stmt); err != nil || w.car.store.Generation() != gen {
+	w.car.queue(t, w.owner, sharing.MailboxEntry{Kind: sharing.KindTermination, Statement: stmt})
+	res = w.car.deliver(t, w.owner, 1)
+	if err := res.Statements[0].Err; err != nil || w.car.store.Generation() != gen {
 		t.Errorf("repeated termination: %v, generation %d → %d", err, gen, w.car.store.Generation())
 	}
 }
@@ -186,7 +185,7 @@ func TestShareToDeviceKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.friend.applet.WritePrivateMailbox(w.car.id, 0, imp.Mailbox); err != nil {
+	if err := w.friend.applet.ImportSharedKey(imp); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.car.firstFriendTransaction(w.friend); err != nil {
@@ -262,13 +261,17 @@ func TestSelfTermination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What device.Applet will do in one step: sign, then terminate.
-	stmt, ta, err := (&sharing.Termination{Vehicle: w.car.id, Slot: f.Slot, Key: f.PublicKey}).Sign(w.friend.se.signer(f.PublicKey), f.Slot)
+	// The device signs with the key, then terminates it, in one step.
+	stmt, err := w.friend.applet.TerminateAttested(w.car.id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.friend.applet.Terminate(w.car.id); err != nil {
-		t.Fatal(err)
+	ta, err := attest.VerifyTerminationAttestation(stmt, attest.VerifyOptions{Vehicle: w.car.id, Signers: []attest.Signer{{Key: f.PublicKey, Slot: f.Slot}}})
+	if err != nil || ta.Slot != f.Slot {
+		t.Fatalf("the friend's termination = %+v, %v", ta, err)
+	}
+	if info, ok := w.friend.applet.Key(w.car.id); ok {
+		t.Errorf("the friend's key after TerminateAttested = %+v", info)
 	}
 	if w.friend.se.signer(f.PublicKey) != nil {
 		t.Fatal("the secure element kept the key")
@@ -288,8 +291,8 @@ func TestSelfTermination(t *testing.T) {
 	if err != nil || len(cmds) != 1 {
 		t.Fatalf("Commands = %v, %v", cmds, err)
 	}
-	if err := w.car.sharing.Apply(cmds[0], w.car.signers(), w.car.reader); err != nil {
-		t.Fatalf("Apply: %v", err)
+	if err := w.car.reader.ApplyCommand(cmds[0]); err != nil {
+		t.Fatalf("ApplyCommand: %v", err)
 	}
 	if len(w.car.reader.Keys()) != 1 {
 		t.Errorf("vehicle keys = %d, want the owner's only", len(w.car.reader.Keys()))
@@ -306,39 +309,15 @@ func TestTerminationBeforeFirstUse(t *testing.T) {
 	w := newWorld(t)
 	issued := w.share(t, w.unlockOnly())
 	a := issued.Attestation
-	stmt, _, err := (&sharing.Termination{Vehicle: w.car.id, Slot: a.FriendSlot, Key: a.FriendKey}).Sign(w.owner.se.signer(w.ownerK.PublicKey), w.ownerK.Slot)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Through the owner's mailbox: the owner's device queues the
-	// termination; the vehicle reads it in the owner's next transaction.
-	cur, err := w.car.readArea(w.owner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	area, err := sharing.AppendMailboxEntry(cur, sharing.MailboxEntry{Kind: sharing.KindTermination, Statement: stmt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.owner.applet.WritePrivateMailbox(w.car.id, 0, area); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.car.transact(t, w.owner, dkey.ActionUnlock); err != nil {
-		t.Fatal(err)
-	}
-	got, err := w.car.readArea(w.owner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := sharing.ParseMailbox(got)
-	if err != nil || len(entries) != 1 || entries[0].Kind != sharing.KindTermination {
-		t.Fatalf("owner's area = %v, %v", entries, err)
-	}
-	if _, err := w.car.terminate(entries[0].Statement); err != nil {
-		t.Fatal(err)
+	// termination; the vehicle reads it in the owner's next transaction,
+	// and the device clears the area.
+	w.revoke(t, a.FriendSlot, a.FriendKey)
+	if err := w.car.store.Check(a.FriendSlot, a.FriendKey, attest.ID{}); !errors.Is(err, sharing.ErrRevoked) {
+		t.Fatalf("store.Check of the withdrawn key = %v, want ErrRevoked", err)
 	}
 	before := w.state(t)
-	_, err = w.car.firstFriendTransaction(w.friend)
+	_, err := w.car.firstFriendTransaction(w.friend)
 	var ve *sharing.VehicleError
 	if !errors.As(err, &ve) || ve.Check != sharing.CheckRevocation || !errors.Is(err, dkey.ErrKeyTerminated) || ve.ControlFlow() != uint16(transaction.CFKeyDeleted) {
 		t.Fatalf("first friend transaction after termination = %v, want CheckRevocation, 00A0", err)
@@ -359,7 +338,11 @@ func TestReshare(t *testing.T) {
 	}
 	third := newPhone(t, w.pki, w.clock, "third")
 	cfg := w.ownerConfig()
-	cfg.Key, cfg.Slot, cfg.Grant = w.friend.se.signer(f.PublicKey), f.Slot, f.Profile
+	cfg.Key, cfg.Slot = w.friend.signer(t, w.car.id)
+	cfg.Grant = f.Profile
+	if cfg.Slot != f.Slot {
+		t.Fatalf("the friend's sharing slot %v, want %v", cfg.Slot, f.Slot)
+	}
 	lk := mustRecipient(t)
 	if _, _, err := sharing.Invite(cfg, &sharing.Offer{Profile: dkey.OwnerProfile(), NotAfter: offer.NotAfter}, lk.PublicKey()); !errors.Is(err, attest.ErrExceedsGrant) {
 		t.Errorf("Invite beyond the friend's grant = %v, want ErrExceedsGrant", err)
@@ -388,7 +371,7 @@ func TestReshare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := third.applet.WritePrivateMailbox(w.car.id, 0, imp.Mailbox); err != nil {
+	if err := third.applet.ImportSharedKey(imp); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.car.firstFriendTransaction(third); err != nil {
@@ -433,7 +416,7 @@ func TestLostMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range cmds {
-			if err := w.car.sharing.Apply(c, w.car.signers(), w.car.reader); err != nil {
+			if err := w.car.reader.ApplyCommand(c); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -496,9 +479,13 @@ func TestDeviceChange(t *testing.T) {
 	// The new phone pairs.
 	newOwner := newPhone(t, w.pki, w.clock, "new owner")
 	newK := w.car.enrollOwner(t, newOwner)
+	newKey, newSlot := newOwner.signer(t, w.car.id)
+	if newSlot != newK.Slot {
+		t.Fatalf("the new owner's sharing slot %v, want %v", newSlot, newK.Slot)
+	}
 	plan, err := sharing.PlanDeviceChange(&sharing.DeviceChange{
 		Vehicle: w.car.id, OldKey: w.ownerK.PublicKey, OldSlot: w.ownerK.Slot,
-		NewKey: newOwner.se.signer(newK.PublicKey), NewSlot: newK.Slot,
+		NewKey: newKey, NewSlot: newSlot,
 		Issued: []*attest.KeyAttestation{used.Attestation, pending.Attestation, &expired},
 		Time:   w.clock.Now,
 	})
@@ -508,46 +495,21 @@ func TestDeviceChange(t *testing.T) {
 	if len(plan.Reissued) != 2 || len(plan.Expired) != 1 || plan.Expired[0] != &expired {
 		t.Fatalf("plan: %d re-issued, %d expired", len(plan.Reissued), len(plan.Expired))
 	}
-	// The new owner's mailbox carries the plan to the vehicle.
-	entries := []sharing.MailboxEntry{}
+	// The new owner's mailbox carries the plan to the vehicle: the
+	// re-issued attestations, then the old key's termination.
 	for _, r := range plan.Reissued {
-		entries = append(entries, sharing.MailboxEntry{Kind: sharing.KindKeyAttestation, Statement: r.Statement})
+		w.car.queue(t, newOwner, sharing.MailboxEntry{Kind: sharing.KindKeyAttestation, Statement: r.Statement})
 	}
-	entries = append(entries, sharing.MailboxEntry{Kind: sharing.KindTermination, Statement: plan.Termination})
-	area, err := sharing.AppendMailboxArea(nil, entries...)
-	if err != nil {
-		t.Fatal(err)
+	w.car.queue(t, newOwner, sharing.MailboxEntry{Kind: sharing.KindTermination, Statement: plan.Termination})
+	res := w.car.deliver(t, newOwner, 3)
+	want := []vehicle.StatementResult{
+		{Kind: sharing.KindKeyAttestation, Slot: used.Attestation.FriendSlot},
+		{Kind: sharing.KindKeyAttestation, Slot: pending.Attestation.FriendSlot},
+		{Kind: sharing.KindTermination, Slot: w.ownerK.Slot},
 	}
-	if err := newOwner.applet.WritePrivateMailbox(w.car.id, 0, area); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.car.transact(t, newOwner, dkey.ActionUnlock); err != nil {
-		t.Fatal(err)
-	}
-	got, err := w.car.readArea(newOwner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := sharing.ParseMailbox(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range list {
-		switch e.Kind {
-		case sharing.KindKeyAttestation:
-			f, err := w.car.sharing.AdmitFriend(e.Statement, dkey.KeySlot{}, w.car.signers())
-			if err != nil {
-				t.Fatalf("re-issued attestation: %v", err)
-			}
-			if _, known := w.car.friends[f.Slot]; !known {
-				if err := w.car.enrollFriend(f); err != nil {
-					t.Fatal(err)
-				}
-			}
-		case sharing.KindTermination:
-			if _, err := w.car.terminate(e.Statement); err != nil {
-				t.Fatal(err)
-			}
+	for i, got := range res.Statements {
+		if got != want[i] {
+			t.Errorf("statement %d at the vehicle = %+v, want %+v", i, got, want[i])
 		}
 	}
 	if _, err := w.car.transact(t, w.owner, dkey.ActionUnlock); !errors.Is(err, dkey.ErrKeyTerminated) {

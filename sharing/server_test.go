@@ -358,18 +358,18 @@ func TestApply(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := w.state(t)
-			if err := w.car.sharing.Apply(tt.cmd(), w.car.signers(), w.car.reader); !errors.Is(err, tt.want) {
+			if err := w.car.reader.ApplyCommand(tt.cmd()); !errors.Is(err, tt.want) {
 				t.Errorf("Apply = %v, want %v", err, tt.want)
 			}
 			w.assertUnchanged(t, before)
 		})
 	}
 	c, _ := sharing.NewKeyCommand(sharing.ActionTerminate, w.car.id, f.Slot, term)
-	if err := w.car.sharing.Apply(c, w.car.signers(), w.car.reader); err != nil {
+	if err := w.car.reader.ApplyCommand(c); err != nil {
 		t.Fatal(err)
 	}
 	// Again: the key is gone, the revocation recorded; nothing changes.
-	if err := w.car.sharing.Apply(c, w.car.signers(), w.car.reader); err != nil {
+	if err := w.car.reader.ApplyCommand(c); err != nil {
 		t.Errorf("repeated termination = %v", err)
 	}
 	if n := len(w.car.reader.Keys()); n != 1 {

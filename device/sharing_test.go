@@ -551,11 +551,15 @@ func TestControlFlowDeleteAttestation(t *testing.T) {
 		{name: "header in AUTH1, the rest by EXCHANGE", subset: 3, cf: transaction.CFDeleteAttestation, cleared: true,
 			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{readOp(3, n-3)} }},
 		{name: "all by EXCHANGE, in two reads", cf: transaction.CFDeleteAttestation, cleared: true,
-			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{readOp(0, 100), readOp(100, n-100)} }},
+			ops: func(n int) []transaction.MailboxOp {
+				return []transaction.MailboxOp{readOp(0, 100), readOp(100, n-100)}
+			}},
 		{name: "not read", cf: transaction.CFDeleteAttestation},
 		{name: "header only", subset: 3, cf: transaction.CFDeleteAttestation},
 		{name: "a gap", cf: transaction.CFDeleteAttestation,
-			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{readOp(0, 100), readOp(101, n-101)} }},
+			ops: func(n int) []transaction.MailboxOp {
+				return []transaction.MailboxOp{readOp(0, 100), readOp(101, n-101)}
+			}},
 		{name: "read, success code", subset: 600, cf: transaction.CFSuccess},
 		{name: "read, host wrote meanwhile", subset: 600, cf: transaction.CFDeleteAttestation, during: true},
 		{name: "forged, no AUTH1", subset: 600, cf: transaction.CFDeleteAttestation, forged: true},

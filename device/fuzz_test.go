@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -27,8 +28,9 @@ func (c *recordingCard) Transceive(_ context.Context, dst, cmd []byte) ([]byte, 
 // response, and never leaves its key in a state the fuzzer could not reach
 // legitimately: without the vehicle's private key or Kpersistent it cannot
 // authenticate, so the key stays active and its Kpersistent and mailboxes
-// are unchanged. (The display-only transaction count may change: CONTROL
-// FLOW is not authenticated.)
+// are unchanged, the statement area a CONTROL FLOW 4082 would clear
+// included. (The display-only transaction count may change: CONTROL FLOW
+// is not authenticated.)
 func FuzzApplet(f *testing.F) {
 	a, err := NewApplet(nil)
 	if err != nil {
@@ -73,9 +75,22 @@ func FuzzApplet(f *testing.F) {
 		} else if s.FindFast([]transaction.FastKey{transaction.NewFastKey(info.PublicKey, &pk)}) < 0 {
 			f.Fatal("fast seed transaction failed")
 		}
-		do(s.ControlFlow(transaction.CFSuccess))
+		cf := transaction.CFSuccess
+		if flags == 0 {
+			cf = transaction.CFDeleteAttestation
+		}
+		do(s.ControlFlow(cf))
 		f.Add(bytes.Join(card.cmds, []byte{0xFE, 0xED}))
 		card.cmds = nil
+	}
+	// A statement area for the vehicle, which only an authenticated
+	// vehicle that read it may have cleared.
+	area, err := sharing.AppendMailboxArea(nil, sharing.MailboxEntry{Kind: sharing.KindTermination, Statement: bytes.Repeat([]byte{0xA5}, 20)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := a.WritePrivateMailbox(vid, 0, area); err != nil {
+		f.Fatal(err)
 	}
 	k := a.keys[0]
 	persistent := k.cred.Persistent

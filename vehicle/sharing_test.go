@@ -488,7 +488,9 @@ func TestAttackFirstFriend(t *testing.T) {
 			cf: transaction.CFInvalidSignature, want: transaction.ErrAuthentication},
 		{name: "signed by the friend itself", edit: func(a *attest.KeyAttestation) { a.SignerSlot = a.FriendSlot },
 			cf: transaction.CFKeyNotTrusted, want: attest.ErrUnknownSigner},
-		{name: "expired", edit: func(a *attest.KeyAttestation) { a.NotBefore, a.NotAfter = pairNow.Add(-2*time.Hour), pairNow.Add(-time.Hour) },
+		{name: "expired", edit: func(a *attest.KeyAttestation) {
+			a.NotBefore, a.NotAfter = pairNow.Add(-2*time.Hour), pairNow.Add(-time.Hour)
+		},
 			cf: transaction.CFKeyExpired, want: attest.ErrExpired},
 		{name: "no attestation, an area that does not parse", area: func([]byte) []byte { return []byte{sharing.SignalKeyAttestation, 0, 1, 0} },
 			cf: transaction.CFKeyNotFound, want: dkey.ErrUnknownKey},

@@ -758,3 +758,67 @@ func ownerLeaf(t testing.TB, w *world) []byte {
 	}
 	return leaf.Raw
 }
+
+// TestAttackSuspendedDevice: a suspended key or a device in lost mode does
+// nothing, at the device or at the vehicle, and changes nothing: the
+// friend's key does not transact, the lost owner's device signs no share.
+func TestAttackSuspendedDevice(t *testing.T) {
+	w := newWorld(t)
+	w.share(t, w.unlockOnly())
+	f, err := w.car.firstFriendTransaction(w.friend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name          string
+		suspend, undo func()
+		want          error
+		cf            transaction.ControlFlow
+	}{
+		{"key suspended on the device", func() { _ = w.friend.applet.Suspend(w.car.id) }, func() { _ = w.friend.applet.Resume(w.car.id) },
+			dkey.SWConditionsNotSatisfied, transaction.CFFailure},
+		{"device in lost mode", func() { w.friend.applet.SetLostMode(true) }, func() { w.friend.applet.SetLostMode(false) },
+			dkey.SWConditionsNotSatisfied, transaction.CFFailure},
+		{"key suspended at the vehicle", func() {
+			c, err := sharing.NewKeyCommand(sharing.ActionSuspend, w.car.id, f.Slot, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.car.reader.ApplyCommand(c); err != nil {
+				t.Fatal(err)
+			}
+		}, func() {
+			c, _ := sharing.NewKeyCommand(sharing.ActionResume, w.car.id, f.Slot, nil)
+			if err := w.car.reader.ApplyCommand(c); err != nil {
+				t.Fatal(err)
+			}
+		}, dkey.ErrKeySuspended, transaction.CFFailure},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.suspend()
+			before := w.state(t)
+			for _, a := range []dkey.Action{dkey.ActionUnlock, dkey.ActionLock} {
+				res, err := w.car.transact(t, w.friend, a)
+				if !errors.Is(err, tt.want) || res.ControlFlow != tt.cf {
+					t.Errorf("%v with a suspended key = %v, %v; want %v, %v", a, res.ControlFlow, err, tt.want, tt.cf)
+				}
+			}
+			w.assertUnchanged(t, before)
+			tt.undo()
+			if _, err := w.car.transact(t, w.friend, dkey.ActionUnlock); err != nil {
+				t.Errorf("unlock once resumed: %v", err)
+			}
+		})
+	}
+	// The owner's device in lost mode signs nothing.
+	w.owner.applet.SetLostMode(true)
+	w.owner.applet.AuthenticateUser(w.clock.Now().Add(time.Hour))
+	before := w.state(t)
+	if _, _, err := w.owner.applet.SharingSigner(w.car.id); !errors.Is(err, dkey.ErrKeySuspended) {
+		t.Errorf("SharingSigner in lost mode = %v, want %v", err, dkey.ErrKeySuspended)
+	}
+	if _, err := w.owner.applet.TerminateShared(&sharing.Termination{Vehicle: w.car.id, Slot: f.Slot, Key: f.PublicKey}); !errors.Is(err, dkey.ErrKeySuspended) {
+		t.Errorf("TerminateShared in lost mode = %v, want %v", err, dkey.ErrKeySuspended)
+	}
+	w.assertUnchanged(t, before)
+}

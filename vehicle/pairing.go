@@ -38,6 +38,12 @@ type PairingConfig struct {
 	// KeyConfig is the owner key's mailbox configuration; nil means
 	// pairing.DefaultKeyConfig. Its immobilizer-token length sizes the
 	// token the reader provisions at offset 0 of the confidential mailbox.
+	// The private mailbox starts with the statement area in which the
+	// owner's device queues statements for the vehicle (terminations, about
+	// 200 bytes each, and a device change's re-issued key attestations,
+	// about 330): size it for them. A private AUTH1 subset covering offsets
+	// 0 to 3 saves the EXCHANGE that reads the area header in every
+	// standard transaction of the owner key.
 	KeyConfig *pairing.KeyConfig
 	// Evidence selects what the SPAKE2+ evidence MACs; devices must use the
 	// same (see pairing.Evidence).

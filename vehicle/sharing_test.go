@@ -771,3 +771,28 @@ func TestLostModeSharedKeys(t *testing.T) {
 		t.Errorf("the friend key at the server = %v, %v", s, ok)
 	}
 }
+
+// BenchmarkFirstFriendTransaction is the vehicle's side of a first friend
+// transaction against an in-memory applet: a standard transaction plus the
+// attestation's verification and the enrolment (the reader then forgets the
+// key, and the device gets its attestation back, for the next iteration).
+func BenchmarkFirstFriendTransaction(b *testing.B) {
+	w := newWorld(b, dkey.CCC)
+	friend := newFriend(b, w)
+	area, err := friend.ReadPrivateMailbox(w.reader.ID(), 0, sharing.MinFriendPrivateMailbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	card := newCardFor(friend)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := w.reader.Transact(context.Background(), card, dkey.ActionUnlock)
+		if err != nil || !res.FirstFriend {
+			b.Fatalf("first friend transaction = %+v, %v", res, err)
+		}
+		w.reader.forget(res.Slot)
+		if err := friend.WritePrivateMailbox(w.reader.ID(), 0, area); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -180,6 +180,7 @@ func (x *run) firstFriend(slot dkey.KeySlot, area, stmt []byte) (*enrolled, []by
 		return nil, nil, transaction.CFFailure, err
 	}
 	x.res.FirstFriend = true
+	x.admitted = stmt
 	return k, area, 0, nil
 }
 
@@ -254,8 +255,11 @@ func (x *run) consume(k *enrolled, area []byte) bool {
 	}
 	for _, e := range entries {
 		res := StatementResult{Kind: e.Kind}
-		switch e.Kind {
-		case sharing.KindKeyAttestation:
+		switch {
+		case e.Kind == sharing.KindKeyAttestation && x.admitted != nil && bytes.Equal(e.Statement, x.admitted):
+			// The attestation that admitted k in this transaction.
+			res.Slot = k.info.Slot
+		case e.Kind == sharing.KindKeyAttestation:
 			// A re-issued attestation (device change), or a friend's own
 			// attestation still in its area: the key is enrolled ahead of
 			// its first transaction, or stays as it is.
@@ -264,7 +268,7 @@ func (x *run) consume(k *enrolled, area []byte) bool {
 				res.Slot = f.Slot
 				_, res.Err = r.enrollFriend(f, sharing.FriendMailboxes())
 			}
-		case sharing.KindTermination:
+		case e.Kind == sharing.KindTermination:
 			var rev *sharing.Revocation
 			if rev, res.Err = r.share.ProcessTermination(e.Statement, r.terminationSigners()); res.Err == nil {
 				res.Slot = rev.Slot
@@ -272,7 +276,7 @@ func (x *run) consume(k *enrolled, area []byte) bool {
 					res.Err = err
 				}
 			}
-		case sharing.KindTrackingReceipt:
+		case e.Kind == sharing.KindTrackingReceipt:
 			res.Slot = k.info.Slot
 			if _, res.Err = r.share.CheckReceipt(e.Statement, r.trackingKeys, k.info.Slot, k.info.PublicKey); res.Err == nil {
 				r.mu.Lock()

@@ -80,6 +80,9 @@ type run struct {
 	// pending is the new Kpersistent of a standard transaction, committed
 	// when the transaction succeeds and the device acknowledged it.
 	pending transaction.PersistentKey
+	// admitted is the key attestation a first friend transaction admitted
+	// the key with (sharing.go).
+	admitted []byte
 }
 
 func (x *run) do(cmd transport.Command) (transport.Response, error) {

@@ -70,18 +70,22 @@ type KeyConfig struct {
 }
 
 // DefaultKeyConfig returns the project's default owner-key configuration: a
-// 512-byte private mailbox (signaling bitmap at 0, a 384-byte attestation
-// area at 16) and a 64-byte confidential mailbox whose first 16 bytes, the
-// immobilizer token, come back in every AUTH1 response, so that engine start
-// reads the token without an EXCHANGE (PROTOCOL.md §5.1).
+// 512-byte private mailbox laid out as package sharing reads it (signaling
+// bitmap at 0, a 2-byte area length at 1, the statement area from 3 to the
+// end), whose 3-byte header comes back in AUTH1 so that the vehicle knows
+// without an EXCHANGE whether statements wait; a 64-byte confidential
+// mailbox whose first 16 bytes, the immobilizer token, come back in AUTH1.
+// This package does not import sharing (DESIGN.md); a test in package
+// vehicle checks that the two layouts agree.
 func DefaultKeyConfig() KeyConfig {
 	return KeyConfig{
 		Mailboxes: dkey.MailboxConfig{
 			PrivateSize:       512,
 			ConfidentialSize:  64,
+			PrivateAuth1:      dkey.MailboxRange{Offset: 0, Length: 3},
 			ConfidentialAuth1: dkey.MailboxRange{Offset: 0, Length: 16},
 		},
-		Mapping: MailboxMapping{SignalingBitmap: 0, AttestationOffset: 16, AttestationLength: 384, End: 400, ImmobilizerTokenLength: 16},
+		Mapping: MailboxMapping{SignalingBitmap: 0, AttestationOffset: 3, AttestationLength: 509, End: 512, ImmobilizerTokenLength: 16},
 	}
 }
 

@@ -95,8 +95,8 @@ func TestMessageEncodings(t *testing.T) {
 		{"SPAKE2+ REQUEST response", (&spakeResponse{x: x}).append(nil), "5041" + "04" + zeros(64)},
 		{"SPAKE2+ VERIFY", (&verifyCommand{y: x, m1: m1}).append(nil), "5241" + "04" + zeros(64) + "5710" + zeros(15) + "11"},
 		{"SPAKE2+ VERIFY response", (&verifyResponse{m2: m2}).append(nil), "5810" + "22" + zeros(15)},
-		{"7F4D", appendMapping(nil, &kc.Mapping), "7f4d14" + "c3020010" + "d0020000" + "d1020190" + "d2020010" + "d4020180"},
-		{"7F4E", kcm.append(nil), "7f4e20" + "4a06" + "0040" + "0000" + "0010" + "4b06" + "0200" + "0000" + "0000" + "4d08" + hex.EncodeToString([]byte("VIN00001")) + "d70181" + "d80102"},
+		{"7F4D", appendMapping(nil, &kc.Mapping), "7f4d14" + "c3020003" + "d0020000" + "d1020200" + "d2020010" + "d40201fd"},
+		{"7F4E", kcm.append(nil), "7f4e20" + "4a06" + "0040" + "0000" + "0010" + "4b06" + "0200" + "0000" + "0003" + "4d08" + hex.EncodeToString([]byte("VIN00001")) + "d70181" + "d80102"},
 	} {
 		if want := unhex(t, tt.want); !bytes.Equal(tt.got, want) {
 			t.Errorf("%s = %x, want %x", tt.name, tt.got, want)

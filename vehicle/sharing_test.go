@@ -273,10 +273,14 @@ func TestSharedKeyRefusedBeforeImport(t *testing.T) {
 }
 
 // bigOwner is a key configuration whose private mailbox holds long
-// statement areas, read by EXCHANGE.
+// statement areas, read by EXCHANGE, header included (no private subset in
+// AUTH1).
 func bigOwner() *pairing.KeyConfig {
 	kc := pairing.DefaultKeyConfig()
 	kc.Mailboxes.PrivateSize = 4096
+	kc.Mailboxes.PrivateAuth1 = dkey.MailboxRange{}
+	kc.Mapping.AttestationLength = 4096 - kc.Mapping.AttestationOffset
+	kc.Mapping.End = 4096
 	return &kc
 }
 
@@ -341,8 +345,8 @@ func TestOwnerStatementsByExchange(t *testing.T) {
 }
 
 func TestOwnerStatementsInAuth1Subset(t *testing.T) {
+	// The default configuration returns the area header in AUTH1.
 	kc := pairing.DefaultKeyConfig()
-	kc.Mailboxes.PrivateAuth1 = dkey.MailboxRange{Offset: 0, Length: sharing.AreaHeaderSize}
 	w := newShareWorld(t, shareOptions{keyConfig: &kc})
 	// Token and area header come in AUTH1: no EXCHANGE.
 	res, tr, err := w.transact(w.owner, dkey.ActionEngineStart)

@@ -175,18 +175,7 @@ func TestAttackTamperedInvitation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ksr, err := fs.SigningRequest(w.friend)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := os.ReadSigningRequest(ksr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issued, err := os.Sign(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	issued := w.issue(t, os, fs)
 	before = w.state(t)
 	for i := range issued.Message {
 		b := append([]byte(nil), issued.Message...)

@@ -417,6 +417,25 @@ func (w *world) unlockOnly() *sharing.Offer {
 	}
 }
 
+// issue runs the friend's signing request and the owner's signature
+// directly, without the relay, for tests that then look at the messages.
+func (w *world) issue(t testing.TB, os *sharing.OwnerSession, fs *sharing.FriendSession) *sharing.Issued {
+	t.Helper()
+	ksr, err := fs.SigningRequest(w.friend)
+	if err != nil {
+		t.Fatalf("SigningRequest: %v", err)
+	}
+	req, err := os.ReadSigningRequest(ksr)
+	if err != nil {
+		t.Fatalf("ReadSigningRequest: %v", err)
+	}
+	issued, err := os.Sign(req)
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return issued
+}
+
 // share runs the whole exchange through the relay, with a link, and
 // imports the attestation into the friend's mailbox.
 func (w *world) share(t testing.TB, offer *sharing.Offer) *sharing.Issued {

@@ -169,18 +169,7 @@ func TestShareToDeviceKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ksr, err := fs.SigningRequest(w.friend)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := os.ReadSigningRequest(ksr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issued, err := os.Sign(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	issued := w.issue(t, os, fs)
 	imp, err := fs.Import(issued.Message)
 	if err != nil {
 		t.Fatal(err)

@@ -29,18 +29,7 @@ func plaintexts(t testing.TB) map[sharing.DataType][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ksr, err := fs.SigningRequest(w.friend)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := os.ReadSigningRequest(ksr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issued, err := os.Sign(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	issued := w.issue(t, os, fs)
 	id := fs.Invitation().ID
 	// The plaintexts are opened again with keys the test holds: reseal
 	// what the sessions sealed to keys it does not.

@@ -1,10 +1,9 @@
 module github.com/opencarkey/sdk
 
-go 1.26.4
+go 1.26.0
 
 require (
 	filippo.io/nistec v0.0.4
-	github.com/c2sp/wycheproof v0.0.0-20260902155932-3fa63dd0344a
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/google/go-cmp v0.7.0
 	golang.org/x/crypto v0.59.0

@@ -1,8 +1,13 @@
 // Package wycheproof runs the Wycheproof test vectors against the SDK's
-// cryptographic building blocks. It has no code, only tests: it exists so
-// that exactly one test binary imports github.com/c2sp/wycheproof, whose
-// embedded vectors weigh about 100 MB (DESIGN.md, Test vectors; deps_test.go
-// enforces it).
+// cryptographic building blocks. It has no code, only tests.
+//
+// It lives in the nested module github.com/opencarkey/sdk/conformance, which
+// tests this tree (its go.mod replaces the SDK with ../), so that the SDK's
+// own go.mod never requires github.com/c2sp/wycheproof: that module embeds
+// about 100 MB of vectors and asks for a later Go 1.26 patch release than
+// the SDK does (DESIGN.md, Test vectors). Its import path lies below the
+// SDK's, so the go command lets it import the SDK's internal packages. Run
+// it from the conformance directory: go test ./...
 //
 // # Files and what they test
 //

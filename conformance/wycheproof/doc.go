@@ -26,8 +26,9 @@
 //   - hkdf_sha256_test.json: crypto/hkdf.Key with SHA-256, called as the key
 //     schedule calls it (PROTOCOL.md §4.4, §4.5), including "salt = none".
 //
-// aes_gcm_test.json is not run: nothing in the SDK uses AES-GCM yet (only
-// Aliro's channel does, which the SDK does not implement).
+// aes_gcm_test.json is not run: the SDK has no AES-GCM code of its own (the
+// HPKE sealing of package sharing uses crypto/hpke; Aliro's channel, which
+// the SDK does not implement, would be the first).
 //
 // # "acceptable" vectors
 //

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README's test command and CI (.ci/run) run it:
+#
+#   bash scripts/test.sh
+#
+# 1. go vet on the module and on the nested conformance module;
+# 2. go test -race on every package of the module, with a private pcscd and
+#    the vpcd virtual reader for the PC/SC integration tests
+#    (scripts/pcsc/run.sh: installs pcscd and vsmartcard-vpcd as root, starts
+#    pcscd in private namespaces and stops it by its PID);
+# 3. go test -race on the conformance module (Wycheproof vectors), which is a
+#    module of its own so that its test-only dependency does not raise the
+#    main module's go directive.
+#
+# Every fuzz target's seed corpus runs as part of go test. Without root the
+# PC/SC integration tests skip and say why; with CI=true a skip is a failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+go vet ./...
+(cd conformance && go vet ./...)
+bash scripts/pcsc/run.sh go test -race -count=1 ./...
+(cd conformance && go test -race -count=1 ./...)

@@ -85,5 +85,20 @@ func (c *Channel) Receive(ctx context.Context) (Message, error) {
 	return m, nil
 }
 
+// Expect receives the next message and checks that it is of kind want; a
+// message of another kind is dropped and reported with an
+// *UnexpectedMessageError. It suits a run whose next message is known, such
+// as the RKE_Auth_RS after an RKE_Auth_RQ.
+func (c *Channel) Expect(ctx context.Context, want Kind) (Message, error) {
+	m, err := c.Receive(ctx)
+	if err != nil {
+		return Message{}, err
+	}
+	if m.Kind != want {
+		return Message{}, &UnexpectedMessageError{Want: want, Got: m.Kind}
+	}
+	return m, nil
+}
+
 // Close closes the underlying connection: the link ends for both sides.
 func (c *Channel) Close() error { return c.conn.Close() }

@@ -652,7 +652,7 @@ func (v *RKEVehicle) Verify(c Challenge, sig dkey.Signature) (RKEGrant, error) {
 	}
 	now := v.now()
 	if now.Sub(p.issued) > v.ttl {
-		return RKEGrant{}, fmt.Errorf("ble: RKE: %w", ErrChallengeExpired)
+		return RKEGrant{}, ErrChallengeExpired
 	}
 	key, err := v.authorize(p.slot, p.req, now)
 	if err != nil {
@@ -681,10 +681,10 @@ func (v *RKEVehicle) consume(c Challenge) (pendingChallenge, error) {
 	}
 	for i := range v.nUsed {
 		if v.used[i] == c {
-			return pendingChallenge{}, fmt.Errorf("ble: RKE: %w", ErrChallengeUsed)
+			return pendingChallenge{}, ErrChallengeUsed
 		}
 	}
-	return pendingChallenge{}, fmt.Errorf("ble: RKE: %w", ErrUnknownChallenge)
+	return pendingChallenge{}, ErrUnknownChallenge
 }
 
 // authorize applies the vehicle's RKE policy to the key of slot and req.

@@ -500,3 +500,23 @@ func TestPipe(t *testing.T) {
 		t.Errorf("read with a cancelled context: %v", err)
 	}
 }
+
+func TestExpect(t *testing.T) {
+	ctx := context.Background()
+	a, b := Pipe(0)
+	defer a.Close()
+	ch, peer := NewChannel(a, nil), NewChannel(b, nil)
+	peer.Send(ctx, KindTimeSync, make([]byte, TimeSyncSize))
+	peer.Send(ctx, KindRKEAuthRS, make([]byte, 64))
+	if m, err := ch.Expect(ctx, KindTimeSync); err != nil || len(m.Data) != TimeSyncSize {
+		t.Errorf("Expect(Time_Sync) = %v, %v", m.Kind, err)
+	}
+	var u *UnexpectedMessageError
+	if _, err := ch.Expect(ctx, KindRKEAuthRQ); !errors.As(err, &u) || u.Got != KindRKEAuthRS || u.Want != KindRKEAuthRQ {
+		t.Errorf("Expect(RKE_Auth_RQ) on an RS: %v", err)
+	}
+	b.Close()
+	if _, err := ch.Expect(ctx, KindTimeSync); !errors.Is(err, ErrLinkClosed) {
+		t.Errorf("Expect on a closed link: %v", err)
+	}
+}

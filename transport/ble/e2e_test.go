@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/ble"
 	"github.com/opencarkey/sdk/transport/transporttest"
@@ -202,3 +203,7 @@ func BenchmarkFastTransaction(b *testing.B) {
 		})
 	}
 }
+
+// The BLE keys of owner pairing convert to the first approach's keys: the
+// two types have the same fields (a compile-time check).
+var _ = ble.OwnerKeys(pairing.BLEKeys{})

@@ -131,12 +131,20 @@ func DialL2CAP(ctx context.Context, peer Address, spsm SPSM, cfg *L2CAPConfig) (
 	if err != nil {
 		return nil, err
 	}
-	err = unix.Connect(fd, sockaddr(peer, spsm))
+	// The socket belongs to conn now: reach its descriptor through Control.
+	var cerr error
+	err = conn.rc.Control(func(fd uintptr) { cerr = unix.Connect(int(fd), sockaddr(peer, spsm)) })
+	if err == nil {
+		err = cerr
+	}
 	if errors.Is(err, unix.EINPROGRESS) {
 		err = awaitConnect(ctx, conn)
 	}
 	if err == nil {
-		conn.sendMTU, err = sendMTU(fd)
+		err = conn.rc.Control(func(fd uintptr) { conn.sendMTU, cerr = sendMTU(int(fd)) })
+		if err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		conn.Close()
@@ -203,11 +211,9 @@ func ListenL2CAP(spsm SPSM, cfg *L2CAPConfig) (*L2CAPListener, error) {
 
 // newListener wraps fd, a listening SOCK_SEQPACKET socket.
 func newListener(fd int, peerMTU func(int) (int, error)) (*L2CAPListener, error) {
-	f := os.NewFile(uintptr(fd), "ble-l2cap-listener")
-	rc, err := f.SyscallConn()
+	f, rc, err := pollable(fd, "ble-l2cap-listener")
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("ble: L2CAP listen: %w", err)
+		return nil, err
 	}
 	return &L2CAPListener{f: f, rc: rc, peerMTU: peerMTU}, nil
 }

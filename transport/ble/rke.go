@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -274,8 +275,7 @@ const (
 func (s ExecutionStatus) Valid() bool { return s.name() != "" }
 
 func (s ExecutionStatus) name() string {
-	switch {
-	case s >= ExecOEMFirst && s <= ExecOEMLast:
+	if s >= ExecOEMFirst && s <= ExecOEMLast {
 		return "OEM-specific"
 	}
 	switch s {
@@ -670,7 +670,7 @@ func (v *RKEVehicle) consume(c Challenge) (pendingChallenge, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for i := range v.pending {
-		if v.pending[i].c == c {
+		if sameChallenge(&v.pending[i].c, &c) {
 			p := v.pending[i]
 			v.pending = append(v.pending[:i], v.pending[i+1:]...)
 			v.used[v.next] = c
@@ -680,12 +680,17 @@ func (v *RKEVehicle) consume(c Challenge) (pendingChallenge, error) {
 		}
 	}
 	for i := range v.nUsed {
-		if v.used[i] == c {
+		if sameChallenge(&v.used[i], &c) {
 			return pendingChallenge{}, ErrChallengeUsed
 		}
 	}
 	return pendingChallenge{}, ErrUnknownChallenge
 }
+
+// sameChallenge compares two challenges in constant time. Challenges travel
+// in the clear, but the project compares challenges, MACs and cryptograms
+// alike.
+func sameChallenge(a, b *Challenge) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
 
 // authorize applies the vehicle's RKE policy to the key of slot and req.
 func (v *RKEVehicle) authorize(slot dkey.KeySlot, req RKERequest, now time.Time) (RKEKey, error) {

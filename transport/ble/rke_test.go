@@ -106,6 +106,25 @@ func (f *rkeFixture) run(d *RKEDevice, slot dkey.KeySlot, req RKERequest) (RKEGr
 	return f.vehicle.Verify(c, sig)
 }
 
+// answered makes the device ask for req, the vehicle challenge the key of
+// slot, and the device sign, and returns the challenge and the signature
+// for the test to verify.
+func (f *rkeFixture) answered(t *testing.T, d *RKEDevice, slot dkey.KeySlot, req RKERequest) (Challenge, dkey.Signature) {
+	t.Helper()
+	if _, err := d.Request(req); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.vehicle.Challenge(slot, req)
+	if err != nil {
+		t.Fatalf("Challenge(%v, %v): %v", slot, req, err)
+	}
+	sig, _, err := d.Answer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sig
+}
+
 func (f *rkeFixture) pending() int {
 	f.vehicle.mu.Lock()
 	defer f.vehicle.mu.Unlock()
@@ -149,17 +168,9 @@ func TestRKERefusals(t *testing.T) {
 			return err
 		}, dkey.ErrKeySuspended, ExecAuthenticationError},
 		{"suspended after the challenge", func(t *testing.T, f *rkeFixture) error {
-			f.ownerDevice.Request(trunk)
-			c, err := f.vehicle.Challenge(f.owner, trunk)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sig, _, err := f.ownerDevice.Answer(c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, sig := f.answered(t, f.ownerDevice, f.owner, trunk)
 			f.keys.set(f.owner, func(k *RKEKey) { k.State = dkey.KeySuspended })
-			_, err = f.vehicle.Verify(c, sig)
+			_, err := f.vehicle.Verify(c, sig)
 			return err
 		}, dkey.ErrKeySuspended, ExecAuthenticationError},
 		{"terminated key", func(t *testing.T, f *rkeFixture) error {
@@ -181,17 +192,13 @@ func TestRKERefusals(t *testing.T) {
 			return err
 		}, dkey.ErrNotEntitled, ExecInsufficientEntitlements},
 		{"entitlement withdrawn after the challenge", func(t *testing.T, f *rkeFixture) error {
-			f.ownerDevice.Request(trunk)
-			c, _ := f.vehicle.Challenge(f.owner, trunk)
-			sig, _, _ := f.ownerDevice.Answer(c)
+			c, sig := f.answered(t, f.ownerDevice, f.owner, trunk)
 			f.keys.set(f.owner, func(k *RKEKey) { k.Profile = dkey.AccessProfile{Entitlements: dkey.EntitleUnlock} })
 			_, err := f.vehicle.Verify(c, sig)
 			return err
 		}, dkey.ErrNotEntitled, ExecInsufficientEntitlements},
 		{"replayed challenge", func(t *testing.T, f *rkeFixture) error {
-			f.ownerDevice.Request(trunk)
-			c, _ := f.vehicle.Challenge(f.owner, trunk)
-			sig, _, _ := f.ownerDevice.Answer(c)
+			c, sig := f.answered(t, f.ownerDevice, f.owner, trunk)
 			if _, err := f.vehicle.Verify(c, sig); err != nil {
 				t.Fatalf("first answer: %v", err)
 			}
@@ -199,9 +206,7 @@ func TestRKERefusals(t *testing.T) {
 			return err
 		}, ErrChallengeUsed, ExecAuthenticationError},
 		{"replayed signature on a new challenge", func(t *testing.T, f *rkeFixture) error {
-			f.ownerDevice.Request(trunk)
-			c, _ := f.vehicle.Challenge(f.owner, trunk)
-			sig, _, _ := f.ownerDevice.Answer(c)
+			c, sig := f.answered(t, f.ownerDevice, f.owner, trunk)
 			if _, err := f.vehicle.Verify(c, sig); err != nil {
 				t.Fatalf("first answer: %v", err)
 			}
@@ -210,9 +215,7 @@ func TestRKERefusals(t *testing.T) {
 			return err
 		}, dkey.ErrVerification, ExecAuthenticationError},
 		{"failed answer uses the challenge up", func(t *testing.T, f *rkeFixture) error {
-			f.ownerDevice.Request(trunk)
-			c, _ := f.vehicle.Challenge(f.owner, trunk)
-			sig, _, _ := f.ownerDevice.Answer(c)
+			c, sig := f.answered(t, f.ownerDevice, f.owner, trunk)
 			bad := sig
 			bad[63] ^= 1
 			if _, err := f.vehicle.Verify(c, bad); !errors.Is(err, dkey.ErrVerification) {
@@ -226,9 +229,7 @@ func TestRKERefusals(t *testing.T) {
 			return err
 		}, ErrUnknownChallenge, ExecAuthenticationError},
 		{"late answer", func(t *testing.T, f *rkeFixture) error {
-			f.ownerDevice.Request(trunk)
-			c, _ := f.vehicle.Challenge(f.owner, trunk)
-			sig, _, _ := f.ownerDevice.Answer(c)
+			c, sig := f.answered(t, f.ownerDevice, f.owner, trunk)
 			f.now = f.now.Add(DefaultChallengeLifetime + time.Second)
 			_, err := f.vehicle.Verify(c, sig)
 			return err

@@ -40,13 +40,23 @@ func NewSocketConn(fd int, sendMTU int) (*SocketConn, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("ble: socket: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), "ble-seqpacket")
+	f, rc, err := pollable(fd, "ble-seqpacket")
+	if err != nil {
+		return nil, err
+	}
+	return &SocketConn{f: f, rc: rc, sendMTU: sendMTU}, nil
+}
+
+// pollable hands fd, a non-blocking socket, to the runtime's poller. On
+// error fd is closed.
+func pollable(fd int, name string) (*os.File, syscall.RawConn, error) {
+	f := os.NewFile(uintptr(fd), name)
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("ble: socket: %w", err)
+		return nil, nil, fmt.Errorf("ble: socket: %w", err)
 	}
-	return &SocketConn{f: f, rc: rc, sendMTU: sendMTU}, nil
+	return f, rc, nil
 }
 
 // SendMTU returns the largest SDU WriteSDU sends; zero when the kernel

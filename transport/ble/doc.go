@@ -45,7 +45,8 @@
 // The machines of the project have no Bluetooth controller; the socket code
 // is tested over an AF_UNIX SOCK_SEQPACKET pair, which keeps SDU
 // boundaries as L2CAP does. One test uses a real controller, and only when
-// told which (it needs CAP_NET_RAW or root and BlueZ's kernel modules):
+// told which (a powered controller and the kernel's Bluetooth modules; no
+// cgo, no BlueZ daemon for the socket itself):
 //
 //	OPENCARKEY_BLE_ADAPTER=AA:BB:CC:DD:EE:FF go test ./transport/ble -run TestHardware -v
 //

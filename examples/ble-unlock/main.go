@@ -46,17 +46,22 @@ func (p *printer) say(format string, args ...any) {
 }
 
 // readerKeys gives transport/ble's RKE core the vehicle's enrolled keys
-// through vehicle.Reader.Keys.
+// through vehicle.Reader.Keys, applying the key's validity window as the
+// reader does.
 type readerKeys struct{ r *vehicle.Reader }
 
-func (k readerKeys) RKEKey(slot dkey.KeySlot) (ble.RKEKey, error) {
+func (k readerKeys) RKEKey(slot dkey.KeySlot) (*dkey.PublicKey, dkey.KeyState, dkey.AccessProfile, error) {
+	now := time.Now()
 	for _, info := range k.r.Keys() {
-		if info.Slot == slot {
-			return ble.RKEKey{PublicKey: info.PublicKey, State: info.State, Profile: info.Profile,
-				NotBefore: info.NotBefore, NotAfter: info.NotAfter}, nil
+		if info.Slot != slot {
+			continue
 		}
+		if (!info.NotBefore.IsZero() && now.Before(info.NotBefore)) || (!info.NotAfter.IsZero() && !now.Before(info.NotAfter)) {
+			return nil, 0, dkey.AccessProfile{}, fmt.Errorf("slot %v: %w", slot, dkey.ErrKeyExpired)
+		}
+		return info.PublicKey, info.State, info.Profile, nil
 	}
-	return ble.RKEKey{}, fmt.Errorf("slot %v: %w", slot, dkey.ErrUnknownKey)
+	return nil, 0, dkey.AccessProfile{}, fmt.Errorf("slot %v: %w", slot, dkey.ErrUnknownKey)
 }
 
 // errDone ends the phone's session once the vehicle reported the trunk.

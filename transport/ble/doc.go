@@ -38,6 +38,10 @@
 //   - Remote keyless entry, sans I/O: [RKEDevice] (request, then the
 //     signature through an [RKESigner]) and [RKEVehicle] (policy, one-time
 //     challenges, verification through [RKEKeys]).
+//   - For device and vehicle: [RKESigner], [RKEKeys], [InterfaceCard] and
+//     [InterfaceReporter] use only dkey and standard types, so device.Applet
+//     and vehicle.Reader implement them without importing this package,
+//     which no library package may import.
 //   - First approach: [FirstApproach] with the [OwnerKeys] of owner pairing.
 //
 // # Running the hardware test

@@ -53,7 +53,7 @@ func ExampleRKEVehicle() {
 	endpoint, _ := dkey.GenerateSoftwareKey()
 	slot, _ := dkey.NewKeySlot([]byte{1, 2, 3, 4, 5, 6, 7, 8})
 	vid, _ := dkey.NewVehicleID([]byte("VIN00001"))
-	keys := oneKey{slot: slot, key: ble.RKEKey{PublicKey: endpoint.PublicKey(), State: dkey.KeyActive, Profile: dkey.OwnerProfile()}}
+	keys := oneKey{slot: slot, pub: endpoint.PublicKey()}
 	veh, err := ble.NewRKEVehicle(&ble.RKEConfig{Keys: keys})
 	if err != nil {
 		log.Fatal(err)
@@ -76,14 +76,15 @@ func ExampleRKEVehicle() {
 	// replay: ble: RKE challenge already used
 }
 
+// oneKey is a vehicle with one active owner key.
 type oneKey struct {
 	slot dkey.KeySlot
-	key  ble.RKEKey
+	pub  *dkey.PublicKey
 }
 
-func (k oneKey) RKEKey(slot dkey.KeySlot) (ble.RKEKey, error) {
+func (k oneKey) RKEKey(slot dkey.KeySlot) (*dkey.PublicKey, dkey.KeyState, dkey.AccessProfile, error) {
 	if slot != k.slot {
-		return ble.RKEKey{}, dkey.ErrUnknownKey
+		return nil, 0, dkey.AccessProfile{}, dkey.ErrUnknownKey
 	}
-	return k.key, nil
+	return k.pub, dkey.KeyActive, dkey.OwnerProfile(), nil
 }

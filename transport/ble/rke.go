@@ -493,25 +493,19 @@ func RKEDigest(c *Challenge, r RKERequest) [sha256.Size]byte {
 	return sha256.Sum256(b[:])
 }
 
-// RKEKey is what the vehicle knows of an enrolled key for remote keyless
-// entry.
-type RKEKey struct {
-	// PublicKey is the endpoint's long-term public key, which signs RKE.
-	PublicKey *dkey.PublicKey
-	State     dkey.KeyState
-	Profile   dkey.AccessProfile
-	// NotBefore and NotAfter bound the key's validity (NotAfter is the
-	// first instant it is invalid); zero means unbounded.
-	NotBefore, NotAfter time.Time
-}
-
 // RKEKeys looks up the vehicle's enrolled keys; vehicle.Reader is meant to
-// implement it. RKEKey returns the key of slot, or an error wrapping
-// dkey.ErrUnknownKey when no key has it. Its result must reflect the key's
-// state at the time of the call (a key suspended since the challenge is
-// refused at verification).
+// implement it. The method uses dkey types only, so that the vehicle
+// package implements it without importing this one (DESIGN.md: no library
+// package imports a transport implementation).
+//
+// RKEKey returns the public key, the state and the access profile of the key
+// of slot, as they are at the time of the call (a key suspended since its
+// challenge is refused at verification). It fails with an error wrapping
+// dkey.ErrUnknownKey when no key has the slot, and with one wrapping
+// dkey.ErrKeyExpired when the key is outside its validity window, which the
+// vehicle keeps; RKEVehicle checks the state and the entitlements.
 type RKEKeys interface {
-	RKEKey(slot dkey.KeySlot) (RKEKey, error)
+	RKEKey(slot dkey.KeySlot) (*dkey.PublicKey, dkey.KeyState, dkey.AccessProfile, error)
 }
 
 // RKEConfig configures an [RKEVehicle].
@@ -522,8 +516,8 @@ type RKEConfig struct {
 	// each; a function absent or listed as not supported is refused. Nil
 	// means every known function. NewRKEVehicle copies the map.
 	Functions map[FunctionID]ActionType
-	// Time returns the current time, for validity windows and challenge
-	// lifetimes; nil means time.Now.
+	// Time returns the current time, for challenge lifetimes; nil means
+	// time.Now.
 	Time func() time.Time
 	// ChallengeLifetime is how long a challenge may be answered; zero or
 	// less means DefaultChallengeLifetime.
@@ -614,15 +608,14 @@ type RKEGrant struct {
 // issuing nothing, a request for a function the vehicle does not offer
 // ([ErrFunctionNotSupported]) and a key that is unknown, suspended,
 // terminated, outside its validity window or not entitled (errors wrapping
-// the dkey sentinels).
+// the dkey sentinels; RKEKeys reports the first and the validity window).
 func (v *RKEVehicle) Challenge(slot dkey.KeySlot, req RKERequest) (Challenge, error) {
-	now := v.now()
-	if _, err := v.authorize(slot, req, now); err != nil {
+	if _, _, err := v.authorize(slot, req); err != nil {
 		return Challenge{}, err
 	}
 	var c Challenge
 	rand.Read(c[:])
-	v.issue(slot, req, c, now)
+	v.issue(slot, req, c, v.now())
 	return c, nil
 }
 
@@ -650,19 +643,18 @@ func (v *RKEVehicle) Verify(c Challenge, sig dkey.Signature) (RKEGrant, error) {
 	if err != nil {
 		return RKEGrant{}, err
 	}
-	now := v.now()
-	if now.Sub(p.issued) > v.ttl {
+	if v.now().Sub(p.issued) > v.ttl {
 		return RKEGrant{}, ErrChallengeExpired
 	}
-	key, err := v.authorize(p.slot, p.req, now)
+	pub, profile, err := v.authorize(p.slot, p.req)
 	if err != nil {
 		return RKEGrant{}, err
 	}
 	digest := RKEDigest(&c, p.req)
-	if err := key.PublicKey.VerifyDigest(digest[:], &sig); err != nil {
+	if err := pub.VerifyDigest(digest[:], &sig); err != nil {
 		return RKEGrant{}, fmt.Errorf("ble: RKE: %w", err)
 	}
-	return RKEGrant{Slot: p.slot, Request: p.req, Profile: key.Profile}, nil
+	return RKEGrant{Slot: p.slot, Request: p.req, Profile: profile}, nil
 }
 
 // consume takes c out of the pending challenges and records it as used.
@@ -692,27 +684,26 @@ func (v *RKEVehicle) consume(c Challenge) (pendingChallenge, error) {
 // alike.
 func sameChallenge(a, b *Challenge) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
 
-// authorize applies the vehicle's RKE policy to the key of slot and req.
-func (v *RKEVehicle) authorize(slot dkey.KeySlot, req RKERequest, now time.Time) (RKEKey, error) {
+// authorize applies the vehicle's RKE policy to the key of slot and req,
+// and returns the key's public key and profile.
+func (v *RKEVehicle) authorize(slot dkey.KeySlot, req RKERequest) (*dkey.PublicKey, dkey.AccessProfile, error) {
 	if !v.offers(req) {
-		return RKEKey{}, fmt.Errorf("ble: RKE %v: %w", req, ErrFunctionNotSupported)
+		return nil, dkey.AccessProfile{}, fmt.Errorf("ble: RKE %v: %w", req, ErrFunctionNotSupported)
 	}
-	k, err := v.keys.RKEKey(slot)
+	pub, state, profile, err := v.keys.RKEKey(slot)
 	switch {
 	case err != nil:
-		return RKEKey{}, fmt.Errorf("ble: RKE: slot %v: %w", slot, err)
-	case k.PublicKey == nil:
-		return RKEKey{}, fmt.Errorf("ble: RKE: slot %v: %w", slot, dkey.ErrUnknownKey)
-	case k.State == dkey.KeySuspended:
-		return RKEKey{}, fmt.Errorf("ble: RKE: %w", dkey.ErrKeySuspended)
-	case k.State != dkey.KeyActive:
-		return RKEKey{}, fmt.Errorf("ble: RKE: %w", dkey.ErrKeyTerminated)
-	case !k.NotBefore.IsZero() && now.Before(k.NotBefore), !k.NotAfter.IsZero() && !now.Before(k.NotAfter):
-		return RKEKey{}, fmt.Errorf("ble: RKE: %w", dkey.ErrKeyExpired)
-	case k.Profile.Entitlements == 0 || !k.Profile.Entitlements.Has(req.Entitlement()):
-		return RKEKey{}, fmt.Errorf("ble: RKE %v: %w", req, dkey.ErrNotEntitled)
+		return nil, dkey.AccessProfile{}, fmt.Errorf("ble: RKE: slot %v: %w", slot, err)
+	case pub == nil:
+		return nil, dkey.AccessProfile{}, fmt.Errorf("ble: RKE: slot %v: %w", slot, dkey.ErrUnknownKey)
+	case state == dkey.KeySuspended:
+		return nil, dkey.AccessProfile{}, fmt.Errorf("ble: RKE: %w", dkey.ErrKeySuspended)
+	case state != dkey.KeyActive:
+		return nil, dkey.AccessProfile{}, fmt.Errorf("ble: RKE: %w", dkey.ErrKeyTerminated)
+	case profile.Entitlements == 0 || !profile.Entitlements.Has(req.Entitlement()):
+		return nil, dkey.AccessProfile{}, fmt.Errorf("ble: RKE %v: %w", req, dkey.ErrNotEntitled)
 	}
-	return k, nil
+	return pub, profile, nil
 }
 
 // offers reports whether the vehicle offers req's function.

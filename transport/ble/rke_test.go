@@ -12,23 +12,36 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 )
 
-// keyTable is an RKEKeys over a map, as a vehicle's key store.
-type keyTable struct {
-	mu   sync.Mutex
-	keys map[dkey.KeySlot]RKEKey
+// enrolledKey is what the test vehicle knows of a key.
+type enrolledKey struct {
+	PublicKey *dkey.PublicKey
+	State     dkey.KeyState
+	Profile   dkey.AccessProfile
+	NotAfter  time.Time // zero: unbounded
 }
 
-func (k *keyTable) RKEKey(slot dkey.KeySlot) (RKEKey, error) {
+// keyTable is an RKEKeys over a map, as a vehicle's key store, with the
+// vehicle's clock for validity windows.
+type keyTable struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	keys map[dkey.KeySlot]enrolledKey
+}
+
+func (k *keyTable) RKEKey(slot dkey.KeySlot) (*dkey.PublicKey, dkey.KeyState, dkey.AccessProfile, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	key, ok := k.keys[slot]
-	if !ok {
-		return RKEKey{}, dkey.ErrUnknownKey
+	switch {
+	case !ok:
+		return nil, 0, dkey.AccessProfile{}, dkey.ErrUnknownKey
+	case !key.NotAfter.IsZero() && k.now != nil && !k.now().Before(key.NotAfter):
+		return nil, 0, dkey.AccessProfile{}, dkey.ErrKeyExpired
 	}
-	return key, nil
+	return key.PublicKey, key.State, key.Profile, nil
 }
 
-func (k *keyTable) set(slot dkey.KeySlot, f func(*RKEKey)) {
+func (k *keyTable) set(slot dkey.KeySlot, f func(*enrolledKey)) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	key := k.keys[slot]
@@ -60,7 +73,8 @@ func mustSlot(t testing.TB, b ...byte) dkey.KeySlot {
 
 func newRKEFixture(t testing.TB, functions map[FunctionID]ActionType) *rkeFixture {
 	t.Helper()
-	f := &rkeFixture{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), keys: &keyTable{keys: map[dkey.KeySlot]RKEKey{}}}
+	f := &rkeFixture{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), keys: &keyTable{keys: map[dkey.KeySlot]enrolledKey{}}}
+	f.keys.now = func() time.Time { return f.now }
 	var err error
 	if f.vid, err = dkey.NewVehicleID([]byte("VIN00001")); err != nil {
 		t.Fatal(err)
@@ -74,8 +88,8 @@ func newRKEFixture(t testing.TB, functions map[FunctionID]ActionType) *rkeFixtur
 		return k
 	}
 	ok, fk, other := newKey(), newKey(), newKey()
-	f.keys.keys[f.owner] = RKEKey{PublicKey: ok.PublicKey(), State: dkey.KeyActive, Profile: dkey.OwnerProfile()}
-	f.keys.keys[f.friend] = RKEKey{PublicKey: fk.PublicKey(), State: dkey.KeyActive,
+	f.keys.keys[f.owner] = enrolledKey{PublicKey: ok.PublicKey(), State: dkey.KeyActive, Profile: dkey.OwnerProfile()}
+	f.keys.keys[f.friend] = enrolledKey{PublicKey: fk.PublicKey(), State: dkey.KeyActive,
 		Profile: dkey.AccessProfile{Entitlements: dkey.EntitleUnlock | dkey.EntitleLock}, NotAfter: f.now.Add(time.Hour)}
 	f.vehicle, err = NewRKEVehicle(&RKEConfig{Keys: f.keys, Functions: functions, Time: func() time.Time { return f.now }})
 	if err != nil {
@@ -163,18 +177,18 @@ func TestRKERefusals(t *testing.T) {
 			return err
 		}, dkey.ErrVerification, ExecAuthenticationError},
 		{"suspended key", func(t *testing.T, f *rkeFixture) error {
-			f.keys.set(f.owner, func(k *RKEKey) { k.State = dkey.KeySuspended })
+			f.keys.set(f.owner, func(k *enrolledKey) { k.State = dkey.KeySuspended })
 			_, err := f.run(f.ownerDevice, f.owner, trunk)
 			return err
 		}, dkey.ErrKeySuspended, ExecAuthenticationError},
 		{"suspended after the challenge", func(t *testing.T, f *rkeFixture) error {
 			c, sig := f.answered(t, f.ownerDevice, f.owner, trunk)
-			f.keys.set(f.owner, func(k *RKEKey) { k.State = dkey.KeySuspended })
+			f.keys.set(f.owner, func(k *enrolledKey) { k.State = dkey.KeySuspended })
 			_, err := f.vehicle.Verify(c, sig)
 			return err
 		}, dkey.ErrKeySuspended, ExecAuthenticationError},
 		{"terminated key", func(t *testing.T, f *rkeFixture) error {
-			f.keys.set(f.owner, func(k *RKEKey) { k.State = dkey.KeyTerminated })
+			f.keys.set(f.owner, func(k *enrolledKey) { k.State = dkey.KeyTerminated })
 			_, err := f.run(f.ownerDevice, f.owner, trunk)
 			return err
 		}, dkey.ErrKeyTerminated, ExecAuthenticationError},
@@ -193,7 +207,7 @@ func TestRKERefusals(t *testing.T) {
 		}, dkey.ErrNotEntitled, ExecInsufficientEntitlements},
 		{"entitlement withdrawn after the challenge", func(t *testing.T, f *rkeFixture) error {
 			c, sig := f.answered(t, f.ownerDevice, f.owner, trunk)
-			f.keys.set(f.owner, func(k *RKEKey) { k.Profile = dkey.AccessProfile{Entitlements: dkey.EntitleUnlock} })
+			f.keys.set(f.owner, func(k *enrolledKey) { k.Profile = dkey.AccessProfile{Entitlements: dkey.EntitleUnlock} })
 			_, err := f.vehicle.Verify(c, sig)
 			return err
 		}, dkey.ErrNotEntitled, ExecInsufficientEntitlements},
@@ -302,7 +316,7 @@ func TestRKEKnownAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	slot := mustSlot(t, 7)
-	keys := &keyTable{keys: map[dkey.KeySlot]RKEKey{slot: {PublicKey: pub, State: dkey.KeyActive, Profile: dkey.OwnerProfile()}}}
+	keys := &keyTable{keys: map[dkey.KeySlot]enrolledKey{slot: {PublicKey: pub, State: dkey.KeyActive, Profile: dkey.OwnerProfile()}}}
 	veh, err := NewRKEVehicle(&RKEConfig{Keys: keys})
 	if err != nil {
 		t.Fatal(err)

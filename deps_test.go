@@ -29,6 +29,8 @@ var allowed = []struct {
 	{"transport", []string{"dkey"}, nil},
 	// transporttest is imported by tests only; its golden helper diffs with go-cmp.
 	{"transport/transporttest", []string{"transport", "dkey"}, []string{"github.com/google/go-cmp"}},
+	// ble's Linux adapter opens LE L2CAP sockets through x/sys/unix (no cgo).
+	{"transport/ble", []string{"transport", "dkey"}, []string{"golang.org/x/sys"}},
 	{"transport/...", []string{"transport", "dkey"}, nil},
 	{"cert", []string{"dkey"}, []string{"golang.org/x/crypto"}},
 	{"attest", []string{"cert", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},

@@ -66,6 +66,9 @@ type DeviceResult struct {
 	Certificates [][]byte
 	// LongTermSecret is LONG_TERM_SHARED_SECRET (PROTOCOL.md §3.3).
 	LongTermSecret [LongTermSecretSize]byte
+	// BLE are Kble_intro and Kble_oob_master, for the first approach over
+	// BLE (PROTOCOL.md §3.3, §8.1).
+	BLE BLEKeys
 }
 
 // dphase is where the device's run stands: which command it accepts next.
@@ -598,10 +601,11 @@ func (d *Device) commit() error {
 	res := &DeviceResult{
 		VehicleID: d.vid, VehicleKey: d.vehicle.Key, VehicleRoot: d.root, VehicleCertificates: slices.Clone(d.chain),
 		Brand: d.req.brand, Version: d.version, KeyConfig: d.keyConfig(),
-		Slot: d.slot, Key: d.signer, PublicKey: d.pub, Certificates: chain, LongTermSecret: d.sk.ltss,
+		Slot: d.slot, Key: d.signer, PublicKey: d.pub, Certificates: chain, LongTermSecret: d.sk.ltss, BLE: d.sk.bleKeys(),
 	}
 	if err := d.keys.Commit(res); err != nil {
 		clear(res.LongTermSecret[:])
+		res.BLE.Zeroize()
 		return err
 	}
 	d.signer = nil // the applet owns it now

@@ -15,19 +15,21 @@ const LongTermSecretSize = 16
 const systemKeysInfo = "SystemKeys"
 
 // systemKeys are the keys both sides derive from the SPAKE2+ session key SK:
-// the pairing channel's Kenc, Kmac and Krmac (§3.4) and
-// LONG_TERM_SHARED_SECRET, which both sides keep after pairing (§3.7).
+// the pairing channel's Kenc, Kmac and Krmac (§3.4),
+// LONG_TERM_SHARED_SECRET, which both sides keep after pairing (§3.7), and
+// the BLE keys of the first approach (ble.go).
 type systemKeys struct {
 	channel securemsg.Keys
 	ltss    [LongTermSecretSize]byte
+	// bleIntro and bleOOB are Kble_intro and Kble_oob_master (ble.go).
+	bleIntro, bleOOB [BLEKeySize]byte
 }
 
 // derive sets k to HKDF-SHA256(salt = nil, IKM = sk, info = "SystemKeys",
-// L = 64): Kenc ‖ Kmac ‖ Krmac ‖ LONG_TERM_SHARED_SECRET. The 32 more bytes
-// of the BLE extension (Kble_intro, Kble_oob_master) are not derived:
-// pairing here is NFC only.
+// L = 96): Kenc ‖ Kmac ‖ Krmac ‖ LONG_TERM_SHARED_SECRET ‖ Kble_intro ‖
+// Kble_oob_master (BLEKeys explains why always 96).
 func (k *systemKeys) derive(sk []byte) error {
-	okm, err := hkdf.Key(sha256.New, sk, nil, systemKeysInfo, 4*securemsg.KeySize)
+	okm, err := hkdf.Key(sha256.New, sk, nil, systemKeysInfo, systemKeysBLESize)
 	if err != nil {
 		return err
 	}
@@ -35,6 +37,8 @@ func (k *systemKeys) derive(sk []byte) error {
 	copy(k.channel.MAC[:], okm[16:32])
 	copy(k.channel.RMAC[:], okm[32:48])
 	copy(k.ltss[:], okm[48:64])
+	copy(k.bleIntro[:], okm[64:80])
+	copy(k.bleOOB[:], okm[80:96])
 	clear(okm)
 	return nil
 }
@@ -50,4 +54,6 @@ func (k *systemKeys) clearChannel() {
 func (k *systemKeys) zeroize() {
 	k.clearChannel()
 	clear(k.ltss[:])
+	clear(k.bleIntro[:])
+	clear(k.bleOOB[:])
 }

@@ -48,6 +48,9 @@ type VehicleResult struct {
 	// LongTermSecret is LONG_TERM_SHARED_SECRET (PROTOCOL.md §3.3), which
 	// the device holds too; its later use is not public (R3 BLE).
 	LongTermSecret [LongTermSecretSize]byte
+	// BLE are Kble_intro and Kble_oob_master, for the first approach over
+	// BLE (PROTOCOL.md §3.3, §8.1).
+	BLE BLEKeys
 }
 
 // vstep is one command-response pair of the vehicle's run.
@@ -590,6 +593,7 @@ func (p *Vehicle) readComplete(r transport.Response) error {
 		return err
 	}
 	p.pending.LongTermSecret = p.keys.ltss
+	p.pending.BLE = p.keys.bleKeys()
 	p.result, p.pending = p.pending, nil
 	return nil
 }

@@ -28,6 +28,10 @@ var allowed = []struct {
 	{"transport", []string{"dkey"}, nil},
 	// transporttest is imported by tests only; its golden helper diffs with go-cmp.
 	{"transport/transporttest", []string{"transport", "dkey"}, []string{"github.com/google/go-cmp"}},
+	// uwbtest simulates a UWB subsystem over the real UCI framing of transport/uwb.
+	{"transport/uwb/uwbtest", []string{"transport/uwb", "transport", "dkey"}, nil},
+	// transport/uwb opens UARTs to UWB boards with go.bug.st/serial (DESIGN.md, Dependencies).
+	{"transport/uwb", []string{"transport", "dkey"}, []string{"go.bug.st/serial"}},
 	{"transport/...", []string{"transport", "dkey"}, nil},
 	{"cert", []string{"dkey"}, []string{"golang.org/x/crypto"}},
 	{"attest", []string{"cert", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
@@ -54,6 +58,8 @@ var testOnlyThird = map[string]string{
 	"github.com/google/go-cmp":   "",
 	"go.step.sm/crypto":          "",
 	"github.com/c2sp/wycheproof": "internal/wycheproof",
+	// pseudo-terminals stand in for a UART in the serial tests of transport/uwb.
+	"github.com/creack/pty": "transport/uwb",
 }
 
 func match(pattern, pkg string) bool {

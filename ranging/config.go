@@ -78,6 +78,22 @@ func (c Capabilities) resolve() (Capabilities, error) {
 	return c, nil
 }
 
+// resolveCommon resolves what both roles' configurations hold: the
+// capabilities, the key store and the salt profile.
+func resolveCommon(caps Capabilities, keys KeyStore, salt SaltProfile, role string) (Capabilities, error) {
+	caps, err := caps.resolve()
+	if err != nil {
+		return caps, err
+	}
+	if keys == nil {
+		return caps, fmt.Errorf("ranging: %sConfig.Keys is nil", role)
+	}
+	if !salt.Valid() {
+		return caps, fmt.Errorf("ranging: unknown salt profile %v", salt)
+	}
+	return caps, nil
+}
+
 // VehicleConfig configures the vehicle side of the ranging setup.
 type VehicleConfig struct {
 	Capabilities

@@ -3,7 +3,6 @@ package ranging
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -45,17 +44,11 @@ type Device struct {
 // NewDevice returns the device side of the ranging setup.
 func NewDevice(cfg *DeviceConfig) (*Device, error) {
 	c := *cfg
-	caps, err := c.Capabilities.resolve()
+	caps, err := resolveCommon(c.Capabilities, c.Keys, c.Salt, "Device")
 	if err != nil {
 		return nil, err
 	}
 	c.Capabilities = caps
-	if c.Keys == nil {
-		return nil, errors.New("ranging: DeviceConfig.Keys is nil")
-	}
-	if !c.Salt.Valid() {
-		return nil, fmt.Errorf("ranging: unknown salt profile %v", c.Salt)
-	}
 	if c.UWBTime0 == nil {
 		c.UWBTime0 = defaultUWBTime0
 	}

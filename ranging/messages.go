@@ -166,86 +166,67 @@ func ParseMessage(id MessageID, payload []byte) (Message, error) {
 // [CapabilityRequest].
 const MaxListLen = 8
 
-// ConfigIDList is a list of UWB configuration identifiers, in the sender's
-// order of preference. It holds at most [MaxListLen] distinct entries and is
-// comparable with ==.
-type ConfigIDList struct {
+// list is a bounded list of distinct values in fixed storage.
+type list[T comparable] struct {
 	n uint8
-	v [MaxListLen]ConfigID
+	v [MaxListLen]T
 }
 
-// NewConfigIDList returns the list of ids: 1 to [MaxListLen] distinct
-// identifiers. The error wraps [ErrMalformed].
-func NewConfigIDList(ids ...ConfigID) (ConfigIDList, error) {
-	var l ConfigIDList
-	if len(ids) == 0 || len(ids) > MaxListLen {
-		return l, malformed("%d UWB configurations, want 1 to %d", len(ids), MaxListLen)
+// newList returns the list of vs: 1 to MaxListLen distinct values. what
+// names the values in the error, which wraps ErrMalformed.
+func newList[T comparable](what string, vs []T) (list[T], error) {
+	var l list[T]
+	if len(vs) == 0 || len(vs) > MaxListLen {
+		return l, malformed("%d %s, want 1 to %d", len(vs), what, MaxListLen)
 	}
-	for i, id := range ids {
-		if l.Contains(id) {
-			return ConfigIDList{}, malformed("UWB configuration %v listed twice", id)
+	for i, v := range vs {
+		if l.Contains(v) {
+			return list[T]{}, malformed("%s: %v listed twice", what, v)
 		}
-		l.v[i] = id
+		l.v[i] = v
 		l.n++
 	}
 	return l, nil
 }
 
 // Len returns the number of entries.
-func (l ConfigIDList) Len() int { return int(l.n) }
+func (l list[T]) Len() int { return int(l.n) }
 
 // At returns the i-th entry. It panics if i is out of range.
-func (l ConfigIDList) At(i int) ConfigID { return l.v[:l.n][i] }
+func (l list[T]) At(i int) T { return l.v[:l.n][i] }
 
-// Contains reports whether id is in the list.
-func (l ConfigIDList) Contains(id ConfigID) bool {
-	for _, v := range l.v[:l.n] {
-		if v == id {
+// Contains reports whether v is in the list.
+func (l list[T]) Contains(v T) bool {
+	for _, w := range l.v[:l.n] {
+		if w == v {
 			return true
 		}
 	}
 	return false
+}
+
+// ConfigIDList is a list of UWB configuration identifiers, in the sender's
+// order of preference. It holds at most [MaxListLen] distinct entries and is
+// comparable with ==.
+type ConfigIDList struct{ list[ConfigID] }
+
+// NewConfigIDList returns the list of ids: 1 to [MaxListLen] distinct
+// identifiers. The error wraps [ErrMalformed].
+func NewConfigIDList(ids ...ConfigID) (ConfigIDList, error) {
+	l, err := newList("UWB configurations", ids)
+	return ConfigIDList{l}, err
 }
 
 // PulseShapeList is a list of pulse-shape combinations, in the sender's
 // order of preference. It holds at most [MaxListLen] distinct entries and is
 // comparable with ==.
-type PulseShapeList struct {
-	n uint8
-	v [MaxListLen]PulseShapeCombo
-}
+type PulseShapeList struct{ list[PulseShapeCombo] }
 
 // NewPulseShapeList returns the list of cs: 1 to [MaxListLen] distinct
 // combinations. The error wraps [ErrMalformed].
 func NewPulseShapeList(cs ...PulseShapeCombo) (PulseShapeList, error) {
-	var l PulseShapeList
-	if len(cs) == 0 || len(cs) > MaxListLen {
-		return l, malformed("%d pulse-shape combinations, want 1 to %d", len(cs), MaxListLen)
-	}
-	for i, c := range cs {
-		if l.Contains(c) {
-			return PulseShapeList{}, malformed("pulse-shape combination %v listed twice", c)
-		}
-		l.v[i] = c
-		l.n++
-	}
-	return l, nil
-}
-
-// Len returns the number of entries.
-func (l PulseShapeList) Len() int { return int(l.n) }
-
-// At returns the i-th entry. It panics if i is out of range.
-func (l PulseShapeList) At(i int) PulseShapeCombo { return l.v[:l.n][i] }
-
-// Contains reports whether c is in the list.
-func (l PulseShapeList) Contains(c PulseShapeCombo) bool {
-	for _, v := range l.v[:l.n] {
-		if v == c {
-			return true
-		}
-	}
-	return false
+	l, err := newList("pulse-shape combinations", cs)
+	return PulseShapeList{l}, err
 }
 
 // CapabilityRequest is Ranging_Capability_RQ (vehicle → device): the

@@ -75,7 +75,7 @@ var goldenMessages = []struct {
 	{"ConfigurableRecoveryRS", &ConfigurableRecoveryResponse{STSIndex0: 7, UWBTime0: 8}, "00000007 0000000000000008"},
 }
 
-var allowUnexported = cmp.AllowUnexported(dkey.VersionList{}, ConfigIDList{}, PulseShapeList{})
+var allowUnexported = cmp.AllowUnexported(dkey.VersionList{}, ConfigIDList{}, PulseShapeList{}, list[ConfigID]{}, list[PulseShapeCombo]{})
 
 func TestGoldenMessages(t *testing.T) {
 	seen := map[MessageID]bool{}

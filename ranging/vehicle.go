@@ -1,7 +1,6 @@
 package ranging
 
 import (
-	"errors"
 	"fmt"
 )
 
@@ -48,17 +47,11 @@ type Vehicle struct {
 // NewVehicle returns the vehicle side of a ranging setup.
 func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 	c := *cfg
-	caps, err := c.Capabilities.resolve()
+	caps, err := resolveCommon(c.Capabilities, c.Keys, c.Salt, "Vehicle")
 	if err != nil {
 		return nil, err
 	}
 	c.Capabilities = caps
-	if c.Keys == nil {
-		return nil, errors.New("ranging: VehicleConfig.Keys is nil")
-	}
-	if !c.Salt.Valid() {
-		return nil, fmt.Errorf("ranging: unknown salt profile %v", c.Salt)
-	}
 	if c.Responders == 0 || c.Responders > 92 {
 		return nil, fmt.Errorf("ranging: %d responders, want 1 to 92", c.Responders)
 	}

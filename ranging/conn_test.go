@@ -159,3 +159,32 @@ func TestStreamConnFraming(t *testing.T) {
 		t.Errorf("truncated frame: %v, want ErrConnClosed", err)
 	}
 }
+
+// FuzzStreamConn feeds arbitrary bytes to the frame reader: nothing panics,
+// errors are typed, and every message read re-frames to its input bytes.
+func FuzzStreamConn(f *testing.F) {
+	f.Add(unhex(f, "02 07 0004 a1b2c3d4  02 12 0005 a1b2c3d4 02"))
+	f.Add(unhex(f, "02 01 0008 02 0100 02 0001 01 12"))
+	f.Add(unhex(f, "01 07 0004 a1b2c3d4"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := NewStreamConn(&rw{r: bytes.NewReader(b)})
+		var consumed int
+		for {
+			id, payload, err := r.ReadMessage(context.Background(), nil)
+			if err != nil {
+				if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrConnClosed) {
+					t.Fatalf("ReadMessage: %v is neither ErrMalformed nor ErrConnClosed", err)
+				}
+				return
+			}
+			frame := b[consumed : consumed+4+len(payload)]
+			consumed += len(frame)
+			if frame[1] != byte(id) && frame[1] != NumberingGlobal.Wire(id) {
+				t.Fatalf("frame %x read as %v", frame, id)
+			}
+			if !bytes.Equal(frame[4:], payload) {
+				t.Fatalf("frame %x: payload %x", frame, payload)
+			}
+		}
+	})
+}

@@ -645,12 +645,19 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		}
 	})
-	set := unhexT(b, "010000101100010111010101a30200 01a40201 00a50112040109050104090 4c00000000802600 91b0108140109 2c01030a0478563412a004efbeadde a108001a2c3b8d010000a602d002 4520000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	var set []byte
+	for _, g := range readGolden(b) {
+		if g.name == "SessionSetAppConfigCmd/ccc" {
+			set = g.packets[HeaderSize:]
+		}
+	}
 	var cmd SetAppConfigCmd
 	b.Run("SET_APP_CONFIG", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = cmd.UnmarshalPayload(set)
+			if err := cmd.UnmarshalPayload(set); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -31,6 +31,10 @@ var allowed = []struct {
 	{"transport/transporttest", []string{"transport", "dkey"}, []string{"github.com/google/go-cmp"}},
 	// ble's Linux adapter opens LE L2CAP sockets through x/sys/unix (no cgo).
 	{"transport/ble", []string{"transport", "dkey"}, []string{"golang.org/x/sys"}},
+	// uwbtest simulates a UWB subsystem over the real UCI framing of transport/uwb.
+	{"transport/uwb/uwbtest", []string{"transport/uwb", "transport", "dkey"}, nil},
+	// transport/uwb opens UARTs to UWB boards with go.bug.st/serial (DESIGN.md, Dependencies).
+	{"transport/uwb", []string{"transport", "dkey"}, []string{"go.bug.st/serial"}},
 	{"transport/...", []string{"transport", "dkey"}, nil},
 	{"cert", []string{"dkey"}, []string{"golang.org/x/crypto"}},
 	{"attest", []string{"cert", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
@@ -38,6 +42,8 @@ var allowed = []struct {
 	{"transaction", []string{"cert", "transport", "dkey", "internal/..."}, []string{"golang.org/x/crypto"}},
 	{"sharing", []string{"attest", "cert", "transport", "dkey", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	{"device", []string{"pairing", "transaction", "sharing", "attest", "cert", "transport", "dkey", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
+	// ranging: Release 3 ranging setup and the UWB key schedule (DESIGN.md).
+	{"ranging", []string{"dkey", "internal/..."}, nil},
 	{"vehicle", []string{"pairing", "transaction", "sharing", "attest", "cert", "transport", "dkey", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	// cborstrict holds the one strict CBOR configuration of the project's own formats.
 	{"internal/cborstrict", nil, []string{"github.com/fxamacker/cbor/v2"}},
@@ -56,6 +62,8 @@ var forbiddenStd = []string{"log", "log/slog", "unsafe", "C"}
 var testOnlyThird = map[string]string{
 	"github.com/google/go-cmp": "",
 	"go.step.sm/crypto":        "",
+	// pseudo-terminals stand in for a UART in the serial tests of transport/uwb.
+	"github.com/creack/pty": "transport/uwb",
 }
 
 func match(pattern, pkg string) bool {

@@ -5,7 +5,6 @@ import (
 	"crypto/cipher"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 )
 
 const (
@@ -40,19 +39,10 @@ type CMAC struct {
 // otherwise it returns an error wrapping [ErrKeySize]. New allocates the AES
 // key schedule; nothing after it allocates.
 func New(key []byte) (*CMAC, error) {
-	if len(key) != 16 && len(key) != 32 {
-		return nil, fmt.Errorf("%w, got %d bytes", ErrKeySize, len(key))
+	c := new(CMAC)
+	if err := c.SetKey(key); err != nil {
+		return nil, err
 	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("cmac: %w", err)
-	}
-	c := &CMAC{b: b}
-	// SP 800-38B §6.1: L = CIPH_K(0^128), K1 = dbl(L), K2 = dbl(K1).
-	b.Encrypt(c.x[:], c.x[:])
-	double(&c.k1, &c.x)
-	double(&c.k2, &c.k1)
-	clear(c.x[:])
 	return c, nil
 }
 

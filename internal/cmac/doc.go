@@ -16,6 +16,10 @@
 // it, [CMAC.Sum], [CMAC.Sum2] and [CMAC.Verify] allocate nothing. Sum2 MACs
 // the concatenation of two byte strings without copying them together, which
 // is the shape of the secure-messaging input chain ‖ ciphertext.
+// [CMAC.SetKey] rekeys a CMAC in place (a zero CMAC too), for keys that change
+// with every message such as the per-round keys of the UWB key schedule; it
+// costs the one allocation of the AES key schedule, which crypto/aes cannot
+// expand into existing memory.
 //
 // A CMAC holds scratch state and is not safe for concurrent use, like a
 // [hash.Hash]; create one per goroutine. [CMAC.Close] zeroizes the subkeys and

@@ -38,5 +38,8 @@
 // public, the choice is the project's and is marked in the comment of the
 // identifier that carries it: the [Entitlements] bit assignments and the
 // [AccessProfile] speed limit (the public sources name the entitlement classes
-// but not their encoding), and the exact key-slot length range.
+// but not their encoding), and the exact key-slot length range. A Home Key
+// vehicle speaks version 2.0 alone by default ([Profile.VehicleVersions]):
+// 1.0 binds no version list into the key derivation, so offering it lets a
+// relay downgrade the reader; it is an opt-in of the reader's configuration.
 package dkey

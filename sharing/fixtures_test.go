@@ -230,13 +230,19 @@ func newCar(t testing.TB, p *pki, c *clock, vin string) *car {
 	return &car{id: id, key: k, reader: r, chain: [][]byte{leaf.Raw}, sharing: sv, store: store}
 }
 
-// signers returns the active enrolled keys as attest signers, as the
-// reader passes them to its sharing intake.
+// signers returns the active enrolled keys as attest signers, with their
+// profiles and validity, as the reader passes them to its sharing intake.
+// The reader's NotAfter is the first invalid instant; attest's the last
+// valid second.
 func (c *car) signers() []attest.Signer {
 	var out []attest.Signer
 	for _, k := range c.reader.Keys() {
 		if k.State == dkey.KeyActive {
-			out = append(out, attest.Signer{Key: k.PublicKey, Slot: k.Slot, Grant: k.Profile})
+			s := attest.Signer{Key: k.PublicKey, Slot: k.Slot, Grant: k.Profile, NotBefore: k.NotBefore}
+			if !k.NotAfter.IsZero() {
+				s.NotAfter = k.NotAfter.Add(-time.Second)
+			}
+			out = append(out, s)
 		}
 	}
 	return out

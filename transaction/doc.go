@@ -68,6 +68,12 @@
 //     authenticates the SELECT response, and a relay that strips 2.0 from
 //     it would downgrade a reader that accepts 1.0. Endpoints still offer
 //     2.0 and 1.0, as iPhones do.
+//   - Secrets never print: PersistentKey, RangingKey (URSK, behind the
+//     sessions' RangingKey accessors and its Bytes method), FastKey,
+//     Credential, Auth1Result (whose confidential subset may hold an
+//     immobilizer token) and both sessions redact themselves in String,
+//     GoString and Format, for every verb. fmt bypasses every method for
+//     %p of a non-pointer and %w of a non-error, which go vet reports.
 //
 // # Allocation
 //

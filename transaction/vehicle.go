@@ -358,8 +358,8 @@ func (s *VehicleSession) VerifyEndpoint(endpoint *dkey.PublicKey) (PersistentKey
 
 // RangingKey returns the UWB ranging secret key URSK of an authenticated
 // standard transaction in the CCC profile (Volatile[48:80], PROTOCOL.md
-// §4.4), and false otherwise.
-func (s *VehicleSession) RangingKey() ([RangingKeySize]byte, bool) { return s.rangingKey() }
+// §4.4), and the zero RangingKey (not Valid) otherwise.
+func (s *VehicleSession) RangingKey() RangingKey { return s.rangingKey() }
 
 // Fast reports whether the transaction was authenticated by a fast
 // cryptogram (and not by AUTH1).

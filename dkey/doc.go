@@ -30,7 +30,8 @@
 // ([PublicKey]); every signature is a raw r‖s pair of 64 bytes
 // ([Signature]), not DER. Long-term private keys sit behind [crypto.Signer],
 // so that a secure element or an HSM can hold them; [SoftwareKey] is the
-// in-memory backend used by default and in tests.
+// in-memory backend used by default and in tests. It redacts itself in
+// String, GoString and Format, for every verb: only its public key prints.
 //
 // # Where the project chose
 //

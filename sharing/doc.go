@@ -311,4 +311,7 @@
 //     key's own window, zero for an owner key), Sign and PlanDeviceChange
 //     never sign one, and Vehicle.AdmitFriend refuses one through the
 //     attest.Signer windows the vehicle passes.
+//   - Secrets never print (issue 12, finding 7): Offer (its activation
+//     code), OwnerSession and FriendSession (their response keys) redact
+//     themselves in String, GoString and Format, for every verb.
 package sharing

@@ -57,17 +57,32 @@ var Verbs = []string{
 // returns nil when v redacts itself. Secrets shorter than Window are
 // looked for whole.
 func Leak(v any, secrets ...[]byte) error {
-	s, ok1 := v.(fmt.Stringer)
-	g, ok2 := v.(fmt.GoStringer)
+	_, ok1 := v.(fmt.Stringer)
+	_, ok2 := v.(fmt.GoStringer)
 	_, ok3 := v.(fmt.Formatter)
 	if !ok1 || !ok2 || !ok3 {
 		return fmt.Errorf("redacttest: %T does not redact itself: Stringer %v, GoStringer %v, Formatter %v", v, ok1, ok2, ok3)
 	}
+	return Shown(v, secrets...)
+}
+
+// Shown is Leak without the methods: for a value that holds a secret only
+// in an exported field whose value redacts itself (a configuration holding
+// a crypto.Signer that does), it formats v as Leak does and returns an
+// error naming the first output that shows a part of one of secrets, nil
+// when none does. A pointer to secret bytes is not enough: under a verb
+// that does not apply to pointers (%s, %q, %c ...), fmt prints what the
+// pointer points to.
+func Shown(v any, secrets ...[]byte) error {
 	outputs := []struct{ how, text string }{
-		{"String()", s.String()},
-		{"GoString()", g.GoString()},
 		{"Sprint", fmt.Sprint(v)},
 		{"Sprintln", fmt.Sprintln(v)},
+	}
+	if s, ok := v.(fmt.Stringer); ok {
+		outputs = append(outputs, struct{ how, text string }{"String()", s.String()})
+	}
+	if g, ok := v.(fmt.GoStringer); ok {
+		outputs = append(outputs, struct{ how, text string }{"GoString()", g.GoString()})
 	}
 	pointer := reflect.ValueOf(v).Kind() == reflect.Pointer
 	for _, verb := range Verbs {

@@ -70,6 +70,22 @@ func TestLeak(t *testing.T) {
 	if err := Leak(k, secret); err == nil || !strings.Contains(err.Error(), "does not redact itself") {
 		t.Errorf("Leak(raw) = %v, want a missing method", err)
 	}
+	if err := Shown(k, secret); err == nil || !strings.Contains(err.Error(), "base 10 numbers") {
+		t.Errorf("Shown(raw) = %v, want the decimal array of %%v", err)
+	}
+	// A value that holds the secret behind a pointer prints an address
+	// under %v, and the secret under %s.
+	holder := struct{ Key *[16]byte }{&k.key}
+	if got := fmt.Sprintf("%v", holder); find(got, secret) != "" {
+		t.Errorf("%%v of a pointer holder = %q", got)
+	}
+	if err := Shown(&holder, secret); err == nil || !strings.Contains(err.Error(), "%s") {
+		t.Errorf("Shown(&pointer holder) = %v, want the secret under %%s", err)
+	}
+	// An exported field that redacts itself is redacted.
+	if err := Shown(struct{ Key redacted }{r}, secret); err != nil {
+		t.Errorf("Shown(redacting field) = %v", err)
+	}
 	// Each verb of slice shows a part of the secret another way.
 	s := slice{Key: secret}
 	for _, tt := range []struct{ verb, want string }{

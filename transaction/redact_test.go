@@ -47,6 +47,16 @@ func TestSecretsRedacted(t *testing.T) {
 	for _, v := range values {
 		redacttest.Check(t, v, standard...)
 	}
+	// The long-term keys are handles (dkey.SoftwareKey here, which redacts
+	// itself): neither the credential nor the vehicle shows a scalar.
+	endpointScalar, _ := te.cred.Key.(*dkey.SoftwareKey).Bytes()
+	vehicleScalar, _ := tv.v.key.(*dkey.SoftwareKey).Bytes()
+	redacttest.Check(t, te.cred, endpointScalar, vehicleScalar)
+	for _, v := range []any{*tv.v, tv.v} {
+		if err := redacttest.Shown(v, endpointScalar, vehicleScalar); err != nil {
+			t.Error(err)
+		}
+	}
 
 	// A fast transaction: the cryptogram in the vehicle's AUTH0 response.
 	if err := tv.controlFlow(CFSuccess); err != nil {

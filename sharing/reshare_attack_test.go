@@ -16,10 +16,9 @@ import (
 // reshareState is the world's state plus the third phone's keys and
 // statement area.
 type reshareState struct {
-	World      state
-	Third      []string
-	ThirdArea  string
-	ThirdTries int
+	World     state
+	Third     []string
+	ThirdArea string
 }
 
 func (w *world) reshareState(t testing.TB, third *phone) reshareState {
@@ -71,50 +70,24 @@ func TestAttackReshareOutlivesSigner(t *testing.T) {
 	tenYears := &sharing.Offer{Profile: dkey.AccessProfile{Entitlements: dkey.AccessOnly}, NotAfter: w.clock.Now().AddDate(10, 0, 0)}
 
 	// An honest sharing device refuses the offer.
-	lk := mustRecipient(t)
-	if _, _, err := sharing.Invite(cfg, tenYears, lk.PublicKey()); !errors.Is(err, attest.ErrOutsideSignerValidity) {
+	if _, _, err := sharing.Invite(cfg, tenYears, mustRecipient(t).PublicKey()); !errors.Is(err, attest.ErrOutsideSignerValidity) {
 		t.Errorf("Invite of a ten-year key by a one-hour key = %v, want ErrOutsideSignerValidity", err)
 	}
 
-	// A device that skips the check signs it.
+	// A device that skips the check signs it, and the third phone imports
+	// it.
 	rogue := *cfg
 	rogue.NotBefore, rogue.NotAfter = time.Time{}, time.Time{}
-	os, sealed, err := sharing.Invite(&rogue, tenYears, lk.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, "", sealed)
-	if err != nil {
-		t.Fatal(err)
-	}
 	third := newPhone(t, w.pki, w.clock, "third")
-	ksr, err := fs.SigningRequest(third)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := os.ReadSigningRequest(ksr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issued, err := os.Sign(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	issued := w.reshare(t, &rogue, third, tenYears)
 	if got := issued.Attestation.NotAfter; !got.Equal(tenYears.NotAfter) {
 		t.Fatalf("the rogue attestation ends %v, want %v", got, tenYears.NotAfter)
-	}
-	imp, err := fs.Import(issued.Message)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := third.applet.ImportSharedKey(imp); err != nil {
-		t.Fatal(err)
 	}
 
 	// The vehicle refuses the key, directly and at the first friend
 	// transaction, and nothing changes.
 	before := w.reshareState(t, third)
-	_, err = w.car.sharing.AdmitFriend(issued.Statement, issued.Attestation.FriendSlot, w.car.signers())
+	_, err := w.car.sharing.AdmitFriend(issued.Statement, issued.Attestation.FriendSlot, w.car.signers())
 	wantVehicleError(t, err, sharing.CheckStatement, transaction.CFKeyNotTrusted, attest.ErrOutsideSignerValidity)
 	_, err = w.car.firstFriendTransaction(third)
 	wantVehicleError(t, err, sharing.CheckStatement, transaction.CFKeyNotTrusted, attest.ErrOutsideSignerValidity)
@@ -158,46 +131,5 @@ func TestReshareWithinSigner(t *testing.T) {
 	w.reshare(t, tcfg, fourth, &sharing.Offer{Profile: dkey.AccessProfile{Entitlements: dkey.EntitleUnlock}, NotAfter: tf.NotAfter})
 	if _, err := w.car.firstFriendTransaction(fourth); err != nil {
 		t.Errorf("fourth key within third's window: %v", err)
-	}
-}
-
-// inviteWith is invite with the sharing configuration cfg.
-func (w *world) inviteWith(t testing.TB, cfg *sharing.OwnerConfig, offer *sharing.Offer) (*sharing.OwnerSession, *sharing.FriendSession, *sharing.RecipientPrivateKey, []byte) {
-	t.Helper()
-	lk := mustRecipient(t)
-	os, sealed, err := sharing.Invite(cfg, offer, lk.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, "", sealed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return os, fs, lk, sealed
-}
-
-// reshare runs the exchange with the sharing configuration cfg and imports
-// the attestation into to's mailbox.
-func (w *world) reshare(t testing.TB, cfg *sharing.OwnerConfig, to *phone, offer *sharing.Offer) {
-	t.Helper()
-	os, fs, _, _ := w.inviteWith(t, cfg, offer)
-	ksr, err := fs.SigningRequest(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := os.ReadSigningRequest(ksr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issued, err := os.Sign(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp, err := fs.Import(issued.Message)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := to.applet.ImportSharedKey(imp); err != nil {
-		t.Fatal(err)
 	}
 }

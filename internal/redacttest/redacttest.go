@@ -12,7 +12,8 @@
 // any field, directly or nested, redacts itself too.
 //
 // What Leak looks for, in every output: each run of [Window] bytes of each
-// secret raw, as UTF-8 runes (%c, joined or spaced), in hexadecimal of
+// secret (except runs of one repeated byte, such as the zero tail of a key
+// array, which stand for nothing in particular) raw, as UTF-8 runes (%c, joined or spaced), in hexadecimal of
 // either case (%x, % x, %X), and as consecutive numbers in base 2, 8, 10 or
 // 16 whatever the separators and prefixes (%v and %d of byte arrays, %o,
 // %O, %b, %#v, %q, %U); and each whole secret in base64, standard or URL,
@@ -27,6 +28,7 @@
 package redacttest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -122,6 +124,9 @@ func find(text string, secret []byte) string {
 	n := min(Window, len(secret))
 	for i := 0; i+n <= len(secret); i++ {
 		w := secret[i : i+n]
+		if uniform(w) {
+			continue
+		}
 		runes := make([]string, len(w))
 		for j, b := range w {
 			runes[j] = string(rune(b))
@@ -184,10 +189,16 @@ func numbers(text string, base int) []int {
 	return out
 }
 
-// containsRun reports whether some n consecutive bytes of secret appear as
-// n consecutive values of nums.
+// uniform reports whether w repeats one byte: such a run is not looked for.
+func uniform(w []byte) bool { return len(w) > 1 && bytes.Count(w, w[:1]) == len(w) }
+
+// containsRun reports whether some n consecutive bytes of secret, not all
+// the same, appear as n consecutive values of nums.
 func containsRun(nums []int, secret []byte, n int) bool {
 	for i := 0; i+n <= len(secret); i++ {
+		if uniform(secret[i : i+n]) {
+			continue
+		}
 	next:
 		for j := 0; j+n <= len(nums); j++ {
 			for k := range n {

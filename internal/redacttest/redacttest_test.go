@@ -121,6 +121,14 @@ func TestLeak(t *testing.T) {
 	if got := find("", nil); got != "" {
 		t.Errorf("find of an empty secret = %q", got)
 	}
+	// A run of one repeated byte, such as the zero tail of a key array,
+	// is not looked for: an address holds zeros too.
+	if got := find("0xc002808500", []byte{0, 0, 0, 0, 0, 0}); got != "" {
+		t.Errorf("find of zeros in an address = %q", got)
+	}
+	if got := find("[0 0 0 0 5]", []byte{0, 0, 0, 0, 7}); got != "" {
+		t.Errorf("find of a uniform run = %q", got)
+	}
 }
 
 func TestNumbers(t *testing.T) {

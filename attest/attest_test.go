@@ -467,6 +467,15 @@ func TestVerifyKeyAttestationChecks(t *testing.T) {
 		}, step: StepGrant, want: ErrExceedsGrant},
 		{name: "owner lifts its own speed limit", mod: func(a *KeyAttestation) { a.Profile.MaxSpeed = 0 }, opts: func(o *VerifyOptions) { o.Signers[0].Grant.MaxSpeed = 100 }, step: StepGrant, want: ErrExceedsGrant},
 		{name: "owner raises its own speed limit", mod: func(a *KeyAttestation) { a.Profile.MaxSpeed = 120 }, opts: func(o *VerifyOptions) { o.Signers[0].Grant.MaxSpeed = 100 }, step: StepGrant, want: ErrExceedsGrant},
+		{name: "window ends after the signer's", opts: func(o *VerifyOptions) {
+			o.Signers[0].NotAfter = f.keyAttestation().NotAfter.Add(-time.Second)
+		}, step: StepGrant, want: ErrOutsideSignerValidity},
+		{name: "window starts before the signer's", opts: func(o *VerifyOptions) {
+			o.Signers[0].NotBefore = f.keyAttestation().NotBefore.Add(time.Second)
+		}, step: StepGrant, want: ErrOutsideSignerValidity},
+		{name: "window starts half a second before the signer's", opts: func(o *VerifyOptions) {
+			o.Signers[0].NotBefore = f.keyAttestation().NotBefore.Add(500 * time.Millisecond)
+		}, step: StepGrant, want: ErrOutsideSignerValidity},
 		{name: "signer without share entitlement", mod: func(a *KeyAttestation) {
 			a.SignerSlot = f.friendSlot
 			a.Profile = dkey.AccessProfile{Entitlements: dkey.EntitleUnlock}
@@ -530,6 +539,41 @@ func TestVerifyKeyAttestationChecks(t *testing.T) {
 	opts.Signers[1].Grant = dkey.AccessProfile{Entitlements: dkey.AccessOnly | dkey.EntitleShare, MaxSpeed: 60}
 	if _, err := VerifyKeyAttestation(st, opts); err != nil {
 		t.Errorf("VerifyKeyAttestation(re-share within grant) = %v, want nil", err)
+	}
+	// ... and within its own window, both ends included.
+	opts.Signers[1].NotBefore, opts.Signers[1].NotAfter = a.NotBefore, a.NotAfter
+	if _, err := VerifyKeyAttestation(st, opts); err != nil {
+		t.Errorf("VerifyKeyAttestation(re-share over the signer's whole window) = %v, want nil", err)
+	}
+}
+
+func TestSignerCheckGrant(t *testing.T) {
+	hour := func(h int) time.Time { return time.Date(2026, 3, 1, h, 0, 0, 0, time.UTC) }
+	unlock := dkey.AccessProfile{Entitlements: dkey.EntitleUnlock}
+	friend := Signer{Grant: dkey.AccessProfile{Entitlements: dkey.AccessOnly | dkey.EntitleShare}, NotBefore: hour(10), NotAfter: hour(11).Add(-time.Second)}
+	for _, tt := range []struct {
+		name   string
+		signer Signer
+		p      dkey.AccessProfile
+		nb, na time.Time
+		want   error
+	}{
+		{"within", friend, unlock, hour(10), hour(11).Add(-time.Second), nil},
+		{"inside", friend, unlock, hour(10).Add(time.Minute), hour(10).Add(time.Hour / 2), nil},
+		{"ten years", friend, unlock, hour(10), hour(10).AddDate(10, 0, 0), ErrOutsideSignerValidity},
+		{"one second longer", friend, unlock, hour(10), hour(11), ErrOutsideSignerValidity},
+		{"one second earlier", friend, unlock, hour(10).Add(-time.Second), hour(10).Add(time.Minute), ErrOutsideSignerValidity},
+		{"before the signer is valid", friend, unlock, hour(9), hour(9).Add(time.Minute), ErrOutsideSignerValidity},
+		{"more than held", friend, dkey.OwnerProfile(), hour(10), hour(10).Add(time.Minute), ErrExceedsGrant},
+		{"unbounded owner", Signer{Grant: dkey.OwnerProfile()}, unlock, hour(0), hour(0).AddDate(100, 0, 0), nil},
+		{"end only", Signer{Grant: dkey.OwnerProfile(), NotAfter: hour(11)}, unlock, hour(0), hour(11).Add(999 * time.Millisecond), nil},
+		{"start only", Signer{Grant: dkey.OwnerProfile(), NotBefore: hour(10)}, unlock, hour(9), hour(12), ErrOutsideSignerValidity},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.signer.CheckGrant(tt.p, tt.nb, tt.na); err != tt.want {
+				t.Errorf("CheckGrant(%v, %v, %v) = %v, want %v", tt.p, tt.nb, tt.na, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -100,8 +100,8 @@
 // signature (one opaque [ErrBadSignature]); only then decode the payload;
 // check that the signer may make the statement, that the statement names the
 // verifying vehicle, that the current time ([VerifyOptions].Time) is within
-// the validity window, and that the granted access profile is within the
-// signer's own ([dkey.AccessProfile.Within]).
+// the validity window, and that the granted access profile and the validity
+// window are within the signer's own ([Signer.CheckGrant]).
 //
 // A key attestation is signed by a key holding dkey.EntitleShare (the owner,
 // or a friend allowed to re-share). A termination attestation is signed
@@ -112,4 +112,13 @@
 // A tracking receipt is signed by one of the tracking service keys the
 // verifier configured. Each statement carries a random ID; recording IDs to
 // refuse replays is the caller's job.
+//
+// # Where the project chose
+//
+// Besides the formats: the public sources say that a friend may share only
+// within what it holds, not how validity is bounded. A key attestation's
+// window must lie within its signer's own ([Signer] NotBefore and NotAfter,
+// ErrOutsideSignerValidity), as its profile must lie within the signer's
+// grant, so that along a chain of re-sharing (owner → friend entitled to
+// share → its friend ...) no key outlives, or precedes, a key above it.
 package attest

@@ -35,6 +35,10 @@ var (
 	// ErrExceedsGrant reports a key attestation granting more than its
 	// signer holds.
 	ErrExceedsGrant = errors.New("attest: access profile exceeds the signer's own")
+	// ErrOutsideSignerValidity reports a key attestation whose validity
+	// window does not lie within its signer's own: a re-shared key that
+	// would outlive, or precede, the key that shared it.
+	ErrOutsideSignerValidity = errors.New("attest: validity window outside the signer's own")
 
 	// errNotDeterministic is the detail of an encoding that decodes but is
 	// not the deterministic one.
@@ -52,7 +56,7 @@ const (
 	StepAuthorised                 // the signer may make this statement
 	StepVehicle                    // the statement names the verifying vehicle
 	StepValidity                   // the validity window contains the current time
-	StepGrant                      // the granted profile is within the signer's
+	StepGrant                      // the granted profile and window are within the signer's
 )
 
 // String returns the name of the step.

@@ -68,3 +68,23 @@ func Example() {
 	// engine start: false
 	// attest: validity: key attestation expired true
 }
+
+// ExampleSigner_CheckGrant shows the bound on re-sharing: a friend key
+// entitled to share, valid for an hour, may grant a key within that hour
+// and within its own profile, and nothing longer.
+func ExampleSigner_CheckGrant() {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	friend := attest.Signer{
+		Grant:     dkey.AccessProfile{Entitlements: dkey.AccessOnly | dkey.EntitleShare},
+		NotBefore: start,
+		NotAfter:  start.Add(time.Hour - time.Second), // the last valid second
+	}
+	unlock := dkey.AccessProfile{Entitlements: dkey.EntitleUnlock}
+	fmt.Println(friend.CheckGrant(unlock, start, start.Add(30*time.Minute)))
+	fmt.Println(friend.CheckGrant(unlock, start, start.AddDate(10, 0, 0)))
+	fmt.Println(friend.CheckGrant(dkey.OwnerProfile(), start, start.Add(30*time.Minute)))
+	// Output:
+	// <nil>
+	// attest: validity window outside the signer's own
+	// attest: access profile exceeds the signer's own
+}

@@ -11,12 +11,41 @@ import (
 const MaxTrackingKeys = 4
 
 // Signer is a key the verifier has enrolled and may accept statements from:
-// its public key, its key slot (the kid of the statements it signs) and the
-// access profile it holds.
+// its public key, its key slot (the kid of the statements it signs), the
+// access profile it holds and its own validity window.
 type Signer struct {
 	Key   *dkey.PublicKey
 	Slot  dkey.KeySlot
 	Grant dkey.AccessProfile
+	// NotBefore and NotAfter bound the signer's own validity as a
+	// KeyAttestation's window does: valid from NotBefore and through the
+	// whole second NotAfter. A zero value leaves that end unbounded, as for
+	// an owner key. A friend key entitled to share passes the window it was
+	// enrolled with, so that no key it attests outlives it.
+	NotBefore, NotAfter time.Time
+}
+
+// CheckGrant reports whether s may grant a key the access profile p for the
+// validity window [notBefore, notAfter] (inclusive, to the second, as in a
+// KeyAttestation): p must lie within s.Grant ([dkey.AccessProfile.Within];
+// ErrExceedsGrant otherwise) and the window within the signer's own
+// (ErrOutsideSignerValidity otherwise). Applied at every attestation along
+// a chain of re-sharing (owner → friend entitled to share → its friend ...),
+// it bounds every key by all the keys above it. VerifyKeyAttestation runs
+// it at StepGrant; a sharing device runs it before it signs.
+func (s *Signer) CheckGrant(p dkey.AccessProfile, notBefore, notAfter time.Time) error {
+	// A key never grants more than it holds.
+	if !p.Within(s.Grant) {
+		return ErrExceedsGrant
+	}
+	// Nor for longer (issue 12, finding 2): the window starts no earlier
+	// than the signer's and ends no later. The attested NotAfter and the
+	// signer's are both last valid seconds, so whole seconds compare.
+	if (!s.NotBefore.IsZero() && notBefore.Before(s.NotBefore)) ||
+		(!s.NotAfter.IsZero() && notAfter.Unix() > s.NotAfter.Unix()) {
+		return ErrOutsideSignerValidity
+	}
+	return nil
 }
 
 // VerifyOptions is what a verifier knows. Its zero value accepts nothing.
@@ -67,7 +96,9 @@ func fail(step Step, err error) error { return &VerifyError{Step: step, Err: err
 //  7. validity: NotBefore ≤ now ≤ NotAfter at opts.Time, to the second
 //     (ErrNotYetValid, ErrExpired);
 //  8. grant: the granted profile is within the signer's Grant
-//     ([dkey.AccessProfile.Within]) (ErrExceedsGrant).
+//     ([dkey.AccessProfile.Within]) (ErrExceedsGrant), and the validity
+//     window within the signer's own NotBefore and NotAfter
+//     (ErrOutsideSignerValidity); see [Signer.CheckGrant].
 //
 // The payload is decoded only after the signature verifies, so
 // unauthenticated bytes reach the CBOR decoder only in the envelope and the
@@ -104,9 +135,9 @@ func VerifyKeyAttestation(statement []byte, opts VerifyOptions) (*KeyAttestation
 	case now > a.NotAfter.Unix():
 		return nil, fail(StepValidity, ErrExpired)
 	}
-	// A key never grants more than it holds.
-	if !a.Profile.Within(signer.Grant) {
-		return nil, fail(StepGrant, ErrExceedsGrant)
+	// A key never grants more than it holds, nor for longer.
+	if err := signer.CheckGrant(a.Profile, a.NotBefore, a.NotAfter); err != nil {
+		return nil, fail(StepGrant, err)
 	}
 	return a, nil
 }

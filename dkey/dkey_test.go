@@ -158,6 +158,38 @@ func TestVersionSelect(t *testing.T) {
 	}
 }
 
+// TestVehicleVersions: a default Home Key reader speaks 2.0 alone, so an
+// endpoint list stripped of 2.0 (a downgrade by a relay) has no version in
+// common with it; a CCC reader speaks what CCC endpoints offer.
+func TestVehicleVersions(t *testing.T) {
+	only2, _ := NewVersionList(Version2)
+	only1, _ := NewVersionList(Version1)
+	for _, tt := range []struct {
+		name    string
+		p       Profile
+		offered VersionList
+		want    Version // 0: no common version
+	}{
+		{"HomeKey endpoint", HomeKey, HomeKey.Versions(), Version2},
+		{"HomeKey stripped to 1.0", HomeKey, only1, 0},
+		{"CCC endpoint", CCC, CCC.Versions(), Version1},
+		{"CCC asked for 2.0 only", CCC, only2, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, ok := tt.p.VehicleVersions().Select(tt.offered)
+			if ok != (tt.want != 0) || v != tt.want {
+				t.Errorf("%v.VehicleVersions().Select(%v) = %v, %v; want %v", tt.p, tt.offered, v, ok, tt.want)
+			}
+		})
+	}
+	if got := HomeKey.VehicleVersions(); got != only2 {
+		t.Errorf("HomeKey.VehicleVersions() = %v, want 2.0", got)
+	}
+	if got := CCC.VehicleVersions(); got != CCC.Versions() {
+		t.Errorf("CCC.VehicleVersions() = %v, want %v", got, CCC.Versions())
+	}
+}
+
 func TestProfile(t *testing.T) {
 	var zero Profile
 	if zero != CCC || !CCC.Valid() || !HomeKey.Valid() || Profile(7).Valid() {

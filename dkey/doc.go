@@ -30,7 +30,8 @@
 // ([PublicKey]); every signature is a raw r‖s pair of 64 bytes
 // ([Signature]), not DER. Long-term private keys sit behind [crypto.Signer],
 // so that a secure element or an HSM can hold them; [SoftwareKey] is the
-// in-memory backend used by default and in tests.
+// in-memory backend used by default and in tests. It redacts itself in
+// String, GoString and Format, for every verb: only its public key prints.
 //
 // # Where the project chose
 //
@@ -38,5 +39,8 @@
 // public, the choice is the project's and is marked in the comment of the
 // identifier that carries it: the [Entitlements] bit assignments and the
 // [AccessProfile] speed limit (the public sources name the entitlement classes
-// but not their encoding), and the exact key-slot length range.
+// but not their encoding), and the exact key-slot length range. A Home Key
+// vehicle speaks version 2.0 alone by default ([Profile.VehicleVersions]):
+// 1.0 binds no version list into the key derivation, so offering it lets a
+// relay downgrade the reader; it is an opt-in of the reader's configuration.
 package dkey

@@ -112,5 +112,23 @@ func (p Profile) Versions() VersionList {
 	return VersionList{n: 1, v: [MaxVersions]Version{Version1}}
 }
 
+// VehicleVersions returns the applet protocol versions a vehicle (reader) of
+// profile p speaks by default, highest first: 1.0 for CCC, 2.0 alone for
+// Home Key.
+//
+// Home Key 1.0 is left out on purpose (the project's choice, PROTOCOL.md
+// §4.4): the endpoint's version list enters the key derivation at 2.0 only,
+// so the SELECT response that carries it is authenticated at 2.0 and not at
+// 1.0. A reader that also spoke 1.0 would settle for it when a relay strips
+// 2.0 from that response, and neither side would notice. A reader that must
+// serve 1.0 endpoints lists both versions in its configuration, an explicit
+// opt-in to that downgrade.
+func (p Profile) VehicleVersions() VersionList {
+	if p == HomeKey {
+		return VersionList{n: 1, v: [MaxVersions]Version{Version2}}
+	}
+	return p.Versions()
+}
+
 // hexString is used by String methods of byte identifiers.
 func hexString(b []byte) string { return hex.EncodeToString(b) }

@@ -100,4 +100,8 @@
 //     8 bytes (§10.2), so Home Key's 16-byte reader identifiers do not pair.
 //   - The BLE extension (Kble_intro, Kble_oob_master, 7F49 in 7F4E, 5E) is
 //     not implemented; a 5E in the request is parsed and ignored.
+//   - Secrets never print: [Verifier] (w0 and L), [Device] (the password),
+//     [Vehicle], [DeviceResult] and [VehicleResult] (LONG_TERM_SHARED_SECRET)
+//     redact themselves in String, GoString and Format, for every verb; the
+//     results show their vehicle identifier and key slot only.
 package pairing

@@ -19,16 +19,7 @@ import (
 // recipient key, and opens it for the friend.
 func (w *world) invite(t testing.TB, offer *sharing.Offer) (*sharing.OwnerSession, *sharing.FriendSession, *sharing.RecipientPrivateKey, []byte) {
 	t.Helper()
-	lk := mustRecipient(t)
-	os, sealed, err := sharing.Invite(w.ownerConfig(), offer, lk.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, offer.ActivationCode, sealed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return os, fs, lk, sealed
+	return w.inviteWith(t, w.ownerConfig(), offer)
 }
 
 func wantVehicleError(t testing.TB, err error, check sharing.Check, cf transaction.ControlFlow, want error) {
@@ -223,29 +214,10 @@ func TestAttackAttestationForAnotherVehicle(t *testing.T) {
 			cfg.Vehicle, cfg.VehicleKey, cfg.VehicleChain = b.id, b.reader.PublicKey(), b.chain
 			cfg.Key, cfg.Slot = tt.signer.se.signer(tt.key), tt.slot
 			friend := newPhone(t, w.pki, w.clock, "friend of B")
-			lk := mustRecipient(t)
-			os, sealed, err := sharing.Invite(cfg, w.unlockOnly(), lk.PublicKey())
-			if err != nil {
-				t.Fatal(err)
-			}
-			fs, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, "", sealed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ksr, err := fs.SigningRequest(friend)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req, err := os.ReadSigningRequest(ksr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			issued, err := os.Sign(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			os, fs, _, _ := w.inviteWith(t, cfg, w.unlockOnly())
+			issued := issueTo(t, os, fs, friend)
 			before := w.state(t)
-			_, err = w.car.sharing.AdmitFriend(issued.Statement, req.Slot, w.car.signers())
+			_, err := w.car.sharing.AdmitFriend(issued.Statement, issued.Attestation.FriendSlot, w.car.signers())
 			wantVehicleError(t, err, sharing.CheckStatement, transaction.CFKeyNotTrusted, tt.want)
 			w.assertUnchanged(t, before)
 		})

@@ -26,6 +26,10 @@ type DeviceChange struct {
 	NewKey   crypto.Signer
 	NewSlot  dkey.KeySlot
 	NewGrant dkey.AccessProfile
+	// NewNotBefore and NewNotAfter are the new key's own validity at the
+	// vehicle (inclusive, to the second); zero leaves an end unbounded, as
+	// for an owner key. Every re-issued window must lie within it.
+	NewNotBefore, NewNotAfter time.Time
 	// Issued are the key attestations the old key signed, as the owner's
 	// devices keep them (Issued.Attestation), carried over with the
 	// account's data. Keys already terminated are left out by the caller.
@@ -90,6 +94,7 @@ func PlanDeviceChange(c *DeviceChange) (*ChangePlan, error) {
 		now = c.Time
 	}
 	t := now()
+	signer := attest.Signer{Slot: c.NewSlot, Grant: grant, NotBefore: c.NewNotBefore, NotAfter: c.NewNotAfter}
 	plan := new(ChangePlan)
 	for _, old := range c.Issued {
 		switch {
@@ -97,11 +102,14 @@ func PlanDeviceChange(c *DeviceChange) (*ChangePlan, error) {
 			return nil, errors.New("sharing: device change: nil attestation")
 		case !old.VehicleID.Equal(c.Vehicle) || old.SignerSlot != c.OldSlot:
 			return nil, fmt.Errorf("sharing: device change: %w: attestation %v is not the old key's for this vehicle", ErrMismatch, old.ID)
-		case !old.Profile.Within(grant):
-			return nil, fmt.Errorf("sharing: device change: attestation %v: %w", old.ID, attest.ErrExceedsGrant)
 		case t.Unix() > old.NotAfter.Unix():
 			plan.Expired = append(plan.Expired, old)
 			continue
+		}
+		// The new key re-issues nothing it could not grant: no more than
+		// it holds, no longer than it is valid (attest.Signer.CheckGrant).
+		if err := signer.CheckGrant(old.Profile, old.NotBefore, old.NotAfter); err != nil {
+			return nil, fmt.Errorf("sharing: device change: attestation %v: %w", old.ID, err)
 		}
 		n := *old
 		n.ID = attest.NewID()

@@ -184,8 +184,9 @@
 // Vehicle.AdmitFriend runs an ordered checklist, each failure a
 // [*VehicleError] naming its Check: the attest checklist (parse, signer
 // among the enrolled keys, signature, the signer holds EntitleShare, the
-// vehicle, the validity window, the profile within the signer's), the slot
-// that authenticated, the revocation store, and room in the store.
+// vehicle, the validity window, the profile and the window within the
+// signer's own), the slot that authenticated, the revocation store, and
+// room in the store.
 // VehicleError.ControlFlow gives the CONTROL FLOW to end the transaction
 // with: 0002 outside the validity window, 0006 malformed, 00A0 revoked (the
 // device suspends the key and its host app deletes it), 0003 otherwise.
@@ -238,6 +239,12 @@
 //     attestation signs the profile and validity, the friend's device checks
 //     the attestation is the offer (ErrMismatch), and the vehicle checks the
 //     signature, the signer's entitlement to share and the grant chain.
+//   - A friend entitled to share cannot make a key that outlives its own:
+//     the vehicle passes each enrolled key's window with its profile
+//     (attest.Signer), and refuses an attestation whose window does not
+//     lie within its signer's (attest.ErrOutsideSignerValidity, CONTROL
+//     FLOW 0003), so along a chain of re-sharing every key is bounded by
+//     all the keys above it. A sharing device refuses such an offer too.
 //   - A device that is not a genuine secure element cannot join: the owner
 //     verifies the key-creation chain up to a Device OEM root it trusts,
 //     bound to the vehicle identifier and key (cert.Config.VerifyEndpoint).
@@ -298,4 +305,13 @@
 //     CA's public key: one per applet instance, the same for every vehicle.
 //   - A slot revoked once is never enrolled again: vehicles that allocate
 //     slot identifiers for friends must not reuse them.
+//   - A key attestation's validity window lies within its signer's own, as
+//     its profile within the signer's grant (issue 12, finding 2): Invite
+//     refuses an offer outside OwnerConfig.NotBefore/NotAfter (the sharing
+//     key's own window, zero for an owner key), Sign and PlanDeviceChange
+//     never sign one, and Vehicle.AdmitFriend refuses one through the
+//     attest.Signer windows the vehicle passes.
+//   - Secrets never print (issue 12, finding 7): Offer (its activation
+//     code), OwnerSession and FriendSession (their response keys) redact
+//     themselves in String, GoString and Format, for every verb.
 package sharing

@@ -230,13 +230,19 @@ func newCar(t testing.TB, p *pki, c *clock, vin string) *car {
 	return &car{id: id, key: k, reader: r, chain: [][]byte{leaf.Raw}, sharing: sv, store: store}
 }
 
-// signers returns the active enrolled keys as attest signers, as the
-// reader passes them to its sharing intake.
+// signers returns the active enrolled keys as attest signers, with their
+// profiles and validity, as the reader passes them to its sharing intake.
+// The reader's NotAfter is the first invalid instant; attest's the last
+// valid second.
 func (c *car) signers() []attest.Signer {
 	var out []attest.Signer
 	for _, k := range c.reader.Keys() {
 		if k.State == dkey.KeyActive {
-			out = append(out, attest.Signer{Key: k.PublicKey, Slot: k.Slot, Grant: k.Profile})
+			s := attest.Signer{Key: k.PublicKey, Slot: k.Slot, Grant: k.Profile, NotBefore: k.NotBefore}
+			if !k.NotAfter.IsZero() {
+				s.NotAfter = k.NotAfter.Add(-time.Second)
+			}
+			out = append(out, s)
 		}
 	}
 	return out
@@ -421,7 +427,13 @@ func (w *world) unlockOnly() *sharing.Offer {
 // directly, without the relay, for tests that then look at the messages.
 func (w *world) issue(t testing.TB, os *sharing.OwnerSession, fs *sharing.FriendSession) *sharing.Issued {
 	t.Helper()
-	ksr, err := fs.SigningRequest(w.friend)
+	return issueTo(t, os, fs, w.friend)
+}
+
+// issueTo is issue for the key that dev creates.
+func issueTo(t testing.TB, os *sharing.OwnerSession, fs *sharing.FriendSession, dev sharing.KeyCreator) *sharing.Issued {
+	t.Helper()
+	ksr, err := fs.SigningRequest(dev)
 	if err != nil {
 		t.Fatalf("SigningRequest: %v", err)
 	}
@@ -432,6 +444,40 @@ func (w *world) issue(t testing.TB, os *sharing.OwnerSession, fs *sharing.Friend
 	issued, err := os.Sign(req)
 	if err != nil {
 		t.Fatalf("Sign: %v", err)
+	}
+	return issued
+}
+
+// inviteWith returns an owner session of the sharing configuration cfg
+// and the invitation sealed to a fresh recipient key, and opens it for the
+// friend.
+func (w *world) inviteWith(t testing.TB, cfg *sharing.OwnerConfig, offer *sharing.Offer) (*sharing.OwnerSession, *sharing.FriendSession, *sharing.RecipientPrivateKey, []byte) {
+	t.Helper()
+	lk := mustRecipient(t)
+	os, sealed, err := sharing.Invite(cfg, offer, lk.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, offer.ActivationCode, sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return os, fs, lk, sealed
+}
+
+// reshare runs the exchange directly with the sharing configuration cfg
+// (an owner's, or a friend's entitled to share) and imports the
+// attestation into to's mailbox.
+func (w *world) reshare(t testing.TB, cfg *sharing.OwnerConfig, to *phone, offer *sharing.Offer) *sharing.Issued {
+	t.Helper()
+	os, fs, _, _ := w.inviteWith(t, cfg, offer)
+	issued := issueTo(t, os, fs, to)
+	imp, err := fs.Import(issued.Message)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := to.applet.ImportSharedKey(imp); err != nil {
+		t.Fatal(err)
 	}
 	return issued
 }

@@ -332,37 +332,10 @@ func TestReshare(t *testing.T) {
 	if cfg.Slot != f.Slot {
 		t.Fatalf("the friend's sharing slot %v, want %v", cfg.Slot, f.Slot)
 	}
-	lk := mustRecipient(t)
-	if _, _, err := sharing.Invite(cfg, &sharing.Offer{Profile: dkey.OwnerProfile(), NotAfter: offer.NotAfter}, lk.PublicKey()); !errors.Is(err, attest.ErrExceedsGrant) {
+	if _, _, err := sharing.Invite(cfg, &sharing.Offer{Profile: dkey.OwnerProfile(), NotAfter: offer.NotAfter}, mustRecipient(t).PublicKey()); !errors.Is(err, attest.ErrExceedsGrant) {
 		t.Errorf("Invite beyond the friend's grant = %v, want ErrExceedsGrant", err)
 	}
-	os, sealed, err := sharing.Invite(cfg, &sharing.Offer{Profile: dkey.AccessProfile{Entitlements: dkey.AccessOnly}, NotAfter: offer.NotAfter}, lk.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, "", sealed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ksr, err := fs.SigningRequest(third)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := os.ReadSigningRequest(ksr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issued, err := os.Sign(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp, err := fs.Import(issued.Message)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := third.applet.ImportSharedKey(imp); err != nil {
-		t.Fatal(err)
-	}
+	w.reshare(t, cfg, third, &sharing.Offer{Profile: dkey.AccessProfile{Entitlements: dkey.AccessOnly}, NotAfter: offer.NotAfter})
 	if _, err := w.car.firstFriendTransaction(third); err != nil {
 		t.Fatalf("third key: %v", err)
 	}

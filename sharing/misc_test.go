@@ -268,6 +268,12 @@ func TestPlanDeviceChangeChecks(t *testing.T) {
 			c.NewGrant = dkey.AccessProfile{Entitlements: dkey.EntitleUnlock | dkey.EntitleShare | dkey.EntitleManage}
 			c.Issued = []*attest.KeyAttestation{&wide}
 		}, attest.ErrExceedsGrant},
+		{"longer than the new key is valid", func(c *sharing.DeviceChange) {
+			c.NewNotAfter = issued.Attestation.NotAfter.Add(-time.Second)
+		}, attest.ErrOutsideSignerValidity},
+		{"earlier than the new key is valid", func(c *sharing.DeviceChange) {
+			c.NewNotBefore = issued.Attestation.NotBefore.Add(time.Second)
+		}, attest.ErrOutsideSignerValidity},
 		{"nil attestation", func(c *sharing.DeviceChange) { c.Issued = []*attest.KeyAttestation{nil} }, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,6 +287,11 @@ func TestPlanDeviceChangeChecks(t *testing.T) {
 	}
 	if _, err := sharing.PlanDeviceChange(nil); err == nil {
 		t.Error("PlanDeviceChange(nil) succeeded")
+	}
+	within := base()
+	within.NewNotBefore, within.NewNotAfter = issued.Attestation.NotBefore, issued.Attestation.NotAfter
+	if _, err := sharing.PlanDeviceChange(within); err != nil {
+		t.Errorf("PlanDeviceChange within the new key's window = %v", err)
 	}
 	plan, err := sharing.PlanDeviceChange(base())
 	if err != nil {

@@ -43,6 +43,12 @@ type OwnerConfig struct {
 	// Grant is the access profile Key holds at the vehicle. Zero means
 	// dkey.OwnerProfile(). The vehicle checks the grant again.
 	Grant dkey.AccessProfile
+	// NotBefore and NotAfter are Key's own validity at the vehicle, as its
+	// key attestation states it (inclusive, to the second); zero leaves an
+	// end unbounded, as for an owner key. A friend key entitled to share
+	// sets its attestation's window: the offer's window must lie within it
+	// (attest.ErrOutsideSignerValidity), and the vehicle checks it again.
+	NotBefore, NotAfter time.Time
 	// Certificates holds the Device OEM roots (DeviceRoots) that friends'
 	// key-creation chains must lead to. Its Time, when nil, is Time.
 	Certificates *cert.Config
@@ -79,6 +85,7 @@ type Offer struct {
 // An OwnerSession signs at most one key; it is not safe for concurrent use.
 type OwnerSession struct {
 	key      crypto.Signer
+	signer   attest.Signer // what key holds: grant and validity
 	certs    *cert.Config
 	now      func() time.Time
 	inv      Invitation
@@ -133,6 +140,7 @@ func Invite(cfg *OwnerConfig, offer *Offer, to *RecipientKey) (*OwnerSession, []
 	if err := checkProfile(offer.Profile); err != nil {
 		return nil, nil, fmt.Errorf("sharing: offer: %w", err)
 	}
+	signer := attest.Signer{Slot: cfg.Slot, Grant: grant, NotBefore: cfg.NotBefore, NotAfter: cfg.NotAfter}
 	if !offer.Profile.Within(grant) {
 		return nil, nil, fmt.Errorf("sharing: offer: %w", attest.ErrExceedsGrant)
 	}
@@ -159,6 +167,12 @@ func Invite(cfg *OwnerConfig, offer *Offer, to *RecipientKey) (*OwnerSession, []
 		return nil, nil, fmt.Errorf("sharing: offer: %w: NotAfter is past", dkey.ErrKeyExpired)
 	case !inv.Expires.After(t) || inv.Expires.After(t.Add(MaxInvitationLifetime)):
 		return nil, nil, fmt.Errorf("sharing: offer: expiry must be within %v from now", MaxInvitationLifetime)
+	}
+	// The signing key grants no more than it holds, nor for longer: the
+	// window lies within its own, as the vehicle will check (issue 12,
+	// finding 2).
+	if err := signer.CheckGrant(inv.Profile, inv.NotBefore, inv.NotAfter); err != nil {
+		return nil, nil, fmt.Errorf("sharing: offer: %w", err)
 	}
 	if err := checkFriendMailboxes(inv.Mailboxes); err != nil {
 		return nil, nil, fmt.Errorf("sharing: offer: %w", err)
@@ -191,7 +205,7 @@ func Invite(cfg *OwnerConfig, offer *Offer, to *RecipientKey) (*OwnerSession, []
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &OwnerSession{key: cfg.Key, certs: certs, now: now, inv: inv, to: to, response: response}
+	s := &OwnerSession{key: cfg.Key, signer: signer, certs: certs, now: now, inv: inv, to: to, response: response}
 	return s, sealed, nil
 }
 
@@ -273,9 +287,11 @@ func (s *OwnerSession) ReadSigningRequest(sealed []byte) (*SigningRequest, error
 // Sign signs the key attestation for req, the request ReadSigningRequest
 // returned last, with the owner's key, and returns it with the sealed
 // ImportRequest. The attestation carries the offer's profile and validity,
-// the request's key and slot, and the owner's slot as kid. After Sign the
-// session is finished; to withdraw the key later, terminate it
-// ([Termination]).
+// the request's key and slot, and the owner's slot as kid. It refuses
+// (dkey.ErrKeyExpired) once the offered window has ended, and never signs a
+// window outside the signing key's own (OwnerConfig.NotBefore, NotAfter).
+// After Sign the session is finished; to withdraw the key later, terminate
+// it ([Termination]).
 func (s *OwnerSession) Sign(req *SigningRequest) (*Issued, error) {
 	if s.done || req == nil || req != s.pending {
 		return nil, ErrSessionState
@@ -283,6 +299,12 @@ func (s *OwnerSession) Sign(req *SigningRequest) (*Issued, error) {
 	now := s.now()
 	if now.Unix() > s.inv.NotAfter.Unix() {
 		return nil, fmt.Errorf("sharing: %w", dkey.ErrKeyExpired)
+	}
+	// Invite checked the offer; the signature is where it matters, so
+	// check again: no window outside the signing key's own (issue 12,
+	// finding 2). With the check above, the signing key has not expired.
+	if err := s.signer.CheckGrant(s.inv.Profile, s.inv.NotBefore, s.inv.NotAfter); err != nil {
+		return nil, fmt.Errorf("sharing: %w", err)
 	}
 	att := &attest.KeyAttestation{
 		ID: attest.NewID(), VehicleID: s.inv.Vehicle,

@@ -90,13 +90,14 @@ func (f *Friend) Revocation(at time.Time) Revocation {
 // the friend's first transaction.
 //
 // signers are the keys the vehicle has enrolled, with the access profiles
-// they hold. The checks, in order:
+// they hold and their own validity windows (attest.Signer NotBefore and
+// NotAfter, zero for an unbounded owner key). The checks, in order:
 //
 //  1. CheckStatement: attest.VerifyKeyAttestation for this vehicle at the
 //     current time: strict parse, the signer (kid) is enrolled, its
 //     signature, it holds dkey.EntitleShare, the vehicle, the validity
-//     window, the profile within the signer's (the error wraps the
-//     *attest.VerifyError);
+//     window, the profile and the window within the signer's own (the error
+//     wraps the *attest.VerifyError);
 //  2. CheckSlot: the attested slot is the slot that authenticated;
 //  3. CheckRevocation: neither the slot, the key nor the attestation has
 //     been revoked (ErrRevoked, dkey.ErrKeyTerminated): an old attestation

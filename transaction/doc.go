@@ -62,6 +62,18 @@
 //     fast keys, first command at counter 01 (package internal/securemsg).
 //   - The interface byte is 5E (NFC, verified); other interfaces pass their
 //     own through the configuration (§11 item 7).
+//   - A Home Key vehicle speaks 2.0 alone unless VehicleConfig.Versions
+//     lists 1.0 too (dkey.Profile.VehicleVersions): the endpoint's version
+//     list enters the key derivation at 2.0 only (§4.4), so at 1.0 nothing
+//     authenticates the SELECT response, and a relay that strips 2.0 from
+//     it would downgrade a reader that accepts 1.0. Endpoints still offer
+//     2.0 and 1.0, as iPhones do.
+//   - Secrets never print: PersistentKey, RangingKey (URSK, behind the
+//     sessions' RangingKey accessors and its Bytes method), FastKey,
+//     Credential, Auth1Result (whose confidential subset may hold an
+//     immobilizer token) and both sessions redact themselves in String,
+//     GoString and Format, for every verb. fmt bypasses every method for
+//     %p of a non-pointer and %w of a non-error, which go vet reports.
 //
 // # Allocation
 //

@@ -254,8 +254,9 @@ func (s *EndpointSession) Auth1(dst []byte, cmd *transport.Command, confidential
 
 // RangingKey returns the UWB ranging secret key URSK of a standard
 // transaction in the CCC profile (Volatile[48:80], PROTOCOL.md §4.4), and
-// false otherwise. The applet keeps it for CREATE RANGING KEY.
-func (s *EndpointSession) RangingKey() ([RangingKeySize]byte, bool) { return s.rangingKey() }
+// the zero RangingKey (not Valid) otherwise. The applet keeps it for
+// CREATE RANGING KEY.
+func (s *EndpointSession) RangingKey() RangingKey { return s.rangingKey() }
 
 // OpenExchange verifies and decrypts an EXCHANGE command and returns its
 // mailbox operations, for the device to check and apply. The operations

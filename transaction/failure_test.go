@@ -50,7 +50,7 @@ func TestVehicleRejectsUnenrolledEndpoint(t *testing.T) {
 	if tv.s.Authenticated() {
 		t.Error("session authenticated after a bad signature")
 	}
-	if _, ok := tv.s.RangingKey(); ok {
+	if k := tv.s.RangingKey(); k.Valid() {
 		t.Error("ranging key available after a bad signature")
 	}
 }
@@ -172,6 +172,14 @@ func TestDowngrade(t *testing.T) {
 	}
 	err := tv.s.ReadSelect(transport.Response{Data: []byte{0x5C, 0x02, 0x02, 0x00}, SW: dkey.SWSuccess})
 	wantErr(t, "SELECT offering only 2.0 to a CCC vehicle", err, ErrVersion)
+	// A default Home Key vehicle speaks 2.0 alone: a SELECT response
+	// stripped down to 1.0 is refused, not settled for.
+	tv, _ = pair(t, dkey.HomeKey)
+	if err := tv.s.Start(dkey.ActionUnlock, 0); err != nil {
+		t.Fatal(err)
+	}
+	err = tv.s.ReadSelect(transport.Response{Data: []byte{0x5C, 0x02, 0x01, 0x00}, SW: dkey.SWSuccess})
+	wantErr(t, "SELECT offering only 1.0 to a default Home Key vehicle", err, ErrVersion)
 }
 
 func TestUnknownVehicleID(t *testing.T) {

@@ -83,6 +83,34 @@ func (k *PersistentKey) Equal(o *PersistentKey) bool {
 // Zeroize erases the key.
 func (k *PersistentKey) Zeroize() { *k = PersistentKey{} }
 
+// RangingKey is the UWB ranging secret key URSK that a standard transaction
+// of the CCC profile derives (Volatile[48:80], PROTOCOL.md §4.4) for the
+// ranging setup (§8.5). It redacts itself when formatted; Bytes gives the
+// key to whoever needs it. The zero value holds no key.
+type RangingKey struct {
+	key   [RangingKeySize]byte
+	valid bool
+}
+
+// Valid reports whether k holds a key.
+func (k *RangingKey) Valid() bool { return k.valid }
+
+// Bytes returns a copy of the 32-byte key, or nil for the zero RangingKey.
+func (k *RangingKey) Bytes() []byte {
+	if !k.valid {
+		return nil
+	}
+	return append([]byte(nil), k.key[:]...)
+}
+
+// Equal reports, in constant time, whether k and o hold the same key.
+func (k *RangingKey) Equal(o *RangingKey) bool {
+	return k.valid == o.valid && subtle.ConstantTimeCompare(k.key[:], o.key[:]) == 1
+}
+
+// Zeroize erases the key.
+func (k *RangingKey) Zeroize() { *k = RangingKey{} }
+
 // transcript is what both sides of one transaction bind into its keys:
 // the profile's choices and the values exchanged in SELECT and AUTH0.
 type transcript struct {

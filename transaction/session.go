@@ -114,14 +114,16 @@ func (c *core) deriveSessionKeys() error {
 	return nil
 }
 
-// rangingKey returns URSK after a standard transaction of the CCC profile.
-func (c *core) rangingKey() ([RangingKeySize]byte, bool) {
-	var k [RangingKeySize]byte
+// rangingKey returns URSK after a standard transaction of the CCC profile,
+// the zero RangingKey otherwise.
+func (c *core) rangingKey() RangingKey {
+	var k RangingKey
 	if c.stage != stageStandard || !c.ks.urskOK {
-		return k, false
+		return k
 	}
-	copy(k[:], c.ks.volatile[volatileSize:volatileURSK])
-	return k, true
+	copy(k.key[:], c.ks.volatile[volatileSize:volatileURSK])
+	k.valid = true
+	return k
 }
 
 // appendSelectResponse appends the SELECT response data: 5C versions.

@@ -23,15 +23,14 @@ func TestStandardThenFast(t *testing.T) {
 			if !pk.Valid() || !pk.Equal(&te.cred.Persistent) {
 				t.Fatalf("vehicle and endpoint Kpersistent differ")
 			}
-			vk, vok := tv.s.RangingKey()
-			ek, eok := te.s.RangingKey()
-			if vok != (p == dkey.CCC) || eok != vok || vk != ek {
-				t.Errorf("ranging key: vehicle %x %v, endpoint %x %v", vk, vok, ek, eok)
+			vk, ek := tv.s.RangingKey(), te.s.RangingKey()
+			if vk.Valid() != (p == dkey.CCC) || ek.Valid() != vk.Valid() || !vk.Equal(&ek) {
+				t.Errorf("ranging key: vehicle %v, endpoint %v; want equal, valid %v", vk.Valid(), ek.Valid(), p == dkey.CCC)
 			}
 			if err := tv.controlFlow(CFSuccess); err != nil || te.lastCF != CFSuccess {
 				t.Fatalf("CONTROL FLOW: %v, endpoint saw %v", err, te.lastCF)
 			}
-			if _, ok := te.s.RangingKey(); ok {
+			if k := te.s.RangingKey(); k.Valid() {
 				t.Errorf("ranging key survives the end of the transaction")
 			}
 

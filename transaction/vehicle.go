@@ -23,7 +23,11 @@ type VehicleConfig struct {
 	Key crypto.Signer
 	// Versions are the applet protocol versions the vehicle speaks, highest
 	// first; the session selects the highest one the endpoint offers. The
-	// zero value means the profile's versions.
+	// zero value means Profile.VehicleVersions(): 1.0 for CCC, 2.0 alone for
+	// Home Key. A Home Key vehicle that must also serve 1.0 endpoints lists
+	// 2.0 and 1.0 here, an explicit opt-in: 1.0 binds no version list into
+	// the key derivation, so a relay that strips 2.0 from the SELECT response
+	// makes such a vehicle settle for 1.0 unnoticed.
 	Versions dkey.VersionList
 	// Interface is the interface byte bound into the key derivation; 0 means
 	// InterfaceNFC. The byte for BLE is not public (PROTOCOL.md §4.4, §11
@@ -61,7 +65,10 @@ func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 	v := &Vehicle{profile: cfg.Profile, id: cfg.VehicleID, key: cfg.Key, pub: pub, versions: cfg.Versions, iface: cfg.Interface}
 	v.pubX = pub.X()
 	if v.versions.Len() == 0 {
-		v.versions = cfg.Profile.Versions()
+		// Home Key: 2.0 only unless the configuration opts in to 1.0, so
+		// that a stripped SELECT response is refused (the project's
+		// choice; see dkey.Profile.VehicleVersions).
+		v.versions = cfg.Profile.VehicleVersions()
 	}
 	if v.iface == 0 {
 		v.iface = InterfaceNFC
@@ -351,8 +358,8 @@ func (s *VehicleSession) VerifyEndpoint(endpoint *dkey.PublicKey) (PersistentKey
 
 // RangingKey returns the UWB ranging secret key URSK of an authenticated
 // standard transaction in the CCC profile (Volatile[48:80], PROTOCOL.md
-// §4.4), and false otherwise.
-func (s *VehicleSession) RangingKey() ([RangingKeySize]byte, bool) { return s.rangingKey() }
+// §4.4), and the zero RangingKey (not Valid) otherwise.
+func (s *VehicleSession) RangingKey() RangingKey { return s.rangingKey() }
 
 // Fast reports whether the transaction was authenticated by a fast
 // cryptogram (and not by AUTH1).

@@ -56,8 +56,8 @@ func valid(k *enrolled, now time.Time) bool {
 
 // signers returns the keys whose key attestations the vehicle accepts: the
 // enrolled keys that are active and within their validity window, with the
-// profiles they hold (package attest checks that the signer may share and
-// grants no more than it holds).
+// profiles they hold and their windows (package attest checks that the
+// signer may share and grants no more than it holds, for no longer).
 func (r *Reader) signers() []attest.Signer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -65,7 +65,11 @@ func (r *Reader) signers() []attest.Signer {
 	out := make([]attest.Signer, 0, len(r.keys))
 	for _, k := range r.keys {
 		if valid(k, now) {
-			out = append(out, attest.Signer{Key: k.info.PublicKey, Slot: k.info.Slot, Grant: k.info.Profile})
+			s := attest.Signer{Key: k.info.PublicKey, Slot: k.info.Slot, Grant: k.info.Profile, NotBefore: k.info.NotBefore}
+			if !k.info.NotAfter.IsZero() {
+				s.NotAfter = k.info.NotAfter.Add(-time.Second) // first invalid instant → last valid second
+			}
+			out = append(out, s)
 		}
 	}
 	return out

@@ -307,7 +307,9 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 			consumed = x.consume(k, area)
 		}
 	}
-	x.res.RangingKey, x.res.HasRangingKey = s.RangingKey()
+	if rk := s.RangingKey(); rk.Valid() {
+		x.res.HasRangingKey = copy(x.res.RangingKey[:], rk.Bytes()) == transaction.RangingKeySize
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -89,6 +89,8 @@
 // steady state protecting and unprotecting allocate nothing when dst has room.
 // Close (and any authentication failure) zeroizes the chain and the scratch
 // buffers and drops the ciphers; the round keys inside crypto/aes cannot be
-// erased from outside the standard library. A channel is a sequence of
-// messages and is not safe for concurrent use.
+// erased from outside the standard library. [Keys], [Sender] and
+// [Receiver] redact themselves in String, GoString and Format, for every
+// verb: no key byte is ever formatted. A channel is a sequence of messages
+// and is not safe for concurrent use.
 package securemsg

@@ -64,4 +64,8 @@
 // crypto/hkdf keep their own state and return fresh slices (which are
 // cleared but whose earlier copies are not), and scrypt's working memory is
 // left to the garbage collector.
+//
+// ProverSecret, VerifierRecord, Prover and Verifier redact themselves in
+// String, GoString and Format, for every verb: w0, w1, L, the ephemeral
+// scalars and the derived keys are never formatted.
 package spake2plus

@@ -102,8 +102,9 @@ func parseIssuerAuth(dec *decoder, d Dialect) issuerAuth {
 	if kid := dec.bytes("kid", IssuerIDSize); dec.ok() {
 		if len(kid) != IssuerIDSize {
 			dec.fail("kid of %d bytes, want %d", len(kid), IssuerIDSize)
+		} else {
+			a.kid = IssuerID(kid)
 		}
-		a.kid = IssuerID(kid)
 	}
 	if dec.peekMajor() != majorBytes {
 		dec.fail("issuerAuth payload: detached or not a byte string")

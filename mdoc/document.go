@@ -276,6 +276,9 @@ func parseMSO(dec *decoder, d Dialect) mso {
 					if dec.ok() && len(dg) != sha256.Size {
 						dec.fail("digest of %d bytes, want %d", len(dg), sha256.Size)
 					}
+					if !dec.ok() {
+						break
+					}
 					ns.digests = append(ns.digests, msoDigest{id: id, digest: [sha256.Size]byte(dg)})
 				}
 				slices.SortFunc(ns.digests, func(a, b msoDigest) int { return cmp.Compare(a.id, b.id) })

@@ -84,7 +84,13 @@ func newTestDevice(t testing.TB, d Dialect, docs ...*Document) *Device {
 func runExchange(t testing.TB, d Dialect, dev *Device, cfg *ReaderConfig) (*DeviceResponse, transporttest.Transcript, error) {
 	t.Helper()
 	rec := transporttest.NewRecorder(transporttest.NewCard(stepUpApplet(d, dev)))
-	c := transport.NewClient(rec, nil)
+	resp, err := runExchangeClient(t, d, transport.NewClient(rec, nil), cfg)
+	return resp, rec.Transcript(), err
+}
+
+// runExchangeClient runs the reader side over c.
+func runExchangeClient(t testing.TB, d Dialect, c *transport.Client, cfg *ReaderConfig) (*DeviceResponse, error) {
+	t.Helper()
 	var resp *DeviceResponse
 	var err error
 	if d == HomeKey {
@@ -92,7 +98,7 @@ func runExchange(t testing.TB, d Dialect, dev *Device, cfg *ReaderConfig) (*Devi
 	} else {
 		resp, err = ReadStepUp(context.Background(), c, testStepUpKeys(t), cfg)
 	}
-	return resp, rec.Transcript(), err
+	return resp, err
 }
 
 func TestExchange(t *testing.T) {

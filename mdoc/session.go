@@ -112,6 +112,7 @@ const gcmTagSize = 16
 type channel struct {
 	reader, device cipher.AEAD
 	ctr            [2]uint32 // next counter, reader then device
+	ivbuf          [12]byte  // scratch: an IV on the stack would escape through the AEAD interface
 }
 
 func newChannel(k *SessionKeys) (*channel, error) {
@@ -159,8 +160,8 @@ func (c *channel) seal(dir int, dst, plaintext []byte) ([]byte, error) {
 	if c.ctr[dir] == math.MaxUint32 {
 		return dst, fmt.Errorf("%w: message counter exhausted", ErrOutOfSequence)
 	}
-	iv := c.iv(dir)
-	out := c.aead(dir).Seal(dst, iv[:], plaintext, nil)
+	c.ivbuf = c.iv(dir)
+	out := c.aead(dir).Seal(dst, c.ivbuf[:], plaintext, nil)
 	c.ctr[dir]++
 	return out, nil
 }
@@ -175,8 +176,8 @@ func (c *channel) open(dir int, dst, ciphertext []byte) ([]byte, error) {
 	if len(ciphertext) < gcmTagSize {
 		return dst, ErrDecrypt
 	}
-	iv := c.iv(dir)
-	out, err := c.aead(dir).Open(dst, iv[:], ciphertext, nil)
+	c.ivbuf = c.iv(dir)
+	out, err := c.aead(dir).Open(dst, c.ivbuf[:], ciphertext, nil)
 	if err != nil {
 		return dst, ErrDecrypt
 	}

@@ -107,6 +107,18 @@ func newDevice(dialect Dialect, cfg *DeviceConfig) (*Device, error) {
 	return d, nil
 }
 
+// String describes the session without its secrets.
+func (d *Device) String() string {
+	return fmt.Sprintf("mdoc.Device(%v, handover %t, exchanges %d, done %t, keys redacted)", d.dialect, d.handover, d.exchanges, d.closed)
+}
+
+// GoString is String.
+func (d *Device) GoString() string { return d.String() }
+
+// Format writes String whatever the verb, so that no verb prints the
+// secret or the keys.
+func (d *Device) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(d.String())) }
+
 // Err returns why the session ended early, or nil.
 func (d *Device) Err() error { return d.err }
 
@@ -147,7 +159,7 @@ func (d *Device) ProcessAPDU(dst, command []byte) []byte {
 	handover := cmd.P2 == p2NDEF
 	if handover == (d.dialect != HomeKey || d.handover) {
 		want := "the NDEF handover (P2 01)"
-		if !handover {
+		if handover {
 			want = "SessionData (P2 00)"
 		}
 		return d.fail(dst, dkey.SWConditionsNotSatisfied, &UnexpectedMessageError{Want: want, Got: fmt.Sprintf("ENVELOPE P2 %02X", cmd.P2)})

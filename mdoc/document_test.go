@@ -76,13 +76,14 @@ func TestVerifyErrors(t *testing.T) {
 			wrongAlg = wrongAlg.WithID(iss.Key().ID())
 			doc := func() *Document { return testDocument(t, d) }
 			at := func(tm time.Time) func() time.Time { return func() time.Time { return tm } }
-			tests := []struct {
+			type verifyCase struct {
 				name string
 				doc  *Document
 				opts VerifyOptions
 				step Step
 				want error
-			}{
+			}
+			tests := []verifyCase{
 				{"no issuers", doc(), VerifyOptions{Time: fixedNow}, StepIssuer, ErrUnknownIssuer},
 				{"unknown issuer", doc(), VerifyOptions{Issuers: []*IssuerKey{other.Key()}, Time: fixedNow}, StepIssuer, ErrUnknownIssuer},
 				{"issuer of the other dialect", doc(), VerifyOptions{Issuers: []*IssuerKey{wrongAlg}, Time: fixedNow}, StepIssuer, ErrUnknownIssuer},
@@ -94,34 +95,16 @@ func TestVerifyErrors(t *testing.T) {
 			// A document whose outer docType is not the signed one.
 			dt := doc()
 			dt.docType = "other"
-			tests = append(tests, struct {
-				name string
-				doc  *Document
-				opts VerifyOptions
-				step Step
-				want error
-			}{"docType not the signed one", dt, VerifyOptions{Issuers: trusted, Time: fixedNow}, StepDocType, ErrDocTypeMismatch})
+			tests = append(tests, verifyCase{"docType not the signed one", dt, VerifyOptions{Issuers: trusted, Time: fixedNow}, StepDocType, ErrDocTypeMismatch})
 			// An element whose bytes are not the signed ones.
 			dg := doc()
 			dg.nameSpaces[0].items[0].raw = bytes.Clone(dg.nameSpaces[0].items[0].raw)
 			dg.nameSpaces[0].items[0].raw[len(dg.nameSpaces[0].items[0].raw)-1] ^= 1
-			tests = append(tests, struct {
-				name string
-				doc  *Document
-				opts VerifyOptions
-				step Step
-				want error
-			}{"element altered", dg, VerifyOptions{Issuers: trusted, Time: fixedNow}, StepDigests, ErrDigestMismatch})
+			tests = append(tests, verifyCase{"element altered", dg, VerifyOptions{Issuers: trusted, Time: fixedNow}, StepDigests, ErrDigestMismatch})
 			// An element under a digest ID the object does not sign.
 			di := doc()
 			di.nameSpaces[0].items[0].digestID = 99
-			tests = append(tests, struct {
-				name string
-				doc  *Document
-				opts VerifyOptions
-				step Step
-				want error
-			}{"unsigned digest ID", di, VerifyOptions{Issuers: trusted, Time: fixedNow}, StepDigests, ErrDigestMismatch})
+			tests = append(tests, verifyCase{"unsigned digest ID", di, VerifyOptions{Issuers: trusted, Time: fixedNow}, StepDigests, ErrDigestMismatch})
 			for _, tt := range tests {
 				_, err := tt.doc.Verify(&tt.opts)
 				var ve *VerifyError

@@ -83,6 +83,15 @@ func newHomeKeyReader(secret *Secret, cfg *ReaderConfig, random uint16) (*Handov
 	return h, nil
 }
 
+// String describes the reader without its secret.
+func (h *HandoverReader) String() string { return "mdoc.HandoverReader(HomeKey, secret redacted)" }
+
+// GoString is String.
+func (h *HandoverReader) GoString() string { return h.String() }
+
+// Format writes String whatever the verb.
+func (h *HandoverReader) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(h.String())) }
+
 // Command returns the first ENVELOPE: P2 01, the handover request. Its data
 // is valid until the reader is used again.
 func (h *HandoverReader) Command() transport.Command {
@@ -174,6 +183,15 @@ func newRequestReader(d Dialect, keys *SessionKeys, req *DeviceRequest) (*Reques
 	r.cmd = tlv.AppendTLV(nil, tagEnvelopeData, sd)
 	return r, nil
 }
+
+// String describes the reader without its keys.
+func (r *RequestReader) String() string { return "mdoc.RequestReader(" + r.dialect.String() + ", keys redacted)" }
+
+// GoString is String.
+func (r *RequestReader) GoString() string { return r.String() }
+
+// Format writes String whatever the verb.
+func (r *RequestReader) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(r.String())) }
 
 // Request returns the DeviceRequest the reader sends.
 func (r *RequestReader) Request() *DeviceRequest { return r.request }

@@ -203,7 +203,10 @@ func TestSecretRedaction(t *testing.T) {
 	s := testSecret()
 	keys := testStepUpKeys(t)
 	iss := testIssuer(t, HomeKey)
-	for _, v := range []any{s, keys, iss} {
+	h, _ := newHomeKeyReader(s, nil, 1)
+	r, _ := NewStepUpReader(keys, nil)
+	dev := newTestDevice(t, HomeKey, testDocument(t, HomeKey))
+	for _, v := range []any{s, keys, iss, h, r, dev} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
 			out := fmt.Sprintf(verb, v)
 			if bytes.Contains([]byte(out), []byte("5051")) || !bytes.Contains([]byte(out), []byte("redacted")) {

@@ -185,7 +185,9 @@ func newRequestReader(d Dialect, keys *SessionKeys, req *DeviceRequest) (*Reques
 }
 
 // String describes the reader without its keys.
-func (r *RequestReader) String() string { return "mdoc.RequestReader(" + r.dialect.String() + ", keys redacted)" }
+func (r *RequestReader) String() string {
+	return "mdoc.RequestReader(" + r.dialect.String() + ", keys redacted)"
+}
 
 // GoString is String.
 func (r *RequestReader) GoString() string { return r.String() }

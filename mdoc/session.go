@@ -1,0 +1,254 @@
+package mdoc
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// Labels of the session key derivation (ISO/IEC 18013-5 §9.1.1.5).
+const (
+	infoSKReader = "SKReader"
+	infoSKDevice = "SKDevice"
+)
+
+// SessionKeys are the two AES-GCM keys of a session: SKReader encrypts what
+// the reader sends, SKDevice what the device sends. They are secret: the
+// value redacts itself when printed, and Zeroize clears it.
+type SessionKeys struct {
+	size   int
+	reader [32]byte
+	device [32]byte
+}
+
+// DeriveSessionKeys derives SKReader and SKDevice of size bytes (16 or 32)
+// with HKDF-SHA256 (RFC 5869) from ikm and salt, with the info "SKReader"
+// and "SKDevice" (ISO/IEC 18013-5 §9.1.1.5). Home Key derives them from the
+// 32-byte EXCHANGE secret with SHA-256(SessionTranscriptBytes) as salt;
+// Aliro from the step-up material with a salt of 32 zero bytes (see
+// [AliroStepUpKeys]).
+func DeriveSessionKeys(ikm, salt []byte, size int) (*SessionKeys, error) {
+	if size != 16 && size != 32 {
+		return nil, fmt.Errorf("mdoc: session key size %d, want 16 or 32", size)
+	}
+	if len(ikm) == 0 {
+		return nil, fmt.Errorf("mdoc: empty input keying material")
+	}
+	k := &SessionKeys{size: size}
+	if err := hkdfInto(k.reader[:size], ikm, salt, infoSKReader); err != nil {
+		return nil, err
+	}
+	if err := hkdfInto(k.device[:size], ikm, salt, infoSKDevice); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func hkdfInto(out, ikm, salt []byte, info string) error {
+	prk, err := hkdf.Extract(sha256.New, ikm, salt)
+	if err != nil {
+		return fmt.Errorf("mdoc: HKDF: %w", err)
+	}
+	okm, err := hkdf.Expand(sha256.New, prk, info, len(out))
+	clear(prk)
+	if err != nil {
+		return fmt.Errorf("mdoc: HKDF: %w", err)
+	}
+	copy(out, okm)
+	clear(okm)
+	return nil
+}
+
+// AliroStepUpKeys derives the step-up session keys of an Aliro transaction
+// from its 32-byte step-up material, bytes 0x40 to 0x60 of the AUTH1 key
+// derivation output: HKDF-SHA256 with a salt of 32 zero bytes and the info
+// "SKReader" and "SKDevice", 32 bytes each (I [ALIRO] README "Secure
+// channel key derivation", kormax/python-aliro-reader protocol.py). The
+// key derivation that produces the material belongs to the transaction.
+func AliroStepUpKeys(material []byte) (*SessionKeys, error) {
+	if len(material) != 32 {
+		return nil, fmt.Errorf("mdoc: step-up material of %d bytes, want 32", len(material))
+	}
+	var zero [32]byte
+	return DeriveSessionKeys(material, zero[:], Aliro.KeySize())
+}
+
+// Size returns the key size in bytes.
+func (k *SessionKeys) Size() int { return k.size }
+
+// Zeroize clears the keys.
+func (k *SessionKeys) Zeroize() {
+	clear(k.reader[:])
+	clear(k.device[:])
+}
+
+// String redacts the keys.
+func (k *SessionKeys) String() string { return "mdoc.SessionKeys(redacted)" }
+
+// GoString redacts the keys.
+func (k *SessionKeys) GoString() string { return k.String() }
+
+// Format redacts the keys whatever the verb.
+func (k *SessionKeys) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
+
+// Directions of the channel, the first 8 bytes of the IV (ISO/IEC 18013-5
+// §9.1.1.5: the identifier is 0 for the reader, 1 for the device).
+const (
+	ivReader = 0
+	ivDevice = 1
+)
+
+// gcmTagSize is the size of the AES-GCM tag.
+const gcmTagSize = 16
+
+// channel is the AES-GCM channel of a session: each direction has its key
+// and its message counter, starting at 1; the 12-byte IV is the 8-byte
+// direction identifier then the 4-byte big-endian counter.
+type channel struct {
+	reader, device cipher.AEAD
+	ctr            [2]uint32 // next counter, reader then device
+	ivbuf          [12]byte  // scratch: an IV on the stack would escape through the AEAD interface
+}
+
+func newChannel(k *SessionKeys) (*channel, error) {
+	r, err := newGCM(k.reader[:k.size])
+	if err != nil {
+		return nil, err
+	}
+	d, err := newGCM(k.device[:k.size])
+	if err != nil {
+		return nil, err
+	}
+	return &channel{reader: r, device: d, ctr: [2]uint32{1, 1}}, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("mdoc: %w", err)
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, fmt.Errorf("mdoc: %w", err)
+	}
+	return g, nil
+}
+
+// iv returns the IV of the next message in direction dir.
+func (c *channel) iv(dir int) [12]byte {
+	var iv [12]byte
+	binary.BigEndian.PutUint64(iv[:8], uint64(dir))
+	binary.BigEndian.PutUint32(iv[8:], c.ctr[dir])
+	return iv
+}
+
+func (c *channel) aead(dir int) cipher.AEAD {
+	if dir == ivReader {
+		return c.reader
+	}
+	return c.device
+}
+
+// seal appends the encryption of plaintext in direction dir to dst and
+// advances that direction's counter.
+func (c *channel) seal(dir int, dst, plaintext []byte) ([]byte, error) {
+	if c.ctr[dir] == math.MaxUint32 {
+		return dst, fmt.Errorf("%w: message counter exhausted", ErrOutOfSequence)
+	}
+	c.ivbuf = c.iv(dir)
+	out := c.aead(dir).Seal(dst, c.ivbuf[:], plaintext, nil)
+	c.ctr[dir]++
+	return out, nil
+}
+
+// open appends the decryption of ciphertext in direction dir to dst and
+// advances that direction's counter. It returns ErrDecrypt and nothing more
+// when the message does not authenticate; the counter then stays.
+func (c *channel) open(dir int, dst, ciphertext []byte) ([]byte, error) {
+	if c.ctr[dir] == math.MaxUint32 {
+		return dst, fmt.Errorf("%w: message counter exhausted", ErrOutOfSequence)
+	}
+	if len(ciphertext) < gcmTagSize {
+		return dst, ErrDecrypt
+	}
+	c.ivbuf = c.iv(dir)
+	out, err := c.aead(dir).Open(dst, c.ivbuf[:], ciphertext, nil)
+	if err != nil {
+		return dst, ErrDecrypt
+	}
+	c.ctr[dir]++
+	return out, nil
+}
+
+// SecretSize is the size of the Home Key EXCHANGE secret.
+const SecretSize = 32
+
+// Secret is the Home Key "attestation exchange common secret": 32 random
+// bytes the reader sends to the device inside the secure channel of a
+// standard transaction (EXCHANGE plaintext 00 8E 22 C0 20 <secret>,
+// PROTOCOL.md §4.8) and the input keying material of the session keys. It
+// redacts itself when printed; Zeroize clears it.
+type Secret struct {
+	b [SecretSize]byte
+}
+
+// NewSecret returns a fresh secret from crypto/rand.
+func NewSecret() (*Secret, error) {
+	s := &Secret{}
+	if _, err := rand.Read(s.b[:]); err != nil {
+		return nil, fmt.Errorf("mdoc: %w", err)
+	}
+	return s, nil
+}
+
+// SecretFromBytes returns the secret held in b, which must be 32 bytes.
+func SecretFromBytes(b []byte) (*Secret, error) {
+	if len(b) != SecretSize {
+		return nil, malformed("secret of %d bytes, want %d", len(b), SecretSize)
+	}
+	s := &Secret{}
+	copy(s.b[:], b)
+	return s, nil
+}
+
+// Zeroize clears the secret.
+func (s *Secret) Zeroize() { clear(s.b[:]) }
+
+// String redacts the secret.
+func (s *Secret) String() string { return "mdoc.Secret(redacted)" }
+
+// GoString redacts the secret.
+func (s *Secret) GoString() string { return s.String() }
+
+// Format redacts the secret whatever the verb.
+func (s *Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// TLV tags of the Home Key EXCHANGE that hands the secret over (I+ [AHK]
+// README "EXCHANGE", [AHKR] homekey.py mailbox_exchange).
+const (
+	tagAttestationExchange = 0x8E
+	tagExchangeSecret      = 0xC0
+)
+
+// AppendHomeKeyExchange appends the plaintext of the Home Key EXCHANGE that
+// sends s to the device: 00 8E 22 C0 20 <secret>. The transaction's secure
+// messaging encrypts it.
+func AppendHomeKeyExchange(dst []byte, s *Secret) []byte {
+	dst = append(dst, 0x00, tagAttestationExchange, 2+SecretSize, tagExchangeSecret, SecretSize)
+	return append(dst, s.b[:]...)
+}
+
+// ParseHomeKeyExchange parses the plaintext of a Home Key EXCHANGE that
+// hands over the secret, exactly 00 8E 22 C0 20 <32 bytes>.
+func ParseHomeKeyExchange(b []byte) (*Secret, error) {
+	if len(b) != 5+SecretSize || b[0] != 0x00 || b[1] != tagAttestationExchange || b[2] != 2+SecretSize ||
+		b[3] != tagExchangeSecret || b[4] != SecretSize {
+		return nil, malformed("not a Home Key attestation EXCHANGE (00 8E 22 C0 20 <secret>)")
+	}
+	return SecretFromBytes(b[5:])
+}

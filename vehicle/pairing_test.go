@@ -374,9 +374,20 @@ func TestPairAttemptsExhausted(t *testing.T) {
 		t.Errorf("commands with no attempt left = %X, want SELECT and OP CONTROL FLOW 12 0D", sent)
 	}
 	w.checkNoKey(t, w.phone)
-	// A new verifier from the vehicle OEM resets the counter.
+	// The same verifier installed again does not; a new verifier from the
+	// vehicle OEM (a new salt, a new password) resets the counter.
 	w.phone.applet.CancelPairing()
 	w.install(t, pairCode)
+	if n := w.reader.PairingAttempts(); n != 0 {
+		t.Fatalf("PairingAttempts after installing the same verifier again = %d, want 0", n)
+	}
+	v, err := pairing.NewVerifier([]byte(pairCode), []byte("salt-9876543210!"), pairParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.reader.InstallVerifier(v); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.pair(t, w.phone, pairCode); err != nil {
 		t.Fatalf("Pair after a new verifier: %v", err)
 	}

@@ -66,8 +66,8 @@ func newShareWorld(t testing.TB, o shareOptions) *shareWorld {
 	return w
 }
 
-// pair pairs p as the owner (replacing the previous one when replace is
-// set).
+// pair pairs p as the owner (replacing the previous one's device when
+// replace is set: the same owner's new phone).
 func (w *shareWorld) pair(t testing.TB, p *pairPhone, replace bool) PairResult {
 	t.Helper()
 	v, err := pairing.NewVerifier([]byte(pairCode), []byte("salt-0123456789!"), pairParams)
@@ -76,7 +76,7 @@ func (w *shareWorld) pair(t testing.TB, p *pairPhone, replace bool) PairResult {
 	}
 	install := w.reader.InstallVerifier
 	if replace {
-		install = w.reader.ReplaceOwner
+		install = w.reader.ReplaceOwnerDevice
 	}
 	if err := install(v); err != nil {
 		t.Fatal(err)
@@ -221,9 +221,10 @@ func TestShareFirstFriendTransaction(t *testing.T) {
 		res.ControlFlow != transaction.CFDeleteAttestation || !res.ControlFlowDelivered {
 		t.Fatalf("first friend transaction = %+v", res)
 	}
-	// The attestation came in the AUTH1 response: no EXCHANGE.
-	if n := exchanges(tr); n != 0 {
-		t.Errorf("first friend transaction sent %d EXCHANGE commands, want 0", n)
+	// The attestation came in the AUTH1 response: one EXCHANGE, the
+	// authenticated acknowledgement that clears it.
+	if n := exchanges(tr); n != 1 {
+		t.Errorf("first friend transaction sent %d EXCHANGE commands, want 1", n)
 	}
 	if len(res.Statements) != 1 || res.Statements[0].Err != nil {
 		t.Errorf("statements = %+v, want the friend's own attestation, accepted", res.Statements)
@@ -355,7 +356,9 @@ func TestOwnerStatementsInAuth1Subset(t *testing.T) {
 	}
 	w.terminations(t, 1)
 	res, tr, err = w.transact(w.owner, dkey.ActionEngineStart)
-	if err != nil || res.ControlFlow != transaction.CFDeleteAttestation || exchanges(tr) != 1 || len(res.Statements) != 1 || res.Statements[0].Err != nil {
+	// The statement came in AUTH1 (the header) and one EXCHANGE (the
+	// rest); one more acknowledges it.
+	if err != nil || res.ControlFlow != transaction.CFDeleteAttestation || exchanges(tr) != 2 || len(res.Statements) != 1 || res.Statements[0].Err != nil {
 		t.Fatalf("engine start with a statement = %+v, %d EXCHANGE, %v", res, exchanges(tr), err)
 	}
 	if area := w.area(t, w.owner); len(area) != sharing.AreaHeaderSize {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/opencarkey/sdk/store"
 )
@@ -115,6 +116,9 @@ func TestSection(t *testing.T) {
 	}
 	if _, err := s.Get("other"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get(deleted) = %v", err)
+	}
+	if ops := (*Section)(nil).Delete(nil, "r"); len(ops) != 0 {
+		t.Errorf("a nil Section deleted %v", ops)
 	}
 	if _, err := s.Put(nil, "#header", nil); err == nil {
 		t.Error("Put accepted the header's name")
@@ -242,4 +246,47 @@ func ExampleOpenSection() {
 	p, _ := s.Get("greeting")
 	fmt.Println(string(p))
 	// Output: hello
+}
+
+func TestCodec(t *testing.T) {
+	type rec struct {
+		_ struct{} `cbor:",toarray"`
+		A uint16
+		B []byte
+		C [][]byte
+	}
+	in := rec{A: 7, B: []byte{1}, C: [][]byte{{2}, {}}}
+	b, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out rec
+	if err := Decode(b, &out); err != nil || out.A != 7 || len(out.C) != 2 {
+		t.Fatalf("Decode(Encode(r)) = %+v, %v", out, err)
+	}
+	for i := range len(b) {
+		if err := Decode(b[:i], &out); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Decode(%X) = %v, want ErrCorrupt", b[:i], err)
+		}
+	}
+	if err := Decode(append(bytes.Clone(b), 0), &out); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Decode with a trailing byte = %v", err)
+	}
+	// A non-minimal integer is not the deterministic encoding.
+	nonMin := []byte{0x83, 0x19, 0x00, 0x07, 0x41, 0x01, 0x82, 0x41, 0x02, 0x40}
+	if err := Decode(nonMin, &out); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Decode(non-minimal) = %v, want ErrCorrupt", err)
+	}
+}
+
+func TestTime(t *testing.T) {
+	for _, tm := range []time.Time{{}, time.Unix(0, 0), time.Date(2031, 5, 6, 7, 8, 9, 10, time.FixedZone("", 3600))} {
+		got, err := ParseTime(AppendTime(nil, tm))
+		if err != nil || !got.Equal(tm) || got.IsZero() != tm.IsZero() {
+			t.Errorf("ParseTime(AppendTime(%v)) = %v, %v", tm, got, err)
+		}
+	}
+	if _, err := ParseTime([]byte{1, 2}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("ParseTime(garbage) = %v", err)
+	}
 }

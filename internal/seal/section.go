@@ -79,8 +79,12 @@ func (s *Section) Put(ops []store.Op, name string, plaintext []byte) ([]store.Op
 	return append(ops, store.Put(s.key(name), v)), nil
 }
 
-// Delete appends to ops the operation that deletes the record name.
+// Delete appends to ops the operation that deletes the record name. On a
+// nil Section, the state of a role that stores nothing, it does nothing.
 func (s *Section) Delete(ops []store.Op, name string) []store.Op {
+	if s == nil {
+		return ops
+	}
 	return append(ops, store.Delete(s.key(name)))
 }
 

@@ -20,31 +20,32 @@ import (
 
 var pairingNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// pairingElement is a SecureElement that counts the keys alive in it.
+// pairingElement is a SoftwareElement that counts the keys alive in it.
 type pairingElement struct {
+	SoftwareElement
 	mu   sync.Mutex
-	live map[crypto.Signer]bool
+	live map[KeyID]bool
 }
 
-func (e *pairingElement) GenerateKey() (crypto.Signer, error) {
-	k, err := dkey.GenerateSoftwareKey()
+func (e *pairingElement) GenerateKey(id KeyID) (crypto.Signer, error) {
+	k, err := e.SoftwareElement.GenerateKey(id)
 	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.live == nil {
-		e.live = map[crypto.Signer]bool{}
+		e.live = map[KeyID]bool{}
 	}
-	e.live[k] = true
+	e.live[id] = true
 	return k, nil
 }
 
-func (e *pairingElement) DeleteKey(k crypto.Signer) error {
+func (e *pairingElement) DeleteKey(id KeyID) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.live, k)
-	return nil
+	delete(e.live, id)
+	return e.SoftwareElement.DeleteKey(id)
 }
 
 func (e *pairingElement) count() int {

@@ -30,31 +30,32 @@ func pairTime() time.Time { return pairNow }
 
 const pairCode = "271828"
 
-// pairSE is a device.SecureElement that counts the keys alive in it.
+// pairSE is a device.SoftwareElement that counts the keys alive in it.
 type pairSE struct {
+	device.SoftwareElement
 	mu   sync.Mutex
-	live map[crypto.Signer]bool
+	live map[device.KeyID]bool
 }
 
-func (s *pairSE) GenerateKey() (crypto.Signer, error) {
-	k, err := dkey.GenerateSoftwareKey()
+func (s *pairSE) GenerateKey(id device.KeyID) (crypto.Signer, error) {
+	k, err := s.SoftwareElement.GenerateKey(id)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.live == nil {
-		s.live = map[crypto.Signer]bool{}
+		s.live = map[device.KeyID]bool{}
 	}
-	s.live[k] = true
+	s.live[id] = true
 	return k, nil
 }
 
-func (s *pairSE) DeleteKey(k crypto.Signer) error {
+func (s *pairSE) DeleteKey(id device.KeyID) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.live, k)
-	return nil
+	delete(s.live, id)
+	s.mu.Unlock()
+	return s.SoftwareElement.DeleteKey(id)
 }
 
 func (s *pairSE) count() int {

@@ -307,7 +307,8 @@ func (a *Applet) restore() error {
 }
 
 // loadCredential fetches the key handle and Kpersistent of k from the
-// secure element, and checks the handle is k's key.
+// secure element, checks the handle is k's key and, for a key from owner
+// pairing, that the element holds its pairing secret.
 func (a *Applet) loadCredential(k *key) error {
 	signer, err := a.se.Key(k.id)
 	if err != nil {
@@ -318,6 +319,16 @@ func (a *Applet) loadCredential(k *key) error {
 		return stateError("loading a key", fmt.Errorf("%w: the secure element's key %d is not the record's", seal.ErrCorrupt, k.id))
 	}
 	k.cred.Key = signer
+	if k.pairing != nil {
+		// The pairing secret stays in the element; check it is there
+		// and opens.
+		var ltss [pairing.LongTermSecretSize]byte
+		b, err := a.se.Secret(ltss[:0], SecretID{Key: k.id, Kind: SecretPairing})
+		clear(ltss[:])
+		if err != nil || len(b) != pairing.LongTermSecretSize {
+			return stateError("loading the pairing secret", fmt.Errorf("%w: key %d: %w", seal.ErrCorrupt, k.id, err))
+		}
+	}
 	var buf [transaction.PersistentKeySize]byte
 	b, err := a.se.Secret(buf[:0], SecretID{Key: k.id, Kind: SecretPersistent})
 	defer clear(buf[:])

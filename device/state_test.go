@@ -527,4 +527,3 @@ func FuzzStateRecord(f *testing.F) {
 		}
 	})
 }
-

@@ -75,6 +75,7 @@ type pairPhone struct {
 
 // pairWorld is one vehicle, configured for pairing, and one phone.
 type pairWorld struct {
+	cfg    *Config
 	reader *Reader
 	phone  *pairPhone
 }
@@ -123,6 +124,12 @@ func newPairPhone(t testing.TB) *pairPhone {
 // newPairWorld returns a vehicle that trusts the Device OEM roots of the
 // given phones (the first phone is the world's).
 func newPairWorld(t testing.TB, maxAttempts int, phones ...*pairPhone) *pairWorld {
+	return newPairWorldWith(t, maxAttempts, nil, phones...)
+}
+
+// newPairWorldWith is newPairWorld with opt applied to the reader's
+// configuration.
+func newPairWorldWith(t testing.TB, maxAttempts int, opt func(*Config), phones ...*pairPhone) *pairWorld {
 	t.Helper()
 	if len(phones) == 0 {
 		phones = append(phones, newPairPhone(t))
@@ -135,13 +142,17 @@ func newPairWorld(t testing.TB, maxAttempts int, phones ...*pairPhone) *pairWorl
 		roots.AddCert(p.root)
 	}
 	vid, _ := dkey.NewVehicleID([]byte("VIN00042"))
-	r, err := NewReader(&Config{VehicleID: vid, Key: vk, Time: pairTime, Pairing: &PairingConfig{
+	cfg := &Config{VehicleID: vid, Key: vk, Time: pairTime, Pairing: &PairingConfig{
 		VehicleRoot: root.Raw, Certificates: [][]byte{vc.Raw}, DeviceRoots: roots, MaxAttempts: maxAttempts,
-	}})
+	}}
+	if opt != nil {
+		opt(cfg)
+	}
+	r, err := NewReader(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pairWorld{reader: r, phone: phones[0]}
+	return &pairWorld{cfg: cfg, reader: r, phone: phones[0]}
 }
 
 func (w *pairWorld) install(t testing.TB, code string) {

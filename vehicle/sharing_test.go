@@ -21,6 +21,7 @@ import (
 // a revocation store and a key tracking service, and the Device OEM roots
 // of every phone, which the owner's device trusts for friends' keys.
 type shareWorld struct {
+	cfg    *Config
 	reader *Reader
 	store  *sharing.RevocationStore
 	owner  *pairPhone
@@ -34,6 +35,9 @@ type shareOptions struct {
 	keyConfig *pairing.KeyConfig
 	noTrack   bool
 	phones    []*pairPhone
+	// store and kek keep the reader's state.
+	store Store
+	kek   KeyEncryptionKey
 }
 
 func newShareWorld(t testing.TB, o shareOptions) *shareWorld {
@@ -49,12 +53,13 @@ func newShareWorld(t testing.TB, o shareOptions) *shareWorld {
 	root := pairMust(t)(cert.NewVehicleRoot(pairTemplate("Vehicle OEM Root"), rootKey))
 	vc := pairMust(t)(cert.NewVehicle(pairTemplate("Vehicle"), vk.PublicKey(), root, rootKey))
 	vid, _ := dkey.NewVehicleID([]byte("VIN00042"))
-	cfg := &Config{VehicleID: vid, Key: vk, Time: pairTime, Revocations: w.store, Pairing: &PairingConfig{
+	cfg := &Config{VehicleID: vid, Key: vk, Time: pairTime, Revocations: w.store, Store: o.store, KEK: o.kek, Pairing: &PairingConfig{
 		VehicleRoot: root.Raw, Certificates: [][]byte{vc.Raw}, DeviceRoots: w.roots, KeyConfig: o.keyConfig,
 	}}
 	if !o.noTrack {
 		cfg.TrackingKeys = []*dkey.PublicKey{w.ksKey.PublicKey()}
 	}
+	w.cfg = cfg
 	var err error
 	if w.reader, err = NewReader(cfg); err != nil {
 		t.Fatal(err)

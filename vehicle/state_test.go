@@ -283,6 +283,7 @@ func TestStateDamaged(t *testing.T) {
 		t.Error("no cut was refused")
 	}
 }
+
 // TestFormatRedacts: no verb prints Kpersistent, an immobilizer token, the
 // ranging key or the verifier.
 func TestFormatRedacts(t *testing.T) {

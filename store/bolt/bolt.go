@@ -49,6 +49,11 @@ type Options struct {
 	Timeout time.Duration
 	// Mode is the permission of a new file; zero means 0600.
 	Mode os.FileMode
+	// NoSync skips the fsync of each commit. A batch then survives the
+	// death of the process (the operating system holds the pages) but not
+	// a crash of the machine or a power cut. It is for tests that kill
+	// processes, never for a car or a phone.
+	NoSync bool
 }
 
 // Store is a store in one bbolt file. It is safe for concurrent use.
@@ -108,7 +113,7 @@ func openDB(path string, o Options) (db *bbolt.DB, err error) {
 		f, err = os.OpenFile(name, flag, perm)
 		return f, err
 	}
-	db, err = bbolt.Open(path, o.Mode, &bbolt.Options{Timeout: o.Timeout, OpenFile: openFile})
+	db, err = bbolt.Open(path, o.Mode, &bbolt.Options{Timeout: o.Timeout, OpenFile: openFile, NoSync: o.NoSync, NoGrowSync: o.NoSync})
 	if err != nil {
 		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) ||
 			errors.Is(err, berrors.ErrInvalidMapping) ||

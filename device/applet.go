@@ -79,6 +79,28 @@ type KeyConfig struct {
 	PrivateKey []byte
 }
 
+// String describes the key configuration without its private key.
+func (c KeyConfig) String() string {
+	pk := "none"
+	if c.PrivateKey != nil {
+		pk = "[redacted]"
+	}
+	return fmt.Sprintf("{VehicleID:%v VehicleKey:%v Slot:%v Role:%v Mailboxes:%+v PowerReserve:%v PrivateKey:%s}",
+		c.VehicleID, c.VehicleKey, c.Slot, c.Role, c.Mailboxes, c.PowerReserve, pk)
+}
+
+// GoString is String: the private key is never printed.
+func (c KeyConfig) GoString() string { return "device.KeyConfig" + c.String() }
+
+// Format prints String for every verb (GoString for %#v).
+func (c KeyConfig) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, c.GoString())
+		return
+	}
+	fmt.Fprint(f, c.String())
+}
+
 // KeyInfo describes a key the applet holds, as the host app sees it.
 type KeyInfo struct {
 	VehicleID dkey.VehicleID

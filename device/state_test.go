@@ -455,10 +455,18 @@ func TestFormatRedacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	pk := s.applet.keys[0].cred.Persistent.Bytes()
+	scalar := bytes.Repeat([]byte{0x5A}, 32)
+	kc := KeyConfig{VehicleID: s.vid, PrivateKey: scalar}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
 		out := fmt.Sprintf(verb, s.applet)
 		if strings.Contains(out, "SECRETMB") || strings.Contains(out, fmt.Sprintf("%x", pk)) || strings.Contains(out, fmt.Sprint(pk)) || !strings.HasPrefix(out, "device.Applet{") {
 			t.Errorf("Sprintf(%q, applet) = %q", verb, out)
+		}
+		for _, v := range []any{kc, &kc, Config{KEK: testKEK(t, 9)}} {
+			out := fmt.Sprintf(verb, v)
+			if strings.Contains(strings.ToLower(out), "5a5a") || strings.Contains(out, "90 90") || strings.Contains(out, "ZZZZ") || strings.Contains(out, "0909") {
+				t.Errorf("Sprintf(%q, %T) prints a secret: %s", verb, v, out)
+			}
 		}
 	}
 }

@@ -45,12 +45,14 @@ type Config struct {
 	// certificates, the Device OEM roots and the attempt limit. Nil means
 	// the reader does not pair (CCC profile only).
 	Pairing *PairingConfig
-	// Revocations is the vehicle's record of keys revoked for good, loaded
-	// from its secure storage (sharing.ParseRevocationStore); nil means a
-	// new, empty in-memory store of sharing.DefaultMaxRevocations. The
-	// reader records in it every key it removes, and every termination it
-	// processes, before the key goes; the caller persists it
-	// (Reader.Revocations) after each change.
+	// Revocations is the vehicle's record of keys revoked for good; nil
+	// means a new, empty store of sharing.DefaultMaxRevocations. The reader
+	// records in it every key it removes, and every termination it
+	// processes, before the key goes. With a Store, the reader stores each
+	// revocation with the change that made it, and fills this store with
+	// the stored ones at NewReader (and stores those it holds that the
+	// file lacks). Without one, the caller persists it (Reader.Revocations,
+	// sharing.RevocationStore.MarshalBinary) after each change.
 	Revocations *sharing.RevocationStore
 	// TrackingKeys are the keys of the automaker's key tracking service,
 	// which sign the tracking receipts devices hand over in their statement

@@ -28,8 +28,9 @@ type StatementResult struct {
 	Err error
 }
 
-// Revocations returns the vehicle's revocation store, for the caller to
-// persist after each change (sharing.RevocationStore.MarshalBinary).
+// Revocations returns the vehicle's revocation store. A reader with a
+// Store stores it itself; without one, the caller persists it after each
+// change (sharing.RevocationStore.MarshalBinary).
 func (r *Reader) Revocations() *sharing.RevocationStore { return r.share.Revocations() }
 
 // ApplyCommand carries out a key-management command of the automaker's

@@ -139,6 +139,17 @@ func (e *StoredElement) Key(id KeyID) (crypto.Signer, error) {
 	return k, nil
 }
 
+// hasKeyLocked reports whether the element holds a key under id: loaded,
+// or stored. e.mu is held.
+func (e *StoredElement) hasKeyLocked(id KeyID) bool {
+	if _, ok := e.keys[id]; ok {
+		return true
+	}
+	v, err := e.sec.Get(seKeyName(id))
+	clear(v)
+	return !errors.Is(err, store.ErrNotFound)
+}
+
 // decodeStoredKey parses the record of a stored key: its 32-byte scalar.
 func decodeStoredKey(b []byte) (*dkey.SoftwareKey, error) {
 	k, err := dkey.NewSoftwareKey(b)
@@ -152,7 +163,7 @@ func decodeStoredKey(b []byte) (*dkey.SoftwareKey, error) {
 func (e *StoredElement) DeleteKey(id KeyID) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, err := e.sec.Get(seKeyName(id)); errors.Is(err, store.ErrNotFound) {
+	if !e.hasKeyLocked(id) {
 		// Nothing to delete: no write. (An applet that restarts deletes
 		// the keys of its terminated records again.)
 		empty := true
@@ -180,7 +191,7 @@ func (e *StoredElement) PutSecret(id SecretID, secret []byte) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, err := e.sec.Get(seKeyName(id.Key)); errors.Is(err, store.ErrNotFound) {
+	if !e.hasKeyLocked(id.Key) {
 		return fmt.Errorf("%w: key %d", ErrNoSecret, id.Key)
 	}
 	ops, err := e.sec.Put(nil, seSecretName(id), secret)

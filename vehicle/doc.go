@@ -124,6 +124,11 @@
 //     private mailbox, on which the device clears it (package device). A
 //     device that refuses (its host wrote the area since AUTH1) keeps the
 //     area; the transaction ends with 0100, and the statements come again.
+//     The statements of one area are applied one by one, each in its own
+//     batch (an admission, a removal, a receipt); a crash before the
+//     acknowledgement leaves the area on the device, and the next
+//     transaction applies them again, to no effect for those already
+//     stored.
 //   - Statement areas are read in standard transactions only: a fast unlock
 //     stays as short as it is, and engine start is always standard. The area
 //     header comes from the AUTH1 private subset when the key's mailbox

@@ -264,7 +264,10 @@ func decodeRemoved(b []byte) (KeyInfo, error) {
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	if k.info.State != dkey.KeyTerminated || len(k.token) > 0 || k.persistent.Valid() || k.hasLTSS {
+	// A removed key keeps its identity and profile only: what its next
+	// transaction reports.
+	if k.info.State != dkey.KeyTerminated || len(k.token) > 0 || k.persistent.Valid() || k.hasLTSS ||
+		k.mailboxes != (dkey.MailboxConfig{}) || k.provisioned || k.statements || k.tokenOff != 0 {
 		return KeyInfo{}, fmt.Errorf("%w: removed-key record", seal.ErrCorrupt)
 	}
 	return k.info, nil

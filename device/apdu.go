@@ -3,6 +3,7 @@ package device
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/sharing"
@@ -108,6 +109,11 @@ func (a *Applet) auth0(dst []byte, cmd *transport.Command) ([]byte, error) {
 		err = dkey.ErrKeySuspended
 	case k.state == dkey.KeySuspended:
 		err = dkey.ErrKeySuspended
+	case a.power:
+		// Power reserve (power.go): no host, no host clock, no user
+		// authentication; only the keys marked for it, with express
+		// mode on, transact.
+		err = powerReserveRefusal(k)
 	case !k.express && !a.now().Before(a.authTil):
 		err = dkey.ErrUserAuthenticationRequired
 	}
@@ -150,7 +156,10 @@ func (a *Applet) auth1(dst []byte, cmd *transport.Command) ([]byte, error) {
 
 // exchange checks every operation of an EXCHANGE against the key's
 // mailboxes before it applies any, so that a command is applied whole or
-// not at all.
+// not at all; writes are applied to copies of the mailboxes and stored,
+// in one batch, before they take effect. A write of the empty area header
+// at offset 0 of the private mailbox is the vehicle's acknowledgement of
+// the statement area (acknowledgement).
 func (a *Applet) exchange(dst []byte, cmd *transport.Command) ([]byte, error) {
 	k := a.current
 	if k == nil {
@@ -163,32 +172,105 @@ func (a *Applet) exchange(dst []byte, cmd *transport.Command) ([]byte, error) {
 		}
 		return dst, err
 	}
+	writes, ack := false, false
 	for i := range ops {
 		if err := ops[i].Check(len(k.mailbox(ops[i].Mailbox))); err != nil {
 			return dst, err
 		}
+		switch {
+		case acknowledgement(&ops[i]):
+			if !a.areaAcknowledgeable(k) {
+				return dst, fmt.Errorf("device: the statement area cannot be cleared: %w", dkey.SWConditionsNotSatisfied)
+			}
+			ack = true
+		case ops[i].Kind != transaction.OpRead:
+			writes = true
+		}
 	}
 	res := a.results[:0]
+	var private, conf []byte
+	if writes || ack {
+		private, conf = slices.Clone(k.private), slices.Clone(k.conf)
+	}
 	for i := range ops {
 		op := &ops[i]
-		mb := k.mailbox(op.Mailbox)[op.Offset:op.End()]
 		switch op.Kind {
 		case transaction.OpRead:
-			res = transaction.AppendReadResult(res, mb)
+			// Reads see the writes before them in the command.
+			mb := k.mailbox(op.Mailbox)
+			if private != nil {
+				mb = private
+				if op.Mailbox == dkey.ConfidentialMailbox {
+					mb = conf
+				}
+			}
+			res = transaction.AppendReadResult(res, mb[op.Offset:op.End()])
 			if op.Mailbox == dkey.PrivateMailbox && int(op.Offset) <= a.areaSeen {
 				a.areaSeen = max(a.areaSeen, op.End())
 			}
-		case transaction.OpWrite:
-			copy(mb, op.Data)
-		case transaction.OpFill:
-			for j := range mb {
-				mb[j] = op.Value
+			continue
+		}
+		mb := private
+		if op.Mailbox == dkey.ConfidentialMailbox {
+			mb = conf
+		}
+		switch {
+		case acknowledgement(op):
+			// The vehicle consumed the statements (PROTOCOL.md §6.4).
+			sharing.ClearMailboxArea(mb)
+		case op.Kind == transaction.OpWrite:
+			copy(mb[op.Offset:], op.Data)
+		case op.Kind == transaction.OpFill:
+			seg := mb[op.Offset:op.End()]
+			for j := range seg {
+				seg[j] = op.Value
 			}
+		}
+	}
+	if private != nil {
+		oldPrivate, oldConf := k.private, k.conf
+		err := a.saveKeyLocked(k, func(c *key) {
+			c.private, c.conf = private, conf
+			if ack {
+				c.privGen++
+			}
+		})
+		if err != nil {
+			clear(private)
+			clear(conf)
+			clear(res)
+			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
+		}
+		clear(oldPrivate)
+		clear(oldConf)
+		if ack {
+			// What was read is gone.
+			a.areaSeen = 0
 		}
 	}
 	out, err := a.sess.SealExchange(dst, res)
 	clear(res)
 	return out, err
+}
+
+// acknowledgement reports whether op is the vehicle's acknowledgement of
+// the statement area: a write of exactly the area header, with no
+// statement signaled and a zero length, at offset 0 of the private
+// mailbox (package vehicle sends it once it has applied and stored every
+// statement it read).
+func acknowledgement(op *transaction.MailboxOp) bool {
+	return op.Kind == transaction.OpWrite && op.Mailbox == dkey.PrivateMailbox && op.Offset == sharing.SignalOffset &&
+		len(op.Data) == sharing.AreaHeaderSize && op.Data[sharing.SignalOffset]&signalBits == 0 &&
+		op.Data[sharing.AreaLengthOffset] == 0 && op.Data[sharing.AreaLengthOffset+1] == 0
+}
+
+// areaAcknowledgeable reports whether the vehicle may clear the statement
+// area of k: it read the whole area in this transaction (the AUTH1
+// private subset and EXCHANGE reads from offset 0 covered it), and the
+// host app has not written the private mailbox since AUTH1, so that the
+// acknowledgement never clears a statement the vehicle did not see.
+func (a *Applet) areaAcknowledgeable(k *key) bool {
+	return k.privGen == a.areaGen && areaConsumed(k.private, a.areaSeen)
 }
 
 func (k *key) mailbox(m dkey.Mailbox) []byte {
@@ -199,21 +281,23 @@ func (k *key) mailbox(m dkey.Mailbox) []byte {
 }
 
 // controlFlow records the vehicle's verdict and commits the staged
-// Kpersistent of a standard transaction that succeeded. CONTROL FLOW travels
-// in clear (PROTOCOL.md §4.9): a forged "failure" can only make the device
-// keep its old Kpersistent, which costs the next fast transaction a
-// fallback to a standard one; a "key deleted" (00A0) suspends the key
-// instead of destroying it, and only after the vehicle authenticated itself
-// with AUTH1 in this transaction; "delete the attestation package" (4082)
-// clears the statement area of the private mailbox only after AUTH1, when
-// the vehicle read the whole area in this transaction and the host app has
-// not written the mailbox since, so that a forged 4082 never erases a
-// statement the vehicle did not see.
+// Kpersistent of a standard transaction that succeeded, in the secure
+// element, before it answers 9000: the vehicle commits its own copy only
+// when it has this answer. CONTROL FLOW travels in clear (PROTOCOL.md
+// §4.9): a forged "failure" can only make the device keep its old
+// Kpersistent, which costs the next fast transaction a fallback to a
+// standard one; a "key deleted" (00A0) suspends the key instead of
+// destroying it, and only after the vehicle authenticated itself with
+// AUTH1 in this transaction; "delete the attestation package" (4082)
+// clears nothing: the statement area is cleared by the vehicle's
+// authenticated acknowledgement (exchange), which a relay cannot forge.
+//
+// The transaction count and the code are display data: they are stored
+// with the next batch, so that a fast transaction writes nothing.
 func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error) {
 	k := a.current
 	standard := a.sess.Standard()
 	cf, err := a.sess.ReadControlFlow(cmd)
-	seen := a.areaSeen
 	a.current, a.areaSeen = nil, 0
 	pending := a.pending
 	a.pending.Zeroize()
@@ -221,11 +305,20 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 	if err != nil || k == nil {
 		return dst, err
 	}
-	k.lastCF = cf
+	k.lastCF, k.dirty = cf, true
 	if cf.Success() {
 		k.txCount++
 	}
 	if standard && (cf.Success() || cf.Continue()) && pending.Valid() {
+		var b [transaction.PersistentKeySize]byte
+		copy(b[:], pending.Bytes())
+		err := a.se.PutSecret(SecretID{Key: k.id, Kind: SecretPersistent}, b[:])
+		clear(b[:])
+		if err != nil {
+			// Both sides keep the old Kpersistent: the vehicle sees no
+			// acknowledgement.
+			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
+		}
 		k.cred.Persistent = pending
 	}
 	if cf == transaction.CFKeyDeleted && standard {
@@ -235,13 +328,13 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 		// alone: it suspends it and flags it for the host app, which
 		// terminates it once the deletion is confirmed (by the automaker's
 		// server or the user).
-		k.state = dkey.KeySuspended
-		k.vehicleDeleted = true
-	}
-	if cf == transaction.CFDeleteAttestation && standard && k.privGen == a.areaGen && areaConsumed(k.private, seen) {
-		// The vehicle consumed the statements (PROTOCOL.md §6.4).
-		sharing.ClearMailboxArea(k.private)
-		k.privGen++
+		err := a.saveKeyLocked(k, func(c *key) {
+			c.state = dkey.KeySuspended
+			c.vehicleDeleted = true
+		})
+		if err != nil {
+			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
+		}
 	}
 	return dst, nil
 }

@@ -11,18 +11,32 @@ import (
 	"time"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/seal"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
 
 // Config configures an Applet. The zero value works: CCC profile, software
-// secure element, system clock.
+// secure element, system clock, state in memory.
 type Config struct {
 	// Profile selects the CCC Digital Key applet or Home Key.
 	Profile dkey.Profile
-	// SecureElement holds the endpoint keys; nil means SoftwareElement.
+	// SecureElement holds the endpoint keys and every secret of the keys
+	// (Kpersistent, pairing secret, ranging keys). Nil means a
+	// StoredElement in Store when there is one, a new SoftwareElement
+	// otherwise. An element that forgets its keys cannot serve a Store:
+	// the applet refuses to open keys it cannot find.
 	SecureElement SecureElement
+	// Store keeps the applet's state across restarts: its keys with their
+	// mailboxes, states and pairing records, lost mode and power reserve
+	// (doc.go, "State and durability"). NewApplet restores what it holds,
+	// and every change is one atomic batch. Nil means in memory only: the
+	// state lasts as long as the Applet. The Applet closes it in Close.
+	Store Store
+	// KEK seals the records of Store (and of the StoredElement in it); it
+	// is required with a Store.
+	KEK KeyEncryptionKey
 	// Time returns the current time, for user-authentication expiry; nil
 	// means time.Now.
 	Time func() time.Time
@@ -54,6 +68,37 @@ type KeyConfig struct {
 	// Mailboxes sizes the key's two mailboxes and the subsets returned in
 	// AUTH1.
 	Mailboxes dkey.MailboxConfig
+	// PowerReserve marks the key for power reserve: it transacts, with
+	// express mode on, while the phone is out of battery (see
+	// EnterPowerReserve).
+	PowerReserve bool
+	// PrivateKey, when set, is the 32-byte P-256 scalar of the key, which
+	// the secure element imports (SecureElement.ImportKey) instead of
+	// generating one. It is for test benches and provisioning lines only:
+	// a key that was ever outside a secure element is not a phone's key.
+	PrivateKey []byte
+}
+
+// String describes the key configuration without its private key.
+func (c KeyConfig) String() string {
+	pk := "none"
+	if c.PrivateKey != nil {
+		pk = "[redacted]"
+	}
+	return fmt.Sprintf("{VehicleID:%v VehicleKey:%v Slot:%v Role:%v Mailboxes:%+v PowerReserve:%v PrivateKey:%s}",
+		c.VehicleID, c.VehicleKey, c.Slot, c.Role, c.Mailboxes, c.PowerReserve, pk)
+}
+
+// GoString is String: the private key is never printed.
+func (c KeyConfig) GoString() string { return "device.KeyConfig" + c.String() }
+
+// Format prints String for every verb (GoString for %#v).
+func (c KeyConfig) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, c.GoString())
+		return
+	}
+	fmt.Fprint(f, c.String())
 }
 
 // KeyInfo describes a key the applet holds, as the host app sees it.
@@ -72,6 +117,8 @@ type KeyInfo struct {
 	// Express reports whether the key transacts without user
 	// authentication.
 	Express bool
+	// PowerReserve reports whether the key transacts in power reserve.
+	PowerReserve bool
 	// HasPersistent reports whether a fast transaction is possible.
 	HasPersistent bool
 	// Transactions counts the transactions with this key that the vehicle
@@ -89,16 +136,24 @@ type KeyInfo struct {
 
 // key is one endpoint the applet hosts.
 type key struct {
-	vehicle   dkey.VehicleID
-	role      dkey.KeyRole
-	state     dkey.KeyState
-	express   bool
-	mailboxes dkey.MailboxConfig
-	cred      transaction.Credential
-	private   []byte
-	conf      []byte
-	txCount   int
-	lastCF    transaction.ControlFlow
+	// id names the key in the secure element, and its record.
+	id           KeyID
+	vehicle      dkey.VehicleID
+	role         dkey.KeyRole
+	state        dkey.KeyState
+	express      bool
+	powerReserve bool
+	mailboxes    dkey.MailboxConfig
+	cred         transaction.Credential
+	private      []byte
+	conf         []byte
+	txCount      int
+	lastCF       transaction.ControlFlow
+	// dirty marks display data (txCount, lastCF) changed since the key
+	// was last stored: written with the next batch, and at Close.
+	dirty bool
+	// pairing is what owner pairing left, nil for a key from elsewhere.
+	pairing *PairingInfo
 	// vehicleDeleted records a CONTROL FLOW 00A0 after AUTH1.
 	vehicleDeleted bool
 	// awaitingImport marks a shared key without its key attestation yet
@@ -151,11 +206,27 @@ type Applet struct {
 	// of it and the host app changed nothing since.
 	areaSeen int
 	areaGen  uint64
-	// Owner pairing (pairing.go): the password the owner entered, the run
-	// in progress, and what completed runs left.
+	// Owner pairing (pairing.go): the password the owner entered, the
+	// SPAKE2+ requests left to it, the run in progress, and whether that
+	// run is deriving outside the lock (pairBusy) and was ended meanwhile
+	// (pairClosed).
 	pairPassword []byte
+	pairRequests int
 	pairRun      *pairing.Device
-	paired       []*pairedKey
+	pairBusy     bool
+	pairClosed   bool
+	// pairKey is the ID of the key the run in progress created.
+	pairKey KeyID
+	// testingOnlyDeriving, set by a test, runs while a SPAKE2+ REQUEST
+	// derives outside the lock.
+	testingOnlyDeriving func()
+	// power is power reserve (power.go).
+	power bool
+	// The stored state (state.go); nextID is the last key ID given out.
+	st     Store
+	sec    *seal.Section
+	nextID KeyID
+	closed bool
 }
 
 var (
@@ -163,7 +234,16 @@ var (
 	_ transport.Resetter = (*Applet)(nil)
 )
 
-// NewApplet returns an applet with no keys.
+// NewApplet returns an applet with the state cfg.Store holds: its keys,
+// with their mailboxes, Kpersistent (so that the first unlock after a
+// restart is fast) and pairing records, lost mode and power reserve. A new
+// store, or none, gives an applet with no keys.
+//
+// A store written with the wrong key-encryption key is refused with an
+// error wrapping ErrStateKEK, one of a schema this version does not know
+// with ErrStateVersion, and one with a damaged or tampered record, or
+// whose secure element lacks a key a record names, with ErrStateCorrupt:
+// nothing is served from it.
 func NewApplet(cfg *Config) (*Applet, error) {
 	if cfg == nil {
 		cfg = &Config{}
@@ -172,17 +252,69 @@ func NewApplet(cfg *Config) (*Applet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}
-	a := &Applet{cfg: *cfg, se: cfg.SecureElement, now: cfg.Time, sess: sess, results: make([]byte, 0, transaction.MaxExchangeData)}
+	a := &Applet{cfg: *cfg, now: cfg.Time, sess: sess, results: make([]byte, 0, transaction.MaxExchangeData)}
 	if a.ca, err = resolveInstanceCA(cfg); err != nil {
 		return nil, err
-	}
-	if a.se == nil {
-		a.se = SoftwareElement{}
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
+	if err := a.open(cfg); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// Close stores what the applet keeps in memory only between writes (the
+// display data of its keys) and closes the store. The Applet must not be
+// used afterwards; a secure element from Config.SecureElement is left
+// open. Closing twice is not an error.
+func (a *Applet) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	err := a.commitLocked(nil)
+	a.abortLocked()
+	a.closed = true
+	clear(a.pairPassword)
+	a.pairPassword = nil
+	for _, k := range a.keys {
+		k.cred.Persistent.Zeroize()
+		clear(k.private)
+		clear(k.conf)
+	}
+	if a.st != nil {
+		err = errors.Join(err, a.st.Close())
+	}
+	return err
+}
+
+// String describes the applet without its secrets.
+func (a *Applet) String() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return fmt.Sprintf("device.Applet{%v, %d keys, lost mode %v, power reserve %v}", a.cfg.Profile, len(a.keys), a.lost, a.power)
+}
+
+// GoString is String: Kpersistent, mailboxes and the pairing password
+// are never printed.
+func (a *Applet) GoString() string { return a.String() }
+
+// Format prints String for every verb.
+func (a *Applet) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+
+// usableLocked refuses management calls on a closed applet, and in power
+// reserve, where the host is off. a.mu is held.
+func (a *Applet) usableLocked() error {
+	switch {
+	case a.closed:
+		return ErrClosed
+	case a.power:
+		return ErrPowerReserve
+	}
+	return nil
 }
 
 // Profile returns the applet's profile.
@@ -199,8 +331,9 @@ func (a *Applet) find(vehicle dkey.VehicleID) *key {
 }
 
 // CreateKey creates a key for a vehicle: a new key pair in the secure
-// element, empty mailboxes of the configured sizes, express mode on. It
-// returns ErrKeyExists if the applet already holds a live key for the
+// element (or, for test benches and provisioning only, the key of
+// c.PrivateKey), empty mailboxes of the configured sizes, express mode on.
+// It returns ErrKeyExists if the applet already holds a live key for the
 // vehicle.
 func (a *Applet) CreateKey(c KeyConfig) (KeyInfo, error) {
 	k, err := a.createKey(c, false)
@@ -213,7 +346,10 @@ func (a *Applet) CreateKey(c KeyConfig) (KeyInfo, error) {
 }
 
 // createKey creates a key as CreateKey does; a pending key is suspended
-// and awaits the import of its key attestation (sharing.go).
+// and awaits the import of its key attestation (sharing.go). The secure
+// element stores the key first, then the applet its record: a crash in
+// between leaves an orphan the next key created under the same ID
+// replaces, never a record without its key.
 func (a *Applet) createKey(c KeyConfig, pending bool) (*key, error) {
 	if c.VehicleID.Len() != a.cfg.Profile.VehicleIDLen() {
 		return nil, fmt.Errorf("device: %w: %d bytes for profile %v", dkey.ErrInvalidVehicleID, c.VehicleID.Len(), a.cfg.Profile)
@@ -227,18 +363,35 @@ func (a *Applet) createKey(c KeyConfig, pending bool) (*key, error) {
 	if c.Role == 0 {
 		c.Role = dkey.RoleOwner
 	}
-	if a.liveKey(c.VehicleID) {
+	if c.Role != dkey.RoleOwner && c.Role != dkey.RoleFriend {
+		return nil, fmt.Errorf("device: unknown role %v", c.Role)
+	}
+	a.mu.Lock()
+	if err := a.usableLocked(); err != nil {
+		a.mu.Unlock()
+		return nil, err
+	}
+	if a.find(c.VehicleID) != nil {
+		a.mu.Unlock()
 		return nil, ErrKeyExists
 	}
+	id := a.newIDLocked()
+	a.mu.Unlock()
 	// The secure element may be slow; the applet keeps answering APDUs
 	// while it creates the key.
-	signer, err := a.se.GenerateKey()
+	var signer crypto.Signer
+	var err error
+	if c.PrivateKey != nil {
+		signer, err = a.se.ImportKey(id, c.PrivateKey)
+	} else {
+		signer, err = a.se.GenerateKey(id)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("device: creating key: %w", err)
 	}
-	k, err := a.newKey(c, signer)
+	k, err := a.newKey(id, c, signer)
 	if err != nil {
-		_ = a.se.DeleteKey(signer)
+		_ = a.se.DeleteKey(id)
 		return nil, err
 	}
 	if pending {
@@ -247,21 +400,20 @@ func (a *Applet) createKey(c KeyConfig, pending bool) (*key, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.addLocked(k); err != nil {
-		_ = a.se.DeleteKey(signer)
+		_ = a.se.DeleteKey(id)
 		return nil, err
 	}
 	return k, nil
 }
 
-// liveKey reports whether the applet holds a live key for vehicle.
-func (a *Applet) liveKey(vehicle dkey.VehicleID) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.find(vehicle) != nil
+// newIDLocked gives out the next key ID. a.mu is held.
+func (a *Applet) newIDLocked() KeyID {
+	a.nextID++
+	return a.nextID
 }
 
 // newKey builds the record of a key created in the secure element.
-func (a *Applet) newKey(c KeyConfig, signer crypto.Signer) (*key, error) {
+func (a *Applet) newKey(id KeyID, c KeyConfig, signer crypto.Signer) (*key, error) {
 	pub, err := dkey.PublicKeyOf(signer)
 	if err != nil {
 		return nil, fmt.Errorf("device: secure element key: %w", err)
@@ -273,16 +425,19 @@ func (a *Applet) newKey(c KeyConfig, signer crypto.Signer) (*key, error) {
 		}
 	}
 	return &key{
-		vehicle: c.VehicleID, role: c.Role, state: dkey.KeyActive, express: true, mailboxes: c.Mailboxes,
+		id: id, vehicle: c.VehicleID, role: c.Role, state: dkey.KeyActive, express: true, powerReserve: c.PowerReserve, mailboxes: c.Mailboxes,
 		cred:    transaction.Credential{Slot: slot, Key: signer, PublicKey: pub, VehicleKey: c.VehicleKey},
 		private: make([]byte, c.Mailboxes.PrivateSize),
 		conf:    make([]byte, c.Mailboxes.ConfidentialSize),
 	}, nil
 }
 
-// addLocked adds k unless a live key for its vehicle, or with its slot,
-// exists already.
+// addLocked adds k, and stores it, unless a live key for its vehicle, or
+// with its slot, exists already. a.mu is held.
 func (a *Applet) addLocked(k *key) error {
+	if err := a.usableLocked(); err != nil {
+		return err
+	}
 	if a.find(k.vehicle) != nil {
 		return ErrKeyExists
 	}
@@ -290,6 +445,13 @@ func (a *Applet) addLocked(k *key) error {
 		if o.state != dkey.KeyTerminated && o.cred.Slot == k.cred.Slot {
 			return fmt.Errorf("%w: slot %v is taken", ErrKeyExists, k.cred.Slot)
 		}
+	}
+	ops, err := a.keyOps(nil, k)
+	if err != nil {
+		return err
+	}
+	if err := a.commitLocked(ops); err != nil {
+		return err
 	}
 	a.keys = append(a.keys, k)
 	return nil
@@ -313,7 +475,7 @@ func (a *Applet) deriveSlot(pub *dkey.PublicKey) (dkey.KeySlot, error) {
 func (k *key) info() KeyInfo {
 	return KeyInfo{
 		VehicleID: k.vehicle, VehicleKey: k.cred.VehicleKey, Slot: k.cred.Slot, PublicKey: k.cred.PublicKey, Role: k.role, State: k.state,
-		AwaitingImport: k.awaitingImport, Express: k.express, HasPersistent: k.cred.Persistent.Valid(), Transactions: k.txCount,
+		AwaitingImport: k.awaitingImport, Express: k.express, PowerReserve: k.powerReserve, HasPersistent: k.cred.Persistent.Valid(), Transactions: k.txCount,
 		LastControlFlow: k.lastCF, VehicleDeleted: k.vehicleDeleted,
 	}
 }
@@ -354,14 +516,27 @@ func (a *Applet) live(vehicle dkey.VehicleID) (*key, error) {
 // express mode off, the key transacts only while a user authentication
 // recorded with AuthenticateUser is valid.
 func (a *Applet) SetExpress(vehicle dkey.VehicleID, on bool) error {
+	return a.change(vehicle, func(k *key) error {
+		return a.saveKeyLocked(k, func(c *key) { c.express = on })
+	})
+}
+
+// change runs f on the live key of vehicle, under the applet's lock, and
+// ends the transaction of that key if one is in progress.
+func (a *Applet) change(vehicle dkey.VehicleID, f func(k *key) error) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.usableLocked(); err != nil {
+		return err
+	}
 	k, err := a.live(vehicle)
 	if err != nil {
 		return err
 	}
-	k.express = on
-	if !on && a.current == k {
+	if err := f(k); err != nil {
+		return err
+	}
+	if a.current == k {
 		a.abortLocked()
 	}
 	return nil
@@ -369,7 +544,8 @@ func (a *Applet) SetExpress(vehicle dkey.VehicleID, on bool) error {
 
 // AuthenticateUser records that the host app authenticated the user (face,
 // fingerprint, passcode) and that keys without express mode may transact
-// until the given time.
+// until the given time. It is not stored: a restarted applet has no valid
+// user authentication.
 func (a *Applet) AuthenticateUser(until time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -378,12 +554,20 @@ func (a *Applet) AuthenticateUser(until time.Time) {
 
 // SetLostMode suspends (on) or resumes (off) every key of the applet, as
 // when the device is reported lost. Keys terminated meanwhile stay
-// terminated; keys suspended one by one stay suspended.
-func (a *Applet) SetLostMode(on bool) {
+// terminated; keys suspended one by one stay suspended. It is accepted in
+// every mode, power reserve included. It returns an error, and changes
+// nothing, when the store fails.
+func (a *Applet) SetLostMode(on bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.lost = on
+	if a.closed {
+		return ErrClosed
+	}
+	if err := a.saveAppletLocked(func(a *Applet) { a.lost = on }); err != nil {
+		return err
+	}
 	a.abortLocked()
+	return nil
 }
 
 // LostMode reports whether lost mode is on.
@@ -406,35 +590,33 @@ func (a *Applet) Resume(vehicle dkey.VehicleID) error {
 }
 
 func (a *Applet) setState(vehicle dkey.VehicleID, s dkey.KeyState) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	k, err := a.live(vehicle)
-	if err != nil {
-		return err
-	}
-	if s == dkey.KeyActive && k.awaitingImport {
-		return ErrAwaitingImport
-	}
-	k.state = s
-	if s == dkey.KeyActive {
-		k.vehicleDeleted = false
-	}
-	if a.current == k {
-		a.abortLocked()
-	}
-	return nil
+	return a.change(vehicle, func(k *key) error {
+		if s == dkey.KeyActive && k.awaitingImport {
+			return ErrAwaitingImport
+		}
+		return a.saveKeyLocked(k, func(c *key) {
+			c.state = s
+			if s == dkey.KeyActive {
+				c.vehicleDeleted = false
+			}
+		})
+	})
 }
 
 // Terminate deletes the key of vehicle for good: the secure element
-// destroys the private key, the mailboxes and Kpersistent are erased, and
-// the key never transacts again, whether or not the vehicle has heard of
-// it. The applet keeps a record of the terminated key (its public key and
-// slot); a key that came from owner pairing loses its pairing record and
-// LONG_TERM_SHARED_SECRET. TerminateAttested also signs the termination
-// attestation the vehicle needs.
+// destroys the private key with every secret of the key (Kpersistent, the
+// LONG_TERM_SHARED_SECRET of a key from owner pairing, ranging keys), the
+// mailboxes and the pairing record are erased, and the key never transacts
+// again, whether or not the vehicle has heard of it. The applet keeps a
+// record of the terminated key (its public key and slot).
+// TerminateAttested also signs the termination attestation the vehicle
+// needs.
 func (a *Applet) Terminate(vehicle dkey.VehicleID) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.usableLocked(); err != nil {
+		return err
+	}
 	k, err := a.live(vehicle)
 	if err != nil {
 		return err
@@ -442,27 +624,30 @@ func (a *Applet) Terminate(vehicle dkey.VehicleID) error {
 	return a.terminateLocked(k)
 }
 
+// terminateLocked terminates k: its record first, in one batch, then the
+// secure element's key and secrets. A crash in between leaves a
+// terminated record whose key the applet deletes again when it restarts:
+// never a terminated key that transacts. a.mu is held.
 func (a *Applet) terminateLocked(k *key) error {
 	if a.current == k {
 		a.abortLocked()
 	}
-	k.state = dkey.KeyTerminated
-	err := a.se.DeleteKey(k.cred.Key)
+	private, conf := k.private, k.conf
+	err := a.saveKeyLocked(k, func(c *key) {
+		c.state = dkey.KeyTerminated
+		c.private, c.conf = nil, nil
+		c.awaitingImport = false
+		c.pairing = nil
+	})
+	if err != nil {
+		return err
+	}
+	// The record no longer holds them; erase the memory too.
+	clear(private)
+	clear(conf)
+	err = a.se.DeleteKey(k.id)
 	k.cred.Key = nil
 	k.cred.Persistent.Zeroize()
-	clear(k.private)
-	clear(k.conf)
-	k.private, k.conf = nil, nil
-	k.awaitingImport = false
-	// The pairing record of the key, with its LONG_TERM_SHARED_SECRET,
-	// goes with it.
-	a.paired = slices.DeleteFunc(a.paired, func(p *pairedKey) bool {
-		if p.k == k {
-			clear(p.ltss[:])
-			return true
-		}
-		return false
-	})
 	if err != nil {
 		return fmt.Errorf("device: key terminated, but the secure element failed to delete it: %w", err)
 	}
@@ -491,6 +676,9 @@ func (a *Applet) ReadPrivateMailbox(vehicle dkey.VehicleID, off, n int) ([]byte,
 func (a *Applet) WritePrivateMailbox(vehicle dkey.VehicleID, off int, data []byte) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.usableLocked(); err != nil {
+		return err
+	}
 	k, err := a.live(vehicle)
 	if err != nil {
 		return err
@@ -498,9 +686,22 @@ func (a *Applet) WritePrivateMailbox(vehicle dkey.VehicleID, off int, data []byt
 	if off < 0 || off > len(k.private) || len(data) > len(k.private)-off {
 		return fmt.Errorf("%w: [%d,%d) outside the private mailbox of %d bytes", ErrMailboxAccess, off, off+len(data), len(k.private))
 	}
-	copy(k.private[off:], data)
-	k.privGen++
-	return nil
+	return a.writePrivateLocked(k, func(mb []byte) { copy(mb[off:], data) })
+}
+
+// writePrivateLocked changes the private mailbox of k with write, on a
+// copy, stores it and counts a host write (controlFlow). a.mu is held.
+func (a *Applet) writePrivateLocked(k *key, write func(mb []byte)) error {
+	old := k.private
+	err := a.saveKeyLocked(k, func(c *key) {
+		c.private = slices.Clone(c.private)
+		write(c.private)
+		c.privGen++
+	})
+	if err == nil {
+		clear(old)
+	}
+	return err
 }
 
 // Reset ends any transaction in progress, as when the RF field drops.

@@ -13,30 +13,31 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// countingElement is a SecureElement that records what it created and
-// deleted.
+// countingElement is a SoftwareElement that records what it created and
+// deleted, and can refuse to create.
 type countingElement struct {
+	SoftwareElement
 	mu      sync.Mutex
 	created int
-	deleted []crypto.Signer
+	deleted []KeyID
 	fail    bool
 }
 
-func (e *countingElement) GenerateKey() (crypto.Signer, error) {
+func (e *countingElement) GenerateKey(id KeyID) (crypto.Signer, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.fail {
 		return nil, errors.New("element full")
 	}
 	e.created++
-	return dkey.GenerateSoftwareKey()
+	return e.SoftwareElement.GenerateKey(id)
 }
 
-func (e *countingElement) DeleteKey(k crypto.Signer) error {
+func (e *countingElement) DeleteKey(id KeyID) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.deleted = append(e.deleted, k)
-	return nil
+	e.deleted = append(e.deleted, id)
+	return e.SoftwareElement.DeleteKey(id)
 }
 
 func testVehicle(t testing.TB, p dkey.Profile) (dkey.VehicleID, *dkey.PublicKey) {

@@ -25,8 +25,42 @@
 // reaches the private mailbox through the management API and never the
 // confidential one. An EXCHANGE is applied whole or not at all.
 //
-// Long-term keys live behind [SecureElement]: private keys never leave it.
-// [SoftwareElement], in process memory, is the default.
+// Every secret lives behind [SecureElement]: the long-term private keys,
+// which never leave it, and what each key accumulates — Kpersistent, the
+// pairing LONG_TERM_SHARED_SECRET, the ranging keys of its UWB sessions
+// (SecretRanging, one per UWB session ID, which the ranging setup stores
+// and deletes) — each under the key's [KeyID]. [SoftwareElement], in
+// process memory, is the default without a store; [StoredElement], sealed
+// in the applet's store, with one. [KeyConfig].PrivateKey imports a given
+// key, for test benches and provisioning lines only.
+//
+// # State and durability
+//
+// With Config.Store (store.Memory, store/bolt's one-file store, or any
+// store with atomic batches) the applet keeps its state across restarts,
+// and NewApplet restores it: keys, terminated ones included, with their
+// mailboxes, states, express and power-reserve marks and pairing records;
+// lost mode; power reserve. Each state change is one atomic batch: key
+// creation and import, a shared key's import, Kpersistent's replacement
+// (in the secure element), a termination, a vehicle's mailbox writes
+// (one EXCHANGE), a host's mailbox write or queued statement, the
+// acknowledgement that clears a statement area, a key state, lost mode.
+// The records are versioned and sealed (AES-256-GCM under a data key that
+// Config.KEK wraps, package internal/seal), each bound to its name: a
+// wrong key-encryption key is ErrStateKEK, an unknown schema
+// ErrStateVersion, a damaged, moved or missing record ErrStateCorrupt,
+// and nothing is served from them. A restarted applet answers as before:
+// its first fast transaction works.
+//
+// # Power reserve
+//
+// [Applet.EnterPowerReserve] is what the operating system calls when the
+// battery runs out; the secure element still answers the reader from the
+// field's power, with no host and no host clock. Keys marked for it
+// ([Applet.SetPowerReserve]) with express mode on transact; keys that
+// need user authentication refuse with 6985 as always; other keys refuse
+// with 6985 (ErrPowerReserve); management calls refuse with
+// ErrPowerReserve (SetLostMode is always accepted). The mode is stored.
 //
 // # How keys arrive
 //
@@ -55,8 +89,10 @@
 // device queues for the vehicle with [Applet.AppendStatement] — the
 // termination of a key it shared ([Applet.TerminateShared]), the key
 // attestations a device change re-issues. The vehicle consumes the area in
-// the key's next standard transaction and ends with CONTROL FLOW 4082,
-// "delete the attestation package", on which the applet clears it.
+// the key's next standard transaction and acknowledges it inside the
+// secure channel (an EXCHANGE writing the empty area header), on which the
+// applet clears it; it then ends with CONTROL FLOW 4082, "delete the
+// attestation package", which clears nothing.
 //
 // [Applet.SharingSigner] lends a key to package sharing as the signer of
 // the attestations and terminations it makes; [Applet.TerminateAttested]
@@ -76,13 +112,22 @@
 //     (KeyInfo.VehicleDeleted) instead of destroying it; the host app
 //     terminates it once the deletion is confirmed. A forged code costs a
 //     Resume, never a key.
-//   - On 4082 the applet clears the statement area only after AUTH1, when
-//     the vehicle read the whole area in this transaction (the AUTH1 private
-//     subset and EXCHANGE reads from offset 0 covered it) and the host app
-//     has not written the private mailbox since AUTH1: a forged 4082 never
-//     erases a statement the vehicle did not see. A relay that rewrites the
-//     code of a transaction that read the area but failed can still make
-//     it clear; the host app queues the statement again.
+//   - The statement area is cleared by the vehicle's acknowledgement, not by
+//     CONTROL FLOW 4082, which travels in clear: a relay that corrupts what
+//     the car receives and rewrites the final code to 4082 cannot erase a
+//     termination the car never processed, nor a friend's only attestation
+//     (issue 12, finding 3). The acknowledgement is an EXCHANGE, inside the
+//     secure channel, writing the empty area header (no statement bit, zero
+//     length) at offset 0 of the private mailbox; package vehicle sends it
+//     once every statement it read is applied and stored. The applet
+//     accepts it only when the vehicle read the whole area in this
+//     transaction (the AUTH1 private subset and EXCHANGE reads from offset 0
+//     covered it) and the host app has not written the private mailbox
+//     since AUTH1; otherwise it answers 6985 and keeps the area, and the
+//     vehicle applies the statements again at the next transaction, to no
+//     effect. The choice of an EXCHANGE write (over a MAC on the CONTROL
+//     FLOW) keeps the commands and the secure channel of PROTOCOL.md §4.8
+//     unchanged; no public source says how the CCC applet clears the area.
 //   - A shared key is suspended, KeyInfo.AwaitingImport set, from
 //     CreateSharedKey until ImportSharedKey: the vehicle admits a friend key
 //     only from its attestation, so the key has nothing to present before,
@@ -104,7 +149,23 @@
 //     key for (terminated keys included), 6985 for lost mode, a suspended key
 //     (a shared key awaiting its attestation included) or a missing user
 //     authentication.
-//   - State is held in memory. A persistent implementation must write each
-//     change (key creation, import, Kpersistent replacement, termination,
-//     mailbox writes) atomically.
+//   - Without Config.Store state is held in memory and nothing is encoded.
+//     With one, the secure element and the applet write in two steps where
+//     both change: the element first at a creation (its key, a pairing's
+//     secret), the applet's record first at a termination (the element's
+//     deletion follows, and runs again at the next open), so that a crash in
+//     between leaves an orphan the next key under that ID replaces, never a
+//     record without its key or a terminated key that transacts.
+//   - Kpersistent is committed to the secure element before CONTROL FLOW is
+//     answered; the vehicle commits its copy only once it has that answer.
+//     The transaction count and the last code are display data, stored with
+//     the next batch and at Close: a fast transaction writes nothing.
+//   - User authentication, the pairing password and its SPAKE2+ requests,
+//     and the transaction in progress are not stored: a restart ends them.
+//   - A pairing password entry answers at most three SPAKE2+ REQUESTs
+//     (maxPairingRequests), each a scrypt derivation with the vehicle's
+//     parameters, run outside the applet's lock so that host calls (lost
+//     mode) never wait for it (issue 12, finding 6).
+//   - Power reserve: only keys the owner marked, with express mode on; the
+//     host's clock is never read in the mode.
 package device

@@ -25,4 +25,23 @@ var (
 	// ErrAwaitingImport reports a shared key whose key attestation has not
 	// been imported yet (ImportSharedKey): it cannot transact or be resumed.
 	ErrAwaitingImport = errors.New("device: the shared key awaits its key attestation")
+	// ErrNoSecret reports a key or a secret the secure element does not
+	// hold.
+	ErrNoSecret = errors.New("device: no such key or secret in the secure element")
+	// ErrPowerReserve reports a management call in power reserve, where
+	// the host is off (EnterPowerReserve), or a key not marked for power
+	// reserve at a reader then.
+	ErrPowerReserve = errors.New("device: power reserve")
+	// ErrClosed reports a call on a closed Applet.
+	ErrClosed = errors.New("device: applet closed")
+	// ErrStateKEK reports a stored state that the key-encryption key does
+	// not open: the wrong key, or a file from another device.
+	ErrStateKEK = errors.New("device: the key-encryption key does not open the stored state")
+	// ErrStateVersion reports a stored state of a schema version this
+	// version of the SDK does not know: it is refused, never reset.
+	ErrStateVersion = errors.New("device: stored state of an unknown schema version")
+	// ErrStateCorrupt reports a stored state with a damaged or tampered
+	// record, a damaged file, or a record whose key the secure element
+	// does not hold: nothing is served from it.
+	ErrStateCorrupt = errors.New("device: stored state is damaged")
 )

@@ -28,8 +28,9 @@ func (c *recordingCard) Transceive(_ context.Context, dst, cmd []byte) ([]byte, 
 // response, and never leaves its key in a state the fuzzer could not reach
 // legitimately: without the vehicle's private key or Kpersistent it cannot
 // authenticate, so the key stays active and its Kpersistent and mailboxes
-// are unchanged, the statement area a CONTROL FLOW 4082 would clear
-// included. (The display-only transaction count may change: CONTROL FLOW
+// are unchanged, the statement area included (only the vehicle's
+// acknowledgement inside the secure channel clears it; CONTROL FLOW 4082
+// clears nothing). (The display-only transaction count may change: CONTROL FLOW
 // is not authenticated.)
 func FuzzApplet(f *testing.F) {
 	a, err := NewApplet(nil)

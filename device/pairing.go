@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/pairing"
@@ -27,40 +26,57 @@ type PairingInfo struct {
 	Brand        uint16
 }
 
-// pairedKey is the pairing record of one key the applet created by owner
-// pairing. LONG_TERM_SHARED_SECRET stays inside the applet.
-type pairedKey struct {
-	k    *key
-	info PairingInfo
-	ltss [pairing.LongTermSecretSize]byte
-}
+// maxPairingRequests is the number of SPAKE2+ REQUESTs one pairing
+// password entry answers. Each costs a password derivation with the
+// vehicle's scrypt parameters (up to pairing.MaxScryptMemory): a reader in
+// range, hostile or not, makes the phone derive at most this many times
+// before the owner types the password again, and a phone that left the
+// field before SPAKE2+ VERIFY can still pair on the next tap (project
+// choice).
+const maxPairingRequests = 3
+
+// insSpakeRequest is the INS of SPAKE2+ REQUEST (PROTOCOL.md §3.2).
+const insSpakeRequest = 0x30
 
 // pairingOffered reports whether the framework answers SELECT: pairing is
-// configured, and the profile is CCC (the endpoint certificate fixes an
-// 8-byte vehicle identifier).
+// configured, the profile is CCC (the endpoint certificate fixes an 8-byte
+// vehicle identifier), and the applet is not in power reserve (the owner
+// cannot enter a password).
 func (a *Applet) pairingOffered() bool {
-	return a.cfg.Pairing != nil && a.cfg.Profile == dkey.CCC
+	return a.cfg.Pairing != nil && a.cfg.Profile == dkey.CCC && !a.power
 }
 
 // StartPairing records the pairing password the owner typed (the code from
 // the vehicle OEM): the framework then reports it in SELECT (D4 02) and the
 // next vehicle that selects it can pair. The password is used by one
 // SPAKE2+ VERIFY, whatever its outcome, and then forgotten; a run that ends
-// before (the phone left the field) keeps it for the next. A key for a
-// vehicle the applet already serves is refused when the vehicle names
-// itself, and the vehicle is told so.
+// before (the phone left the field) keeps it for the next, up to
+// maxPairingRequests SPAKE2+ REQUESTs in all. A key for a vehicle the
+// applet already serves is refused when the vehicle names itself, and the
+// vehicle is told so. The password is not stored: a restarted applet asks
+// for it again.
 func (a *Applet) StartPairing(password []byte) error {
-	if !a.pairingOffered() {
-		return ErrPairingUnavailable
-	}
 	if len(password) == 0 {
 		return errors.New("device: empty pairing password")
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.usableLocked(); err != nil {
+		return err
+	}
+	if !a.pairingOffered() {
+		return ErrPairingUnavailable
+	}
 	clear(a.pairPassword)
 	a.pairPassword = bytes.Clone(password)
+	a.pairRequests = maxPairingRequests
 	return nil
+}
+
+// forgetPasswordLocked forgets the password entry. a.mu is held.
+func (a *Applet) forgetPasswordLocked() {
+	clear(a.pairPassword)
+	a.pairPassword, a.pairRequests = nil, 0
 }
 
 // CancelPairing forgets the pairing password and ends the run in progress,
@@ -69,8 +85,7 @@ func (a *Applet) CancelPairing() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.abortPairingLocked()
-	clear(a.pairPassword)
-	a.pairPassword = nil
+	a.forgetPasswordLocked()
 }
 
 // PairingReady reports whether a pairing password is waiting for a
@@ -87,16 +102,14 @@ func (a *Applet) Pairing(vehicle dkey.VehicleID) (PairingInfo, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	k := a.find(vehicle)
-	for _, p := range a.paired {
-		if p.k == k && k != nil {
-			info := p.info
-			info.VehicleRoot = bytes.Clone(info.VehicleRoot)
-			info.VehicleCertificates = cloneAll(info.VehicleCertificates)
-			info.Certificates = cloneAll(info.Certificates)
-			return info, true
-		}
+	if k == nil || k.pairing == nil {
+		return PairingInfo{}, false
 	}
-	return PairingInfo{}, false
+	info := *k.pairing
+	info.VehicleRoot = bytes.Clone(info.VehicleRoot)
+	info.VehicleCertificates = cloneAll(info.VehicleCertificates)
+	info.Certificates = cloneAll(info.Certificates)
+	return info, true
 }
 
 func cloneAll(in [][]byte) [][]byte {
@@ -108,12 +121,17 @@ func cloneAll(in [][]byte) [][]byte {
 }
 
 // abortPairingLocked ends the run in progress: a key it created and did not
-// commit is deleted from the secure element.
+// commit is deleted from the secure element. A run deriving outside the
+// lock is closed by its own APDU when the derivation ends.
 func (a *Applet) abortPairingLocked() {
-	if a.pairRun != nil {
+	switch {
+	case a.pairRun == nil:
+	case a.pairBusy:
+		a.pairClosed = true
+	default:
 		a.pairRun.Close()
-		a.pairRun = nil
 	}
+	a.pairRun = nil
 }
 
 // selectFramework starts a pairing run: every SELECT of the framework
@@ -136,16 +154,50 @@ func (a *Applet) selectFramework(dst []byte) ([]byte, error) {
 
 // dispatchFramework hands a command to the pairing run. Chaining and GET
 // RESPONSE are transport.ChainingCard's, in front of the applet.
+//
+// A SPAKE2+ REQUEST counts against the password entry (maxPairingRequests)
+// and runs outside the applet's lock: its scrypt may take a quarter of a
+// second and 256 MiB, and the host's calls (lost mode first) must not
+// wait for it. Meanwhile the run is busy: another command to it is
+// refused, and a SELECT, a reset or a host call that ends it takes effect
+// when the derivation returns.
 func (a *Applet) dispatchFramework(dst []byte, cmd *transport.Command) ([]byte, error) {
 	run := a.pairRun
-	if run == nil {
+	if run == nil || a.pairBusy {
 		return dst, dkey.SWConditionsNotSatisfied
 	}
-	out, err := run.Process(dst, cmd)
+	var out []byte
+	var err error
+	if cmd.INS == insSpakeRequest {
+		if a.pairRequests <= 0 {
+			a.forgetPasswordLocked()
+			a.abortPairingLocked()
+			return dst, pairing.StatusWordFor(pairing.ErrNotReady)
+		}
+		if a.pairRequests--; a.pairRequests == 0 {
+			// The run holds its own copy for this last request.
+			a.forgetPasswordLocked()
+		}
+		a.pairBusy = true
+		a.mu.Unlock()
+		if a.testingOnlyDeriving != nil {
+			a.testingOnlyDeriving()
+		}
+		out, err = run.Process(dst, cmd)
+		a.mu.Lock()
+		a.pairBusy = false
+		if a.pairClosed || a.pairRun != run {
+			// Ended while it derived.
+			a.pairClosed = false
+			run.Close()
+			return dst, dkey.SWConditionsNotSatisfied
+		}
+	} else {
+		out, err = run.Process(dst, cmd)
+	}
 	if run.Attempted() {
 		// One SPAKE2+ VERIFY per password entry.
-		clear(a.pairPassword)
-		a.pairPassword = nil
+		a.forgetPasswordLocked()
 	}
 	if err != nil {
 		a.pairRun = nil
@@ -158,45 +210,64 @@ func (a *Applet) dispatchFramework(dst []byte, cmd *transport.Command) ([]byte, 
 }
 
 // appletKeys is the applet as the pairing run's key store. Its methods run
-// inside ProcessAPDU, with a.mu held.
+// inside ProcessAPDU, with a.mu held; the run in progress has at most one
+// key, a.pairKey.
 type appletKeys struct{ a *Applet }
 
 func (s appletKeys) NewKey(vehicle dkey.VehicleID) (crypto.Signer, error) {
-	if s.a.find(vehicle) != nil {
+	a := s.a
+	if a.find(vehicle) != nil {
 		return nil, fmt.Errorf("%w: %w", pairing.ErrDeviceHasKey, ErrKeyExists)
 	}
-	return s.a.se.GenerateKey()
+	id := a.newIDLocked()
+	k, err := a.se.GenerateKey(id)
+	if err != nil {
+		return nil, err
+	}
+	a.pairKey = id
+	return k, nil
 }
 
-func (s appletKeys) DeleteKey(k crypto.Signer) error { return s.a.se.DeleteKey(k) }
+func (s appletKeys) DeleteKey(crypto.Signer) error {
+	id := s.a.pairKey
+	s.a.pairKey = 0
+	if id == 0 {
+		return nil
+	}
+	return s.a.se.DeleteKey(id)
+}
 
 // Commit adds the key of a completed pairing, as CreateKey does for a key
 // configured directly: owner role, express mode on, empty mailboxes of the
-// sizes the vehicle wrote.
+// sizes the vehicle wrote. The secure element stores the
+// LONG_TERM_SHARED_SECRET first, then the applet the key with its pairing
+// record, in one batch: a crash in between leaves the key uncommitted,
+// and its ID is given out again.
 func (s appletKeys) Commit(r *pairing.DeviceResult) error {
 	a := s.a
 	if a.find(r.VehicleID) != nil {
 		return fmt.Errorf("%w: %w", pairing.ErrDeviceHasKey, ErrKeyExists)
 	}
+	if a.pairKey == 0 {
+		return fmt.Errorf("%w: no key created", pairing.ErrKeyStore)
+	}
+	if err := a.se.PutSecret(SecretID{Key: a.pairKey, Kind: SecretPairing}, r.LongTermSecret[:]); err != nil {
+		return fmt.Errorf("%w: %w", pairing.ErrKeyStore, err)
+	}
 	mb := r.KeyConfig.Mailboxes
 	k := &key{
-		vehicle: r.VehicleID, role: dkey.RoleOwner, state: dkey.KeyActive, express: true, mailboxes: mb,
+		id: a.pairKey, vehicle: r.VehicleID, role: dkey.RoleOwner, state: dkey.KeyActive, express: true, mailboxes: mb,
 		cred:    transaction.Credential{Slot: r.Slot, Key: r.Key, PublicKey: r.PublicKey, VehicleKey: r.VehicleKey},
 		private: make([]byte, mb.PrivateSize),
 		conf:    make([]byte, mb.ConfidentialSize),
+		pairing: &PairingInfo{
+			VehicleRoot: bytes.Clone(r.VehicleRoot), VehicleCertificates: cloneAll(r.VehicleCertificates),
+			Certificates: cloneAll(r.Certificates), KeyConfig: r.KeyConfig, Brand: r.Brand,
+		},
 	}
-	a.keys = append(a.keys, k)
-	// Records of keys terminated since are dropped, their secret erased.
-	a.paired = slices.DeleteFunc(a.paired, func(p *pairedKey) bool {
-		if p.k.state == dkey.KeyTerminated {
-			clear(p.ltss[:])
-			return true
-		}
-		return false
-	})
-	a.paired = append(a.paired, &pairedKey{k: k, ltss: r.LongTermSecret, info: PairingInfo{
-		VehicleRoot: r.VehicleRoot, VehicleCertificates: slices.Clone(r.VehicleCertificates),
-		Certificates: slices.Clone(r.Certificates), KeyConfig: r.KeyConfig, Brand: r.Brand,
-	}})
+	if err := a.addLocked(k); err != nil {
+		return fmt.Errorf("%w: %w", pairing.ErrKeyStore, err)
+	}
+	a.pairKey = 0
 	return nil
 }

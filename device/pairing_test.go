@@ -20,31 +20,32 @@ import (
 
 var pairingNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// pairingElement is a SecureElement that counts the keys alive in it.
+// pairingElement is a SoftwareElement that counts the keys alive in it.
 type pairingElement struct {
+	SoftwareElement
 	mu   sync.Mutex
-	live map[crypto.Signer]bool
+	live map[KeyID]bool
 }
 
-func (e *pairingElement) GenerateKey() (crypto.Signer, error) {
-	k, err := dkey.GenerateSoftwareKey()
+func (e *pairingElement) GenerateKey(id KeyID) (crypto.Signer, error) {
+	k, err := e.SoftwareElement.GenerateKey(id)
 	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.live == nil {
-		e.live = map[crypto.Signer]bool{}
+		e.live = map[KeyID]bool{}
 	}
-	e.live[k] = true
+	e.live[id] = true
 	return k, nil
 }
 
-func (e *pairingElement) DeleteKey(k crypto.Signer) error {
+func (e *pairingElement) DeleteKey(id KeyID) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.live, k)
-	return nil
+	delete(e.live, id)
+	return e.SoftwareElement.DeleteKey(id)
 }
 
 func (e *pairingElement) count() int {
@@ -56,6 +57,7 @@ func (e *pairingElement) count() int {
 // pairingSetup is an applet with an instance CA and the configuration of a
 // vehicle that trusts its Device OEM root.
 type pairingSetup struct {
+	cfg      *Config
 	applet   *Applet
 	se       *pairingElement
 	card     *transporttest.Card
@@ -63,7 +65,7 @@ type pairingSetup struct {
 	verifier *pairing.Verifier
 }
 
-func newPairingSetup(t *testing.T, profile dkey.Profile) *pairingSetup {
+func newPairingSetup(t testing.TB, profile dkey.Profile, opts ...func(*Config)) *pairingSetup {
 	t.Helper()
 	tmpl := func(cn string) cert.Template {
 		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -89,7 +91,11 @@ func newPairingSetup(t *testing.T, profile dkey.Profile) *pairingSetup {
 	vr := must(cert.NewVehicleRoot(tmpl("Vehicle OEM Root"), vrKey))
 	vc := must(cert.NewVehicle(tmpl("Vehicle"), vKey.PublicKey(), vr, vrKey))
 	se := &pairingElement{}
-	a, err := NewApplet(&Config{Profile: profile, SecureElement: se, Pairing: &pairing.DeviceConfig{InstanceCA: ca, InstanceCAKey: caKey, Time: func() time.Time { return pairingNow }}})
+	cfg := &Config{Profile: profile, SecureElement: se, Pairing: &pairing.DeviceConfig{InstanceCA: ca, InstanceCAKey: caKey, Time: func() time.Time { return pairingNow }}}
+	for _, o := range opts {
+		o(cfg)
+	}
+	a, err := NewApplet(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +107,7 @@ func newPairingSetup(t *testing.T, profile dkey.Profile) *pairingSetup {
 		t.Fatal(err)
 	}
 	return &pairingSetup{
+		cfg:    cfg,
 		applet: a, se: se, card: transporttest.NewCard(transport.NewChainingCard(a)), verifier: v,
 		vehicle: &pairing.VehicleConfig{
 			VehicleID: vid, VehicleKey: vKey.PublicKey(), VehicleRoot: vr.Raw, Certificates: [][]byte{vc.Raw},
@@ -111,7 +118,7 @@ func newPairingSetup(t *testing.T, profile dkey.Profile) *pairingSetup {
 
 // run drives a vehicle's pairing against the applet. It stops, without
 // sending it, before the first command for which stop returns true.
-func (s *pairingSetup) run(t *testing.T, stop func(transport.Command) bool) error {
+func (s *pairingSetup) run(t testing.TB, stop func(transport.Command) bool) error {
 	t.Helper()
 	p, err := pairing.NewVehicle(s.vehicle, s.verifier)
 	if err != nil {

@@ -132,11 +132,21 @@ func (a *Applet) CreateSharedKey(req *sharing.KeyRequest) (*sharing.CreatedKey, 
 	return &sharing.CreatedKey{PublicKey: k.cred.PublicKey, Slot: k.cred.Slot, Chain: chain}, nil
 }
 
-// discardLocked deletes a key that never became usable and forgets it.
+// discardLocked deletes a key that never became usable and forgets it:
+// its record goes, then its key in the secure element.
 func (a *Applet) discardLocked(k *key) {
-	if k.state != dkey.KeyTerminated {
-		_ = a.terminateLocked(k)
+	if a.current == k {
+		a.abortLocked()
 	}
+	if a.sec != nil {
+		if err := a.commitLocked(a.sec.Delete(nil, keyName(k.id))); err != nil {
+			// The record stays: terminate the key instead.
+			_ = a.terminateLocked(k)
+			return
+		}
+	}
+	_ = a.se.DeleteKey(k.id)
+	k.cred.Key = nil
 	a.keys = slices.DeleteFunc(a.keys, func(o *key) bool { return o == k })
 }
 
@@ -161,6 +171,9 @@ func (a *Applet) ImportSharedKey(imp *sharing.Imported) error {
 	att := imp.Attestation
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.usableLocked(); err != nil {
+		return err
+	}
 	k, err := a.live(att.VehicleID)
 	switch {
 	case err != nil:
@@ -172,11 +185,18 @@ func (a *Applet) ImportSharedKey(imp *sharing.Imported) error {
 	case len(imp.Mailbox) > len(k.private):
 		return fmt.Errorf("%w: statement area of %d bytes in a private mailbox of %d", ErrMailboxAccess, len(imp.Mailbox), len(k.private))
 	}
-	copy(k.private, imp.Mailbox)
-	k.privGen++
-	k.awaitingImport = false
-	k.state = dkey.KeyActive
-	return nil
+	old := k.private
+	err = a.saveKeyLocked(k, func(c *key) {
+		c.private = slices.Clone(c.private)
+		copy(c.private, imp.Mailbox)
+		c.privGen++
+		c.awaitingImport = false
+		c.state = dkey.KeyActive
+	})
+	if err == nil {
+		clear(old)
+	}
+	return err
 }
 
 // AppendStatement queues a signed statement for the vehicle in the
@@ -191,6 +211,9 @@ func (a *Applet) ImportSharedKey(imp *sharing.Imported) error {
 func (a *Applet) AppendStatement(vehicle dkey.VehicleID, e sharing.MailboxEntry) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.usableLocked(); err != nil {
+		return err
+	}
 	k, err := a.live(vehicle)
 	if err != nil {
 		return err
@@ -222,9 +245,7 @@ func (a *Applet) appendStatementLocked(k *key, e sharing.MailboxEntry) error {
 		return fmt.Errorf("%w: %d bytes in a private mailbox of %d", ErrMailboxFull, len(area), len(mb))
 	}
 	area[sharing.SignalOffset] |= mb[sharing.SignalOffset] &^ signalBits
-	copy(mb, area)
-	k.privGen++
-	return nil
+	return a.writePrivateLocked(k, func(mb []byte) { copy(mb, area) })
 }
 
 // areaConsumed reports whether the vehicle read the whole statement area of
@@ -260,6 +281,9 @@ func (a *Applet) SharingSigner(vehicle dkey.VehicleID) (crypto.Signer, dkey.KeyS
 
 // mayManageLocked applies the policy of SharingSigner to k.
 func (a *Applet) mayManageLocked(k *key) error {
+	if err := a.usableLocked(); err != nil {
+		return err
+	}
 	switch {
 	case k.state == dkey.KeyTerminated:
 		return fmt.Errorf("device: %w", dkey.ErrKeyTerminated)
@@ -301,6 +325,9 @@ func (s *keySigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) 
 func (a *Applet) TerminateAttested(vehicle dkey.VehicleID) ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.usableLocked(); err != nil {
+		return nil, err
+	}
 	k, err := a.live(vehicle)
 	if err != nil {
 		return nil, err
@@ -310,7 +337,14 @@ func (a *Applet) TerminateAttested(vehicle dkey.VehicleID) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}
-	return stmt, a.terminateLocked(k)
+	if err := a.terminateLocked(k); err != nil {
+		// Not terminated: the statement must not leave.
+		if k.state != dkey.KeyTerminated {
+			return nil, err
+		}
+		return stmt, err
+	}
+	return stmt, nil
 }
 
 // TerminateShared signs t, the termination of another key at t.Vehicle (a

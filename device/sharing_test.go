@@ -531,10 +531,18 @@ func readArea(t testing.TB, a *Applet, vid dkey.VehicleID) []byte {
 	return b
 }
 
-// TestControlFlowDeleteAttestation: CONTROL FLOW 4082 clears the statement
-// area only after AUTH1, when the vehicle read it whole and the host app did
-// not write the mailbox meanwhile.
-func TestControlFlowDeleteAttestation(t *testing.T) {
+// ackOp is the vehicle's acknowledgement of a statement area: the empty
+// header written at offset 0 of the private mailbox (package vehicle).
+func ackOp() transaction.MailboxOp {
+	return transaction.MailboxOp{Kind: transaction.OpWrite, Mailbox: dkey.PrivateMailbox, Data: make([]byte, sharing.AreaHeaderSize)}
+}
+
+// TestStatementAreaAcknowledgement: the vehicle's acknowledgement, an
+// EXCHANGE inside the secure channel, clears the statement area when the
+// vehicle read it whole in the transaction and the host app did not write
+// the mailbox meanwhile; it is refused, and clears nothing, otherwise.
+// CONTROL FLOW 4082, in clear, clears nothing.
+func TestStatementAreaAcknowledgement(t *testing.T) {
 	readOp := func(off, n int) transaction.MailboxOp {
 		return transaction.MailboxOp{Kind: transaction.OpRead, Mailbox: dkey.PrivateMailbox, Offset: uint16(off), Length: uint16(n)}
 	}
@@ -545,23 +553,30 @@ func TestControlFlowDeleteAttestation(t *testing.T) {
 		ops     func(area int) []transaction.MailboxOp
 		during  bool // the host app writes the mailbox during the transaction
 		forged  bool // CONTROL FLOW right after SELECT: no AUTH1
+		refused bool // the acknowledgement is refused
 		cleared bool
 	}{
-		{name: "area in the AUTH1 subset", subset: 600, cf: transaction.CFDeleteAttestation, cleared: true},
+		{name: "area in the AUTH1 subset", subset: 600, cf: transaction.CFDeleteAttestation, cleared: true,
+			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{ackOp()} }},
 		{name: "header in AUTH1, the rest by EXCHANGE", subset: 3, cf: transaction.CFDeleteAttestation, cleared: true,
-			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{readOp(3, n-3)} }},
+			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{readOp(3, n-3), ackOp()} }},
 		{name: "all by EXCHANGE, in two reads", cf: transaction.CFDeleteAttestation, cleared: true,
 			ops: func(n int) []transaction.MailboxOp {
-				return []transaction.MailboxOp{readOp(0, 100), readOp(100, n-100)}
+				return []transaction.MailboxOp{readOp(0, 100), readOp(100, n-100), ackOp()}
 			}},
-		{name: "not read", cf: transaction.CFDeleteAttestation},
-		{name: "header only", subset: 3, cf: transaction.CFDeleteAttestation},
-		{name: "a gap", cf: transaction.CFDeleteAttestation,
+		{name: "acknowledged, success code", subset: 600, cf: transaction.CFSuccess, cleared: true,
+			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{ackOp()} }},
+		{name: "not read", cf: transaction.CFDeleteAttestation, refused: true,
+			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{ackOp()} }},
+		{name: "header only", subset: 3, cf: transaction.CFDeleteAttestation, refused: true,
+			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{ackOp()} }},
+		{name: "a gap", cf: transaction.CFDeleteAttestation, refused: true,
 			ops: func(n int) []transaction.MailboxOp {
-				return []transaction.MailboxOp{readOp(0, 100), readOp(101, n-101)}
+				return []transaction.MailboxOp{readOp(0, 100), readOp(101, n-101), ackOp()}
 			}},
-		{name: "read, success code", subset: 600, cf: transaction.CFSuccess},
-		{name: "read, host wrote meanwhile", subset: 600, cf: transaction.CFDeleteAttestation, during: true},
+		{name: "read whole, 4082 without acknowledgement", subset: 600, cf: transaction.CFDeleteAttestation},
+		{name: "read, host wrote meanwhile", subset: 600, cf: transaction.CFDeleteAttestation, during: true, refused: true,
+			ops: func(n int) []transaction.MailboxOp { return []transaction.MailboxOp{ackOp()} }},
 		{name: "forged, no AUTH1", subset: 600, cf: transaction.CFDeleteAttestation, forged: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -581,50 +596,21 @@ func TestControlFlowDeleteAttestation(t *testing.T) {
 			}
 			switch {
 			case tt.forged:
-				// A relay answers for the vehicle after AUTH0.
-				v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: s.vid, Key: s.vkey})
-				if err != nil {
-					t.Fatal(err)
-				}
-				vs := v.NewSession()
-				if err := vs.Start(dkey.ActionUnlock, 0); err != nil {
-					t.Fatal(err)
-				}
-				send := func(c transport.Command) transport.Response {
-					b, err := c.Append(nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					r, err := transport.ParseResponse(s.applet.ProcessAPDU(nil, b))
-					if err != nil || !r.SW.OK() {
-						t.Fatalf("%X = %v, %v", b, r.SW, err)
-					}
-					return r
-				}
-				if err := vs.ReadSelect(send(vs.Select())); err != nil {
-					t.Fatal(err)
-				}
-				auth0, err := vs.Auth0()
-				if err != nil {
-					t.Fatal(err)
-				}
-				send(auth0)
-				send(vs.ControlFlow(tt.cf))
+				forgeControlFlow(t, s, tt.cf)
 			case tt.during:
-				// The host app queues a statement between AUTH1 and CONTROL
-				// FLOW: the vehicle has not seen it.
+				// The host app queues a statement between AUTH1 and the
+				// acknowledgement: the vehicle has not seen it.
 				card := &hookCard{a: s.applet, before: func(cmd []byte) {
-					if len(cmd) > 1 && cmd[1] == insControl {
+					if len(cmd) > 1 && cmd[1] == insExchange {
 						_ = s.applet.WritePrivateMailbox(s.vid, 0, imp.Mailbox)
 					}
 				}}
-				if err := s.transactOn(t, card, tt.cf, ops...); err != nil {
-					t.Fatal(err)
-				}
+				err = s.transactOn(t, card, tt.cf, ops...)
 			default:
-				if err := s.transact(t, tt.cf, ops...); err != nil {
-					t.Fatal(err)
-				}
+				err = s.transact(t, tt.cf, ops...)
+			}
+			if refused := errors.Is(err, dkey.SWConditionsNotSatisfied); refused != tt.refused || (err != nil && !refused) {
+				t.Errorf("transaction = %v, want the acknowledgement refused: %v", err, tt.refused)
 			}
 			area := readArea(t, s.applet, s.vid)
 			if cleared := len(area) == sharing.AreaHeaderSize; cleared != tt.cleared {
@@ -632,6 +618,40 @@ func TestControlFlowDeleteAttestation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// forgeControlFlow plays a relay that answers for the vehicle after AUTH0
+// and sends CONTROL FLOW cf.
+func forgeControlFlow(t *testing.T, s *shareSetup, cf transaction.ControlFlow) {
+	t.Helper()
+	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: s.vid, Key: s.vkey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := v.NewSession()
+	if err := vs.Start(dkey.ActionUnlock, 0); err != nil {
+		t.Fatal(err)
+	}
+	send := func(c transport.Command) transport.Response {
+		b, err := c.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := transport.ParseResponse(s.applet.ProcessAPDU(nil, b))
+		if err != nil || !r.SW.OK() {
+			t.Fatalf("%X = %v, %v", b, r.SW, err)
+		}
+		return r
+	}
+	if err := vs.ReadSelect(send(vs.Select())); err != nil {
+		t.Fatal(err)
+	}
+	auth0, err := vs.Auth0()
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(auth0)
+	send(vs.ControlFlow(cf))
 }
 
 // hookCard is an applet behind a hook called before each command.
@@ -653,20 +673,22 @@ func TestTerminateErasesPairingSecret(t *testing.T) {
 	if err := s.run(t, nil); err != nil {
 		t.Fatalf("pairing: %v", err)
 	}
-	if len(s.applet.paired) != 1 {
-		t.Fatalf("%d pairing records, want 1", len(s.applet.paired))
-	}
-	rec := s.applet.paired[0]
-	if rec.ltss == ([pairing.LongTermSecretSize]byte{}) {
-		t.Fatal("the pairing record holds no secret")
+	info, _ := s.applet.Key(s.vehicle.VehicleID)
+	id := s.applet.keys[0].id
+	secret, err := s.se.Secret(nil, SecretID{Key: id, Kind: SecretPairing})
+	if err != nil || len(secret) != pairing.LongTermSecretSize || bytes.Equal(secret, make([]byte, pairing.LongTermSecretSize)) {
+		t.Fatalf("the secure element holds pairing secret %x, %v; want one", secret, err)
 	}
 	if err := s.applet.Terminate(s.vehicle.VehicleID); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.applet.paired) != 0 || rec.ltss != ([pairing.LongTermSecretSize]byte{}) {
-		t.Errorf("after Terminate: %d pairing records, secret %x; want none, erased", len(s.applet.paired), rec.ltss)
+	if _, err := s.se.Secret(nil, SecretID{Key: id, Kind: SecretPairing}); !errors.Is(err, ErrNoSecret) {
+		t.Errorf("after Terminate the secure element still holds the pairing secret: %v", err)
 	}
 	if _, ok := s.applet.Pairing(s.vehicle.VehicleID); ok {
 		t.Error("Pairing of a terminated key")
+	}
+	if k := s.applet.keys[0]; k.pairing != nil || k.cred.Key != nil || info.Slot != k.cred.Slot {
+		t.Errorf("the terminated key kept its pairing record or its key handle")
 	}
 }

@@ -47,12 +47,17 @@ func (c *clock) Advance(d time.Duration) {
 // with them directly, and an attacker holding a device uses its keys as it
 // likes. The product path is device.Applet.SharingSigner (phone.signer).
 type recordingSE struct {
+	device.SoftwareElement
 	mu   sync.Mutex
 	keys map[string]crypto.Signer
 }
 
-func (s *recordingSE) GenerateKey() (crypto.Signer, error) {
-	k, err := dkey.GenerateSoftwareKey()
+func (s *recordingSE) GenerateKey(id device.KeyID) (crypto.Signer, error) {
+	k, err := s.SoftwareElement.GenerateKey(id)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := dkey.PublicKeyOf(k)
 	if err != nil {
 		return nil, err
 	}
@@ -61,19 +66,21 @@ func (s *recordingSE) GenerateKey() (crypto.Signer, error) {
 	if s.keys == nil {
 		s.keys = make(map[string]crypto.Signer)
 	}
-	s.keys[string(k.PublicKey().Bytes())] = k
+	s.keys[string(pub.Bytes())] = k
 	return k, nil
 }
 
-func (s *recordingSE) DeleteKey(k crypto.Signer) error {
-	pub, err := dkey.PublicKeyOf(k)
-	if err != nil {
-		return err
+func (s *recordingSE) DeleteKey(id device.KeyID) error {
+	if k, err := s.SoftwareElement.Key(id); err == nil {
+		pub, err := dkey.PublicKeyOf(k)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		delete(s.keys, string(pub.Bytes()))
+		s.mu.Unlock()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.keys, string(pub.Bytes()))
-	return nil
+	return s.SoftwareElement.DeleteKey(id)
 }
 
 func (s *recordingSE) signer(pub *dkey.PublicKey) crypto.Signer {

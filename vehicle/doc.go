@@ -24,11 +24,14 @@
 //
 //   - Directly: [Reader.Enroll], for test benches and keys enrolled out of
 //     band.
-//   - Owner pairing (PROTOCOL.md §3): [Reader.InstallVerifier] (or
-//     [Reader.ReplaceOwner] for a new owner device, which removes the
-//     previous owner keys) and [Reader.Pair] run SPAKE2+, the certificate
-//     exchange and the first transaction through package pairing, and
-//     enroll the owner key.
+//   - Owner pairing (PROTOCOL.md §3): [Reader.InstallVerifier] (or, for a
+//     vehicle that has an owner, [Reader.ReplaceOwner] when it changes
+//     owner, which removes the previous owner keys and every key shared
+//     from them, and [Reader.ReplaceOwnerDevice] when the same owner moves
+//     to a new device, which removes the previous owner keys and keeps the
+//     shares) and [Reader.Pair] run SPAKE2+, the certificate exchange and
+//     the first transaction through package pairing, and enroll the owner
+//     key. The attempts against a verifier are stored with it.
 //   - Sharing (PROTOCOL.md §6.4, package sharing): a standard transaction
 //     whose AUTH1 names an unknown slot is a first friend transaction when
 //     the AUTH1 private subset carries a statement area with a key
@@ -36,8 +39,9 @@
 //     signer enrolled and entitled to share, this vehicle, validity, the
 //     profile within the signer's, the AUTH1 slot, not revoked), verifies
 //     AUTH1 with the attested key, enrolls it with its profile and validity,
-//     applies the policy and ends with CONTROL FLOW 4082, on which the device
-//     clears the attestation. Result.FirstFriend says so; from then on the
+//     applies the policy, acknowledges the area inside the secure channel
+//     (on which the device clears the attestation) and ends with CONTROL
+//     FLOW 4082. Result.FirstFriend says so; from then on the
 //     profile, its speed limit included, is enforced like any other.
 //   - Statements: the private mailbox of a key enrolled with a statement
 //     area (Enrollment.StatementArea: paired owners, admitted friends)
@@ -46,7 +50,8 @@
 //     friends' first transactions), termination attestations (recorded in
 //     the revocation store, then the key removed) and tracking receipts. The
 //     reader reads the area in the key's standard transactions, processes
-//     every statement (Result.Statements) and ends with 4082.
+//     every statement (Result.Statements), acknowledges the area and ends
+//     with 4082.
 //   - Removal: [Reader.Remove] (the dashboard) records the key in the
 //     revocation store ([Config].Revocations, [Reader.Revocations]) before
 //     it goes, so no attestation admits it again and Enroll refuses it; its
@@ -54,6 +59,26 @@
 //     [Reader.ApplyCommand] carries out the automaker's key commands:
 //     suspend and resume (lost mode), terminate with a termination
 //     attestation.
+//
+// # State and durability
+//
+// With Config.Store (store.Memory, store/bolt's one-file store, or any
+// store with atomic batches) the reader keeps its state across restarts,
+// and NewReader restores it: the enrolled keys with their Kpersistent (the
+// first unlock after a restart is fast), immobilizer tokens, access
+// profiles, validity, states, lineage and pairing secrets; the removed
+// keys it remembers; the revocation store; the pairing verifier and the
+// attempts spent against it. Each state change is one atomic batch:
+// enrolment (an admitted friend's included), Kpersistent's replacement
+// with the token's provisioning, a key state, a removal with its
+// revocation, a termination's revocation, a tracking receipt, a verifier's
+// installation or removal, each pairing attempt, a completed pairing with
+// the verifier used up, the replacement of owner keys. The records are
+// versioned and sealed (AES-256-GCM under a data key that Config.KEK
+// wraps, package internal/seal), each bound to its name: a wrong
+// key-encryption key is ErrStateKEK, an unknown schema ErrStateVersion, a
+// damaged, moved or missing record ErrStateCorrupt, and nothing is served
+// from them. Close stores what waits for the next batch.
 //
 // # Where the project chose
 //
@@ -68,9 +93,42 @@
 //     succeeds: the vehicle replaces its copy when the device acknowledged
 //     the success CONTROL FLOW, and the device (package device) commits its
 //     staged copy when it receives it. Any failure in between leaves both
-//     with the old key; the rare loss of the final acknowledgement leaves them
-//     apart, and the next fast transaction falls back to a standard one,
-//     which brings them together again.
+//     with the old key; the rare loss of the final acknowledgement, or a
+//     crash between the two commits, leaves them apart, and the next fast
+//     transaction falls back to a standard one, which brings them together
+//     again.
+//   - Writes: a standard transaction costs one batch (the new Kpersistent,
+//     and the token when this transaction wrote it), after the device's
+//     acknowledgement; a fast transaction none. When each key was used
+//     last, and the order of use the fast lookup follows, are written with
+//     the next batch and at Close: a crash may lose them, nothing else.
+//   - Pairing attempts are spent, and stored, before SPAKE2+ VERIFY is
+//     sent: pulling the power while the two sides verify still costs the
+//     attempt. They come back only with a completed pairing or a new
+//     verifier: installing the same verifier again (compared by the
+//     SHA-256 of its encoding, with the last one the reader held) keeps
+//     them, and so does a restart (issue 12, finding 1). An attempt whose
+//     password SPAKE2+ proved right stays spent if the pairing fails later.
+//   - Each enrolled key remembers the key at the top of its chain of
+//     attestations (KeyInfo.SharedFrom: the owner key, or a key enrolled
+//     directly), so that a change of owner removes every key shared down
+//     from the replaced owner keys, re-shares included, even when the keys
+//     in between are gone; a device change of the same owner moves them to
+//     the new owner key (issue 12, finding 4). The replacement is stored
+//     with the new owner key's enrolment and carried out after its first
+//     transaction (or rolled back when the device did not keep the key); a
+//     restart in between carries it out at NewReader.
+//   - The statement area is acknowledged inside the secure channel, once
+//     its statements are applied and stored: an EXCHANGE writing the empty
+//     area header (no statement bit, zero length) at offset 0 of the
+//     private mailbox, on which the device clears it (package device). A
+//     device that refuses (its host wrote the area since AUTH1) keeps the
+//     area; the transaction ends with 0100, and the statements come again.
+//     The statements of one area are applied one by one, each in its own
+//     batch (an admission, a removal, a receipt); a crash before the
+//     acknowledgement leaves the area on the device, and the next
+//     transaction applies them again, to no effect for those already
+//     stored.
 //   - Statement areas are read in standard transactions only: a fast unlock
 //     stays as short as it is, and engine start is always standard. The area
 //     header comes from the AUTH1 private subset when the key's mailbox
@@ -95,6 +153,10 @@
 //     terminations from those, and from any other enrolled key for itself
 //     only (a suspended key may still attest its own deletion).
 //   - A full revocation store does not stop a removal: it admits no key at
-//     all (sharing.CheckCapacity), so the removal holds. The caller persists
-//     the store after each change; the reader keeps it in memory.
+//     all (sharing.CheckCapacity), so the removal holds. With a Store the
+//     reader stores each revocation in the batch of its removal (a
+//     termination of a key not enrolled in a batch of its own);
+//     Config.Revocations, when given with a Store, receives the stored
+//     ones, and those it holds that the store lacks are stored at
+//     NewReader.
 package vehicle

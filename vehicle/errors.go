@@ -32,4 +32,15 @@ var (
 	ErrOwnerExists = errors.New("vehicle: the vehicle has an owner key already")
 	// ErrPairingBusy reports a second pairing while one is in progress.
 	ErrPairingBusy = errors.New("vehicle: a pairing is in progress")
+	// ErrClosed reports a call on a closed Reader.
+	ErrClosed = errors.New("vehicle: reader closed")
+	// ErrStateKEK reports a stored state that the key-encryption key
+	// does not open: the wrong key, or a file from another vehicle.
+	ErrStateKEK = errors.New("vehicle: the key-encryption key does not open the stored state")
+	// ErrStateVersion reports a stored state of a schema version this
+	// version of the SDK does not know: it is refused, never reset.
+	ErrStateVersion = errors.New("vehicle: stored state of an unknown schema version")
+	// ErrStateCorrupt reports a stored state with a damaged or tampered
+	// record, or a damaged file: nothing is served from it.
+	ErrStateCorrupt = errors.New("vehicle: stored state is damaged")
 )

@@ -10,6 +10,8 @@ import (
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/pairing"
+	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -603,4 +605,95 @@ func TestControlFlowLost(t *testing.T) {
 		}
 	}
 	w.assertFastWorks(t)
+}
+
+// everyControlFlow is every CONTROL FLOW code the protocol defines
+// (PROTOCOL.md §4.9), and two it does not.
+var everyControlFlow = []transaction.ControlFlow{
+	transaction.CFFailure, transaction.CFKeyNotFound, transaction.CFKeyExpired, transaction.CFKeyNotTrusted,
+	transaction.CFInvalidSignature, transaction.CFInvalidChannel, transaction.CFInvalidDataFormat,
+	transaction.CFInvalidDataContent, transaction.CFKeyDeleted, transaction.CFDoorOpen, transaction.CFSuccess,
+	transaction.CFSuccessFirstApproach, transaction.CFPairingComplete, transaction.CFTracked, transaction.CFNotTracked,
+	transaction.CFTokenRefill, transaction.CFDeleteAttestation, transaction.CFServiceData, transaction.CFReceiptInDevice,
+	transaction.CFReceiptInCar, transaction.CFMoreTime, transaction.CFLongProcessing, 0x4084, 0xFFFF,
+}
+
+// TestFailureForgedControlFlowAfterCorruptedResponse extends the tamper
+// matrix to the statement area (issue 12, finding 3): the owner's device
+// queued a termination; a relay flips a bit of one response the car
+// receives before the vehicle acknowledged the area (SELECT, AUTH0,
+// AUTH1, the EXCHANGE that reads the area), and replaces the car's final
+// CONTROL FLOW with each code in turn. The car fails and records nothing;
+// the device keeps its statement area, whatever the code; the next clean
+// transaction consumes it.
+func TestFailureForgedControlFlowAfterCorruptedResponse(t *testing.T) {
+	kc := pairing.DefaultKeyConfig()
+	victim := newPairPhone(t)
+	w := newShareWorld(t, shareOptions{keyConfig: &kc, phones: []*pairPhone{newPairPhone(t), victim}})
+	vid := w.reader.ID()
+	w.owner.applet.AuthenticateUser(pairNow.Add(time.Hour))
+	vic := w.share(t, w.owner, victim, unlockOnly())
+	if _, _, err := w.transact(victim, dkey.ActionUnlock); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.owner.applet.TerminateShared(&sharing.Termination{Vehicle: vid, Slot: vic.Attestation.FriendSlot, Key: vic.Attestation.FriendKey}); err != nil {
+		t.Fatal(err)
+	}
+	area := w.area(t, w.owner)
+	// The responses before the acknowledgement: SELECT, AUTH0, AUTH1 and
+	// the EXCHANGE reading the rest of the area (the first EXCHANGE: the
+	// header came in AUTH1).
+	responses := []byte{0xA4, 0x80, 0x81, 0xC9}
+	n := 0
+	for _, at := range responses {
+		for _, bit := range []int{0, -3} { // the first byte, and the last before the status word
+			for _, cf := range everyControlFlow {
+				before := w.state()
+				m := &mitm{
+					command: func(i int, cmd []byte) []byte {
+						if ins(cmd) == 0x3C {
+							return []byte{0x80, 0x3C, byte(cf >> 8), byte(cf)}
+						}
+						return cmd
+					},
+					response: func(i int, cmd, resp []byte) []byte {
+						if ins(cmd) == at && len(resp) > 2 {
+							resp[(len(resp)+bit)%len(resp)] ^= 0x01
+						}
+						return resp
+					},
+				}
+				m.inner = w.owner.card
+				res, err := w.reader.Transact(context.Background(), m, dkey.ActionEngineStart)
+				n++
+				if err == nil || res.OK() {
+					t.Fatalf("response to %02X corrupted at %d, CONTROL FLOW %v: the car succeeded", at, bit, cf)
+				}
+				if got := w.area(t, w.owner); !bytes.Equal(got, area) {
+					t.Fatalf("response to %02X corrupted at %d, forged CONTROL FLOW %v: the statement area was erased", at, bit, cf)
+				}
+				if after := w.state(); after != before {
+					t.Fatalf("response to %02X corrupted at %d, CONTROL FLOW %v: the reader changed:\n%v\n%v", at, bit, cf, before, after)
+				}
+				if info, _ := w.owner.applet.Key(vid); info.VehicleDeleted {
+					// The forged 00A0 suspended the key; the host app
+					// resumes it.
+					if err := w.owner.applet.Resume(vid); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d tampered transactions", n)
+	res, _, err := w.transact(w.owner, dkey.ActionEngineStart)
+	if err != nil || res.ControlFlow != transaction.CFDeleteAttestation || len(res.Statements) != 1 || res.Statements[0].Err != nil {
+		t.Fatalf("the clean transaction = %+v, %v", res, err)
+	}
+	if got := w.area(t, w.owner); len(got) != sharing.AreaHeaderSize {
+		t.Errorf("the area after the clean transaction = %x, want empty", got)
+	}
+	if _, _, err := w.transact(victim, dkey.ActionUnlock); !errors.Is(err, dkey.ErrKeyTerminated) {
+		t.Errorf("the terminated friend after the clean transaction: %v", err)
+	}
 }

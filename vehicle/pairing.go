@@ -3,6 +3,8 @@ package vehicle
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/pairing"
+	"github.com/opencarkey/sdk/store"
 	"github.com/opencarkey/sdk/transport"
 )
 
@@ -55,17 +58,15 @@ type PairResult struct {
 	// Slot and PublicKey are the new owner key.
 	Slot      dkey.KeySlot
 	PublicKey *dkey.PublicKey
-	// Replaced lists the previous owner keys that ReplaceOwner removed.
+	// Replaced lists the previous owner keys that ReplaceOwner or
+	// ReplaceOwnerDevice removed.
 	Replaced []dkey.KeySlot
+	// RemovedShares lists the keys shared from them that ReplaceOwner (a
+	// change of owner) removed.
+	RemovedShares []dkey.KeySlot
 	// FirstTransaction is the result of the first standard transaction
 	// (AUTH0 P1 04 P2 07), which provisions the immobilizer token.
 	FirstTransaction Result
-}
-
-// ownerSecret is the LONG_TERM_SHARED_SECRET of an owner key.
-type ownerSecret struct {
-	slot dkey.KeySlot
-	ltss [pairing.LongTermSecretSize]byte
 }
 
 // initPairing validates the pairing configuration once, at NewReader.
@@ -100,22 +101,41 @@ func (r *Reader) initPairing(cfg *Config) error {
 
 // InstallVerifier puts the vehicle in pairing mode with the verifier the
 // vehicle OEM server derived from the owner's pairing password
-// (PROTOCOL.md §3.1 phase 0), and resets the attempt counter. It returns
-// ErrOwnerExists if the vehicle has an owner key: use ReplaceOwner. The
-// reader keeps a copy; the verifier is forgotten when a pairing succeeds.
+// (PROTOCOL.md §3.1 phase 0). It returns ErrOwnerExists if the vehicle has
+// an owner key: use ReplaceOwner or ReplaceOwnerDevice. The reader keeps a
+// copy, stored with the attempts spent against it; the verifier is
+// forgotten when a pairing succeeds.
+//
+// A new verifier gets the full attempt count. Installing the verifier the
+// reader holds, or the last one it held, again keeps the attempts spent:
+// the count goes back only with a new password (or a completed pairing),
+// whatever restarts or re-installs happen in between.
 func (r *Reader) InstallVerifier(v *pairing.Verifier) error {
-	return r.installVerifier(v, false)
+	return r.installVerifier(v, replaceNone)
 }
 
-// ReplaceOwner is InstallVerifier for a vehicle that changes owner: the
-// next successful pairing enrols the new owner key and removes every
-// previous owner key (their next transaction tells the device to delete
-// them). Until then the previous owner keeps working.
+// ReplaceOwner is InstallVerifier for a vehicle that changes owner (it was
+// sold): the next successful pairing enrols the new owner key and removes
+// every previous owner key, and every key shared from them (KeyInfo.
+// SharedFrom: friends' keys and their re-shares), each recorded as revoked
+// so that no attestation admits it again; their next transaction tells
+// the device to delete them. Until then the previous owner and the keys
+// shared keep working. For the same owner moving to a new device, use
+// ReplaceOwnerDevice, which keeps the shared keys.
 func (r *Reader) ReplaceOwner(v *pairing.Verifier) error {
-	return r.installVerifier(v, true)
+	return r.installVerifier(v, replaceOwner)
 }
 
-func (r *Reader) installVerifier(v *pairing.Verifier, replace bool) error {
+// ReplaceOwnerDevice is InstallVerifier for the same owner moving to a new
+// device (PROTOCOL.md §7, sharing.PlanDeviceChange): the next successful
+// pairing enrols the new owner key and removes the previous owner keys,
+// recorded as revoked, while the keys shared from them stay enrolled and
+// are from then on shared from the new owner key (KeyInfo.SharedFrom).
+func (r *Reader) ReplaceOwnerDevice(v *pairing.Verifier) error {
+	return r.installVerifier(v, replaceDevice)
+}
+
+func (r *Reader) installVerifier(v *pairing.Verifier, mode replaceMode) error {
 	if r.pairCfg == nil {
 		return ErrPairingUnavailable
 	}
@@ -124,35 +144,64 @@ func (r *Reader) installVerifier(v *pairing.Verifier, replace bool) error {
 		return fmt.Errorf("vehicle: %w", err)
 	}
 	own, err := pairing.ParseVerifier(b)
+	fp := sha256.Sum256(b)
 	clear(b)
 	if err != nil {
 		return fmt.Errorf("vehicle: %w", err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.pairingBusy {
+	fail := func(err error) error {
 		own.Zeroize()
-		return ErrPairingBusy
+		return err
 	}
-	if !replace && r.hasOwnerLocked() {
-		own.Zeroize()
-		return ErrOwnerExists
+	switch {
+	case r.closed:
+		return fail(ErrClosed)
+	case r.pairingBusy:
+		return fail(ErrPairingBusy)
+	case mode == replaceNone && r.hasOwnerLocked():
+		return fail(ErrOwnerExists)
 	}
-	if r.verifier != nil {
-		r.verifier.Zeroize()
+	ops, p, err := r.pairingOps(nil, func(p *pairingState) {
+		p.verifier, p.replace = own, mode
+		if subtle.ConstantTimeCompare(p.fingerprint[:], fp[:]) != 1 {
+			// A new password: the full count.
+			p.fingerprint, p.spent = fp, 0
+		}
+	})
+	if err != nil {
+		return fail(err)
 	}
-	r.verifier, r.replaceOwner, r.spent = own, replace, 0
+	if err := r.commitLocked(ops, nil); err != nil {
+		return fail(err)
+	}
+	r.setPairingLocked(p)
 	return nil
 }
 
-// RemoveVerifier leaves pairing mode: the verifier is erased.
-func (r *Reader) RemoveVerifier() {
+// RemoveVerifier leaves pairing mode: the verifier is erased. The attempts
+// spent against it are remembered, should it be installed again.
+func (r *Reader) RemoveVerifier() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.verifier != nil && !r.pairingBusy {
-		r.verifier.Zeroize()
-		r.verifier, r.replaceOwner = nil, false
+	switch {
+	case r.closed:
+		return ErrClosed
+	case r.verifier == nil:
+		return nil
+	case r.pairingBusy:
+		return ErrPairingBusy
 	}
+	ops, p, err := r.pairingOps(nil, func(p *pairingState) { p.verifier, p.replace = nil, replaceNone })
+	if err != nil {
+		return err
+	}
+	if err := r.commitLocked(ops, nil); err != nil {
+		return err
+	}
+	r.setPairingLocked(p)
+	return nil
 }
 
 // PairingAttempts returns the number of pairing attempts left with the
@@ -163,7 +212,7 @@ func (r *Reader) PairingAttempts() int {
 	if r.verifier == nil {
 		return 0
 	}
-	return r.maxAttempts - r.spent
+	return max(r.maxAttempts-r.spent, 0)
 }
 
 func (r *Reader) hasOwnerLocked() bool {
@@ -203,7 +252,7 @@ func (r *Reader) Pair(ctx context.Context, t transport.Transceiver) (PairResult,
 	case r.verifier == nil:
 		r.mu.Unlock()
 		return PairResult{}, ErrNoVerifier
-	case !r.replaceOwner && r.hasOwnerLocked():
+	case r.replace == replaceNone && r.hasOwnerLocked():
 		r.mu.Unlock()
 		return PairResult{}, ErrOwnerExists
 	}
@@ -271,33 +320,54 @@ func (r *Reader) runPairing(ctx context.Context, c *transport.Client, p *pairing
 			}
 			return nil, err
 		}
-		if remaining >= 0 {
-			// SPAKE2+ succeeded: the password was right.
-			r.mu.Lock()
-			r.spent, remaining = 0, -1
-			r.mu.Unlock()
-		}
+		// SPAKE2+ succeeded: the password was right, and later failures
+		// are not password attempts. The attempt stays spent until the
+		// pairing completes: the count only goes down.
+		remaining = -1
 		if st.Done {
 			res, _ := p.Result()
 			return res, nil
 		}
 		if st.Attempt {
-			r.mu.Lock()
-			if r.spent >= r.maxAttempts {
-				r.mu.Unlock()
-				abort(p.AbortWith(pairing.OpAbortAttemptsExhausted))
-				return nil, &pairing.AttemptsError{Remaining: 0, Err: pairing.ErrAttemptsExhausted}
+			if remaining, err = r.spendAttempt(); err != nil {
+				if ae := (*pairing.AttemptsError)(nil); errors.As(err, &ae) {
+					abort(p.AbortWith(pairing.OpAbortAttemptsExhausted))
+				} else {
+					abort(p.Abort())
+				}
+				return nil, err
 			}
-			r.spent++
-			remaining = r.maxAttempts - r.spent
-			r.mu.Unlock()
 		}
 		cmd = st.Command
 	}
 }
 
-// enrollOwner enrols the key of a completed pairing, uses the verifier up,
-// runs the first transaction and retires the previous owner keys.
+// spendAttempt counts one password attempt, durably, before SPAKE2+
+// VERIFY goes out: pulling the power while the device and the vehicle
+// verify still costs the attempt. It returns the attempts left after this
+// one, or a *pairing.AttemptsError when none is left.
+func (r *Reader) spendAttempt() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.spent >= r.maxAttempts {
+		return 0, &pairing.AttemptsError{Remaining: 0, Err: pairing.ErrAttemptsExhausted}
+	}
+	ops, p, err := r.pairingOps(nil, func(p *pairingState) { p.spent++ })
+	if err == nil {
+		err = r.commitLocked(ops, nil)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("vehicle: recording the pairing attempt: %w", err)
+	}
+	r.setPairingLocked(p)
+	return r.maxAttempts - r.spent, nil
+}
+
+// enrollOwner enrols the key of a completed pairing and uses the verifier
+// up, in one batch that also records what the pairing replaces; runs the
+// first transaction; and carries out the replacement of the previous owner
+// keys (finishReplacement), or rolls the enrolment back when the device
+// turns out not to hold the key.
 func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *pairing.VehicleResult) (PairResult, error) {
 	token := make([]byte, res.KeyConfig.Mapping.ImmobilizerTokenLength)
 	if _, err := rand.Read(token); err != nil {
@@ -310,32 +380,40 @@ func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *
 		// owner's device queues sharing statements there.
 		StatementArea: true,
 	}
-	err := r.Enroll(e)
+	if len(token) == 0 {
+		e.ImmobilizerToken = nil
+	}
+	var pair *pairingState
+	_, err := r.enroll(e, &res.LongTermSecret, func(ops []store.Op, k *enrolled) ([]store.Op, error) {
+		var err error
+		ops, pair, err = r.pairingOps(ops, func(p *pairingState) {
+			if p.replace != replaceNone {
+				pr := &pendingReplace{slot: res.Slot, mode: p.replace}
+				for _, o := range r.keys {
+					if o.info.Role == dkey.RoleOwner {
+						pr.previous = append(pr.previous, o.info.Slot)
+					}
+				}
+				p.pending = pr
+			}
+			// The verifier is used up, and the attempts with it.
+			p.verifier, p.replace, p.spent = nil, replaceNone, 0
+		})
+		return ops, err
+	})
 	clear(token)
+	clear(res.LongTermSecret[:])
 	if err != nil {
 		// The device holds a key the vehicle cannot take (an owner or the
 		// same key enrolled meanwhile): mark it removed, so that its next
 		// transaction tells the device to delete it.
-		r.mu.Lock()
-		r.rememberRemoved(KeyInfo{Slot: res.Slot, PublicKey: res.PublicKey, Role: dkey.RoleOwner, State: dkey.KeyTerminated})
-		r.mu.Unlock()
+		if rerr := r.rememberRemoved(KeyInfo{Slot: res.Slot, PublicKey: res.PublicKey, Role: dkey.RoleOwner}); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 		return PairResult{}, fmt.Errorf("vehicle: enrolling the owner key: %w", err)
 	}
 	r.mu.Lock()
-	var previous []dkey.KeySlot
-	if r.replaceOwner {
-		for _, k := range r.keys {
-			if k.info.Role == dkey.RoleOwner && k.info.Slot != res.Slot {
-				previous = append(previous, k.info.Slot)
-			}
-		}
-	}
-	if r.verifier != nil {
-		r.verifier.Zeroize()
-	}
-	r.verifier, r.replaceOwner, r.spent = nil, false, 0
-	r.ownerSecrets = append(r.ownerSecrets, ownerSecret{slot: res.Slot, ltss: res.LongTermSecret})
-	clear(res.LongTermSecret[:])
+	r.setPairingLocked(pair)
 	r.mu.Unlock()
 
 	out := PairResult{Slot: res.Slot, PublicKey: res.PublicKey}
@@ -345,43 +423,138 @@ func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *
 		// The device has no key for this vehicle: it did not commit (it
 		// missed OP CONTROL FLOW 11 11). Roll the enrolment back; the
 		// previous owner stays.
-		r.forget(res.Slot)
+		if ferr := r.forget(res.Slot); ferr != nil {
+			return PairResult{}, fmt.Errorf("vehicle: the device did not keep the new key, and rolling the enrolment back failed: %w", errors.Join(err, ferr))
+		}
 		return PairResult{}, fmt.Errorf("vehicle: the device did not keep the new key, enrolment rolled back: %w", err)
 	}
-	for _, s := range previous {
-		if r.Remove(s) == nil {
-			out.Replaced = append(out.Replaced, s)
+	r.mu.Lock()
+	pending := r.pending
+	r.mu.Unlock()
+	if pending != nil {
+		replaced, shares, ferr := r.replacePrevious(pending)
+		out.Replaced, out.RemovedShares = replaced, shares
+		if ferr != nil {
+			err = errors.Join(err, ferr)
 		}
 	}
-	r.pruneSecrets()
 	if err != nil {
 		return out, fmt.Errorf("vehicle: owner key enrolled, first transaction failed (the next standard transaction provisions the immobilizer token): %w", err)
 	}
 	return out, nil
 }
 
-// forget deletes an enrolment without a trace, for a pairing rolled back.
-func (r *Reader) forget(slot dkey.KeySlot) {
+// rememberRemoved records a key the vehicle never enrolled as removed, so
+// that its next transaction tells the device to delete it.
+func (r *Reader) rememberRemoved(info KeyInfo) error {
 	r.mu.Lock()
-	if i := r.index(slot); i >= 0 {
+	defer r.mu.Unlock()
+	l := r.removedLocked()
+	ops, err := r.addRemoved(nil, l, info)
+	if err == nil {
+		err = r.commitLocked(ops, nil)
+	}
+	if err != nil {
+		return err
+	}
+	r.setRemovedLocked(l)
+	return nil
+}
+
+// finishReplacement carries out a replacement of owner keys that a
+// restart interrupted: the new owner key is enrolled, so the pairing
+// completed, and the previous owner keys go as ReplaceOwner or
+// ReplaceOwnerDevice said. When the new key is not enrolled (its
+// enrolment was rolled back), the replacement is dropped.
+func (r *Reader) finishReplacement() error {
+	r.mu.Lock()
+	pending := r.pending
+	r.mu.Unlock()
+	if pending == nil {
+		return nil
+	}
+	_, _, err := r.replacePrevious(pending)
+	return err
+}
+
+// replacePrevious removes the previous owner keys of a completed pairing,
+// with the keys shared from them on a change of owner, or moves those to
+// the new owner key on a device change, and clears the pending
+// replacement, in one batch. It returns the owner keys and the shared
+// keys removed.
+func (r *Reader) replacePrevious(p *pendingReplace) (replaced, shares []dkey.KeySlot, err error) {
+	r.mu.Lock()
+	newKey := r.lookup(p.slot)
+	var slots []dkey.KeySlot
+	var moved []*enrolled
+	for _, k := range r.keys {
+		switch {
+		case newKey == nil:
+		case k.info.Slot != p.slot && k.info.Role == dkey.RoleOwner && slices.Contains(p.previous, k.info.Slot):
+			slots = append(slots, k.info.Slot)
+			replaced = append(replaced, k.info.Slot)
+		case !k.info.SharedFrom.IsZero() && slices.Contains(p.previous, k.info.SharedFrom):
+			if p.mode == replaceOwner {
+				slots = append(slots, k.info.Slot)
+				shares = append(shares, k.info.Slot)
+			} else {
+				moved = append(moved, k)
+			}
+		}
+	}
+	ops, pair, err := r.pairingOps(nil, func(ps *pairingState) { ps.pending = nil })
+	for _, k := range moved {
+		if err != nil {
+			break
+		}
+		c := *k
+		c.info.SharedFrom = p.slot
+		ops, err = r.keyOps(ops, &c)
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	err = r.removeAll(slots, ops, func() {
+		r.setPairingLocked(pair)
+		for _, k := range moved {
+			k.info.SharedFrom = p.slot
+		}
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("vehicle: replacing the previous owner keys: %w", err)
+	}
+	return replaced, shares, nil
+}
+
+// forget deletes an enrolment without a trace, for a pairing rolled back,
+// with the replacement it would have done.
+func (r *Reader) forget(slot dkey.KeySlot) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.index(slot)
+	ops, pair, err := r.pairingOps(nil, func(ps *pairingState) {
+		if ps.pending != nil && ps.pending.slot == slot {
+			ps.pending = nil
+		}
+	})
+	if err != nil {
+		return err
+	}
+	keys := r.keys
+	if i >= 0 {
+		ops = r.sec.Delete(ops, keyName(slot))
+		keys = slices.Delete(slices.Clone(r.keys), i, i+1)
+	}
+	if err := r.commitLocked(ops, keys); err != nil {
+		return err
+	}
+	r.setPairingLocked(pair)
+	if i >= 0 {
 		r.fast[i].Zeroize()
-		clear(r.keys[i].token)
+		r.keys[i].zeroize()
 		r.keys = slices.Delete(r.keys, i, i+1)
 		r.fast = slices.Delete(r.fast, i, i+1)
 	}
-	r.mu.Unlock()
-	r.pruneSecrets()
-}
-
-// pruneSecrets erases the secrets of owner keys no longer enrolled.
-func (r *Reader) pruneSecrets() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ownerSecrets = slices.DeleteFunc(r.ownerSecrets, func(s ownerSecret) bool {
-		if r.index(s.slot) < 0 {
-			clear(s.ltss[:])
-			return true
-		}
-		return false
-	})
+	return nil
 }

@@ -30,31 +30,32 @@ func pairTime() time.Time { return pairNow }
 
 const pairCode = "271828"
 
-// pairSE is a device.SecureElement that counts the keys alive in it.
+// pairSE is a device.SoftwareElement that counts the keys alive in it.
 type pairSE struct {
+	device.SoftwareElement
 	mu   sync.Mutex
-	live map[crypto.Signer]bool
+	live map[device.KeyID]bool
 }
 
-func (s *pairSE) GenerateKey() (crypto.Signer, error) {
-	k, err := dkey.GenerateSoftwareKey()
+func (s *pairSE) GenerateKey(id device.KeyID) (crypto.Signer, error) {
+	k, err := s.SoftwareElement.GenerateKey(id)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.live == nil {
-		s.live = map[crypto.Signer]bool{}
+		s.live = map[device.KeyID]bool{}
 	}
-	s.live[k] = true
+	s.live[id] = true
 	return k, nil
 }
 
-func (s *pairSE) DeleteKey(k crypto.Signer) error {
+func (s *pairSE) DeleteKey(id device.KeyID) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.live, k)
-	return nil
+	delete(s.live, id)
+	s.mu.Unlock()
+	return s.SoftwareElement.DeleteKey(id)
 }
 
 func (s *pairSE) count() int {
@@ -74,6 +75,7 @@ type pairPhone struct {
 
 // pairWorld is one vehicle, configured for pairing, and one phone.
 type pairWorld struct {
+	cfg    *Config
 	reader *Reader
 	phone  *pairPhone
 }
@@ -122,6 +124,12 @@ func newPairPhone(t testing.TB) *pairPhone {
 // newPairWorld returns a vehicle that trusts the Device OEM roots of the
 // given phones (the first phone is the world's).
 func newPairWorld(t testing.TB, maxAttempts int, phones ...*pairPhone) *pairWorld {
+	return newPairWorldWith(t, maxAttempts, nil, phones...)
+}
+
+// newPairWorldWith is newPairWorld with opt applied to the reader's
+// configuration.
+func newPairWorldWith(t testing.TB, maxAttempts int, opt func(*Config), phones ...*pairPhone) *pairWorld {
 	t.Helper()
 	if len(phones) == 0 {
 		phones = append(phones, newPairPhone(t))
@@ -134,13 +142,17 @@ func newPairWorld(t testing.TB, maxAttempts int, phones ...*pairPhone) *pairWorl
 		roots.AddCert(p.root)
 	}
 	vid, _ := dkey.NewVehicleID([]byte("VIN00042"))
-	r, err := NewReader(&Config{VehicleID: vid, Key: vk, Time: pairTime, Pairing: &PairingConfig{
+	cfg := &Config{VehicleID: vid, Key: vk, Time: pairTime, Pairing: &PairingConfig{
 		VehicleRoot: root.Raw, Certificates: [][]byte{vc.Raw}, DeviceRoots: roots, MaxAttempts: maxAttempts,
-	}})
+	}}
+	if opt != nil {
+		opt(cfg)
+	}
+	r, err := NewReader(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pairWorld{reader: r, phone: phones[0]}
+	return &pairWorld{cfg: cfg, reader: r, phone: phones[0]}
 }
 
 func (w *pairWorld) install(t testing.TB, code string) {
@@ -374,9 +386,20 @@ func TestPairAttemptsExhausted(t *testing.T) {
 		t.Errorf("commands with no attempt left = %X, want SELECT and OP CONTROL FLOW 12 0D", sent)
 	}
 	w.checkNoKey(t, w.phone)
-	// A new verifier from the vehicle OEM resets the counter.
+	// The same verifier installed again does not; a new verifier from the
+	// vehicle OEM (a new salt, a new password) resets the counter.
 	w.phone.applet.CancelPairing()
 	w.install(t, pairCode)
+	if n := w.reader.PairingAttempts(); n != 0 {
+		t.Fatalf("PairingAttempts after installing the same verifier again = %d, want 0", n)
+	}
+	v, err := pairing.NewVerifier([]byte(pairCode), []byte("salt-9876543210!"), pairParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.reader.InstallVerifier(v); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.pair(t, w.phone, pairCode); err != nil {
 		t.Fatalf("Pair after a new verifier: %v", err)
 	}

@@ -3,6 +3,7 @@ package vehicle
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/opencarkey/sdk/attest"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/seal"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/sharing"
+	"github.com/opencarkey/sdk/store"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -42,17 +45,29 @@ type Config struct {
 	// certificates, the Device OEM roots and the attempt limit. Nil means
 	// the reader does not pair (CCC profile only).
 	Pairing *PairingConfig
-	// Revocations is the vehicle's record of keys revoked for good, loaded
-	// from its secure storage (sharing.ParseRevocationStore); nil means a
-	// new, empty in-memory store of sharing.DefaultMaxRevocations. The
-	// reader records in it every key it removes, and every termination it
-	// processes, before the key goes; the caller persists it
-	// (Reader.Revocations) after each change.
+	// Revocations is the vehicle's record of keys revoked for good; nil
+	// means a new, empty store of sharing.DefaultMaxRevocations. The reader
+	// records in it every key it removes, and every termination it
+	// processes, before the key goes. With a Store, the reader stores each
+	// revocation with the change that made it, and fills this store with
+	// the stored ones at NewReader (and stores those it holds that the
+	// file lacks). Without one, the caller persists it (Reader.Revocations,
+	// sharing.RevocationStore.MarshalBinary) after each change.
 	Revocations *sharing.RevocationStore
 	// TrackingKeys are the keys of the automaker's key tracking service,
 	// which sign the tracking receipts devices hand over in their statement
 	// area; none means receipts are refused.
 	TrackingKeys []*dkey.PublicKey
+	// Store keeps the reader's state across restarts: enrolled keys with
+	// their Kpersistent and immobilizer tokens, removed keys, revocations,
+	// the pairing verifier and its attempt count. NewReader restores what
+	// it holds, and every change is one atomic batch in it (doc.go, "State
+	// and durability"). Nil means in memory only: the state lasts
+	// as long as the Reader, and nothing is encoded or written. The Reader
+	// closes it in Close.
+	Store Store
+	// KEK seals the records of Store; it is required with a Store.
+	KEK KeyEncryptionKey
 }
 
 // Enrollment describes a key the vehicle accepts.
@@ -95,6 +110,24 @@ type Enrollment struct {
 	SharedBy      dkey.KeySlot
 }
 
+// String describes the enrolment without its immobilizer token.
+func (e Enrollment) String() string {
+	return fmt.Sprintf("{PublicKey:%v Slot:%v Role:%v Profile:%+v NotBefore:%v NotAfter:%v ImmobilizerToken:[redacted] TokenOffset:%d Mailboxes:%+v StatementArea:%v AttestationID:%v SharedBy:%v}",
+		e.PublicKey, e.Slot, e.Role, e.Profile, e.NotBefore, e.NotAfter, e.TokenOffset, e.Mailboxes, e.StatementArea, e.AttestationID, e.SharedBy)
+}
+
+// GoString is String: the token is never printed.
+func (e Enrollment) GoString() string { return "vehicle.Enrollment" + e.String() }
+
+// Format prints String for every verb (GoString for %#v).
+func (e Enrollment) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, e.GoString())
+		return
+	}
+	fmt.Fprint(f, e.String())
+}
+
 // KeyInfo describes an enrolled key.
 type KeyInfo struct {
 	Slot      dkey.KeySlot
@@ -115,6 +148,13 @@ type KeyInfo struct {
 	// shows who shared it; it stays enrolled when that key goes).
 	AttestationID attest.ID
 	SharedBy      dkey.KeySlot
+	// SharedFrom is, for a shared key, the key at the top of its chain of
+	// key attestations: the owner key (or a key enrolled directly) whose
+	// shares, and re-shares, it belongs to. A change of owner
+	// (ReplaceOwner) removes every key shared from a replaced owner key;
+	// a device change of the same owner (ReplaceOwnerDevice) moves them to
+	// the new owner key.
+	SharedFrom dkey.KeySlot
 	// Tracked reports that the key's device handed over a tracking receipt
 	// of the automaker's key tracking service that the vehicle verified.
 	Tracked bool
@@ -135,6 +175,19 @@ type enrolled struct {
 	provisioned bool
 	// statements: the private mailbox starts with a statement area.
 	statements bool
+	// persistent is the Kpersistent behind the key's FastKey, kept to
+	// store it.
+	persistent transaction.PersistentKey
+	// ltss is the LONG_TERM_SHARED_SECRET of an owner key from pairing.
+	ltss    [pairing.LongTermSecretSize]byte
+	hasLTSS bool
+}
+
+// zeroize erases the key's secrets.
+func (k *enrolled) zeroize() {
+	clear(k.token)
+	k.persistent.Zeroize()
+	clear(k.ltss[:])
 }
 
 // Reader is the vehicle side: the enrolled keys, the policy of what each
@@ -161,22 +214,44 @@ type Reader struct {
 	keys []*enrolled
 	fast []transaction.FastKey
 	// removed remembers keys removed from the vehicle, so that their next
-	// transaction tells the device to delete them (CONTROL FLOW 00A0).
-	removed []KeyInfo
+	// transaction tells the device to delete them (CONTROL FLOW 00A0);
+	// removedSeq numbers their records, and nextRemoved the next one.
+	removed     []KeyInfo
+	removedSeq  []uint64
+	nextRemoved uint64
 
 	sessions sync.Pool
 
+	// The stored state (state.go): the section of the store, how many of
+	// the revocation store's entries are stored (revocations are recorded
+	// in memory first, by package sharing, and stored with the next
+	// batch) and the number of the next revocation record.
+	st       Store
+	sec      *seal.Section
+	revSaved int
+	revNext  uint64
+	closed   bool
+
 	// Owner pairing (pairing.go).
-	pairCfg      *pairing.VehicleConfig
-	maxAttempts  int
-	verifier     *pairing.Verifier
-	replaceOwner bool
-	spent        int
-	pairingBusy  bool
-	ownerSecrets []ownerSecret
+	pairCfg     *pairing.VehicleConfig
+	maxAttempts int
+	verifier    *pairing.Verifier
+	replace     replaceMode
+	spent       int
+	fingerprint [sha256.Size]byte
+	pending     *pendingReplace
+	pairingBusy bool
 }
 
-// NewReader returns a Reader with no enrolled key.
+// NewReader returns a Reader with the state cfg.Store holds: the keys
+// enrolled, their Kpersistent (so that the first unlock after a restart is
+// fast), removed keys, revocations, the pairing verifier and its attempt
+// count. A new store, or none, gives a reader with no enrolled key.
+//
+// A store written with the wrong key-encryption key is refused with an
+// error wrapping ErrStateKEK, one of a schema this version does not know
+// with ErrStateVersion, and one with a damaged or tampered record with
+// ErrStateCorrupt: nothing is served from it.
 func NewReader(cfg *Config) (*Reader, error) {
 	v, err := transaction.NewVehicle(&transaction.VehicleConfig{Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key, Versions: cfg.Versions})
 	if err != nil {
@@ -193,8 +268,72 @@ func NewReader(cfg *Config) (*Reader, error) {
 	if err := r.initPairing(cfg); err != nil {
 		return nil, err
 	}
+	if err := r.open(cfg); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
+
+// open opens the stored state of cfg and restores it. Without a Store
+// the reader keeps its state in memory only, and stores nothing.
+func (r *Reader) open(cfg *Config) error {
+	if cfg.Store == nil {
+		r.revSaved = r.share.Revocations().Len()
+		return nil
+	}
+	if cfg.KEK == nil {
+		return errors.New("vehicle: a Store needs a KEK")
+	}
+	sec, _, err := seal.OpenSection(cfg.Store, statePrefix, cfg.KEK, stateRole, stateSchema)
+	if err != nil {
+		return stateError("opening the stored state", err)
+	}
+	r.st, r.sec = cfg.Store, sec
+	if err := r.restore(); err != nil {
+		return err
+	}
+	return r.finishReplacement()
+}
+
+// Close stores what the reader keeps in memory only between writes (when
+// each key was used last, and the order of use) and closes the store.
+// The Reader must not be used afterwards. Closing twice is not an error.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	err := r.commitLocked(nil, nil)
+	for _, k := range r.keys {
+		k.zeroize()
+	}
+	for i := range r.fast {
+		r.fast[i].Zeroize()
+	}
+	if r.verifier != nil {
+		r.verifier.Zeroize()
+	}
+	if r.st != nil {
+		err = errors.Join(err, r.st.Close())
+	}
+	return err
+}
+
+// String describes the reader without its secrets.
+func (r *Reader) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprintf("vehicle.Reader{%v, %v, %d keys}", r.v.Profile(), r.v.ID(), len(r.keys))
+}
+
+// GoString is String: Kpersistent, tokens and the verifier are never
+// printed.
+func (r *Reader) GoString() string { return r.String() }
+
+// Format prints String for every verb.
+func (r *Reader) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
 // ID returns the vehicle identifier.
 func (r *Reader) ID() dkey.VehicleID { return r.v.ID() }
@@ -211,34 +350,50 @@ func (r *Reader) Profile() dkey.Profile { return r.v.Profile() }
 // dkey.ErrKeyTerminated if the revocation store has revoked either: a key
 // removed once is never enrolled again.
 func (r *Reader) Enroll(e Enrollment) error {
+	_, err := r.enroll(e, nil, nil)
+	return err
+}
+
+// enroll enrolls e, with the pairing secret ltss of an owner key from
+// pairing, in one batch with what extra adds to it (the pairing state),
+// and returns the key. extra runs with r.mu held.
+func (r *Reader) enroll(e Enrollment, ltss *[pairing.LongTermSecretSize]byte, extra func(ops []store.Op, k *enrolled) ([]store.Op, error)) (*enrolled, error) {
 	if e.PublicKey == nil || e.Slot.IsZero() {
-		return errors.New("vehicle: enrolment needs a public key and a slot")
+		return nil, errors.New("vehicle: enrolment needs a public key and a slot")
 	}
 	if !e.Profile.Entitlements.Known() {
-		return fmt.Errorf("vehicle: unknown entitlements %v", e.Profile.Entitlements)
+		return nil, fmt.Errorf("vehicle: unknown entitlements %v", e.Profile.Entitlements)
 	}
 	if e.Role == 0 {
 		e.Role = dkey.RoleOwner
 	}
+	if e.Role != dkey.RoleOwner && e.Role != dkey.RoleFriend {
+		return nil, fmt.Errorf("vehicle: unknown role %v", e.Role)
+	}
 	if err := e.Mailboxes.Validate(); err != nil {
-		return fmt.Errorf("vehicle: %w", err)
+		return nil, fmt.Errorf("vehicle: %w", err)
 	}
 	if n := len(e.ImmobilizerToken); n > 0 {
 		// The token is written by one EXCHANGE write and read back by one
 		// read (or from the AUTH1 subset), inside the confidential mailbox.
 		if n > transaction.MaxWriteLength || n > transaction.MaxReadLength || int(e.TokenOffset)+n > int(e.Mailboxes.ConfidentialSize) {
-			return fmt.Errorf("vehicle: immobilizer token of %d bytes at %d does not fit the confidential mailbox of %d bytes", n, e.TokenOffset, e.Mailboxes.ConfidentialSize)
+			return nil, fmt.Errorf("vehicle: immobilizer token of %d bytes at %d does not fit the confidential mailbox of %d bytes", n, e.TokenOffset, e.Mailboxes.ConfidentialSize)
 		}
+	} else if e.TokenOffset != 0 {
+		return nil, errors.New("vehicle: a token offset without an immobilizer token")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.usableLocked(); err != nil {
+		return nil, err
+	}
 	for _, k := range r.keys {
 		if k.info.Slot == e.Slot || k.info.PublicKey.Equal(e.PublicKey) {
-			return ErrEnrolled
+			return nil, ErrEnrolled
 		}
 	}
 	if err := r.share.Revocations().Check(e.Slot, e.PublicKey, e.AttestationID); err != nil {
-		return fmt.Errorf("vehicle: enrolment: %w", err)
+		return nil, fmt.Errorf("vehicle: enrolment: %w", err)
 	}
 	k := &enrolled{
 		info: KeyInfo{
@@ -250,10 +405,44 @@ func (r *Reader) Enroll(e Enrollment) error {
 		mailboxes:  e.Mailboxes,
 		statements: e.StatementArea,
 	}
-	r.keys = append(r.keys, k)
+	if ltss != nil {
+		k.ltss, k.hasLTSS = *ltss, true
+	}
+	if !e.SharedBy.IsZero() {
+		// The chain of attestations goes up to the signer's top, or the
+		// signer itself when it was not shared (PROTOCOL.md §6).
+		k.info.SharedFrom = e.SharedBy
+		if s := r.lookup(e.SharedBy); s != nil && !s.info.SharedFrom.IsZero() {
+			k.info.SharedFrom = s.info.SharedFrom
+		}
+	}
+	ops, err := r.keyOps(nil, k)
+	if err != nil {
+		return nil, err
+	}
+	if extra != nil {
+		if ops, err = extra(ops, k); err != nil {
+			return nil, err
+		}
+	}
+	// A key enrolled again in the slot of a removed one (the store
+	// allows it only when the removal was not recorded as a revocation)
+	// is no longer removed.
+	ri := slices.IndexFunc(r.removed, func(ki KeyInfo) bool { return ki.Slot == e.Slot })
+	if ri >= 0 {
+		ops = r.sec.Delete(ops, seqName(recRemoved, r.removedSeq[ri]))
+	}
+	keys := append(slices.Clip(r.keys), k)
+	if err := r.commitLocked(ops, keys); err != nil {
+		return nil, err
+	}
+	r.keys = keys
 	r.fast = append(r.fast, transaction.FastKey{})
-	r.removed = slices.DeleteFunc(r.removed, func(ki KeyInfo) bool { return ki.Slot == e.Slot })
-	return nil
+	if ri >= 0 {
+		r.removed = slices.Delete(r.removed, ri, ri+1)
+		r.removedSeq = slices.Delete(r.removedSeq, ri, ri+1)
+	}
+	return k, nil
 }
 
 // Keys returns the enrolled keys, most recently used first.
@@ -304,37 +493,112 @@ func (r *Reader) indexOf(k *enrolled) int {
 // to delete them; the oldest is forgotten first.
 const maxRemoved = 1024
 
-// rememberRemoved records a removed key. r.mu is held.
-func (r *Reader) rememberRemoved(info KeyInfo) {
-	if len(r.removed) == maxRemoved {
-		r.removed = slices.Delete(r.removed, 0, 1)
+// removedList is the record of removed keys as a batch changes it.
+type removedList struct {
+	infos []KeyInfo
+	seqs  []uint64
+	next  uint64
+}
+
+// removedLocked returns a copy of the record of removed keys. r.mu is
+// held.
+func (r *Reader) removedLocked() *removedList {
+	return &removedList{infos: slices.Clone(r.removed), seqs: slices.Clone(r.removedSeq), next: r.nextRemoved}
+}
+
+// setRemovedLocked makes l the record of removed keys. r.mu is held.
+func (r *Reader) setRemovedLocked(l *removedList) {
+	r.removed, r.removedSeq, r.nextRemoved = l.infos, l.seqs, l.next
+}
+
+// addRemoved adds a removed key to l, forgetting the oldest when l is
+// full, and appends the records that change to ops.
+func (r *Reader) addRemoved(ops []store.Op, l *removedList, info KeyInfo) ([]store.Op, error) {
+	info.State = dkey.KeyTerminated
+	info.HasPersistent, info.TokenProvisioned = false, false
+	if r.sec != nil {
+		b, err := encodeKey(&enrolled{info: info}, false)
+		if err != nil {
+			return ops, fmt.Errorf("vehicle: %w", err)
+		}
+		if ops, err = r.sec.Put(ops, seqName(recRemoved, l.next), b); err != nil {
+			return ops, fmt.Errorf("vehicle: %w", err)
+		}
 	}
-	r.removed = append(r.removed, info)
+	if len(l.infos) >= maxRemoved {
+		if r.sec != nil {
+			ops = r.sec.Delete(ops, seqName(recRemoved, l.seqs[0]))
+		}
+		l.infos, l.seqs = slices.Delete(l.infos, 0, 1), slices.Delete(l.seqs, 0, 1)
+	}
+	l.infos, l.seqs = append(l.infos, info), append(l.seqs, l.next)
+	l.next++
+	return ops, nil
 }
 
 // Remove removes a key from the vehicle for good (the dashboard's "remove
 // key"). The revocation store records the key's slot and public key first,
-// so that no key attestation ever re-admits it; then the key goes. Its
-// next transaction is refused and tells the device to delete it. A full
-// store does not stop a removal: a vehicle whose store is full admits no
-// key at all (sharing.CheckCapacity), so the removal holds.
+// so that no key attestation ever re-admits it; then the key goes, in the
+// same batch of the store. Its next transaction is refused and tells the
+// device to delete it. A full store does not stop a removal: a vehicle
+// whose store is full admits no key at all (sharing.CheckCapacity), so the
+// removal holds.
 func (r *Reader) Remove(slot dkey.KeySlot) error {
+	return r.removeAll([]dkey.KeySlot{slot}, nil, nil)
+}
+
+// removeAll removes the enrolled keys of slots and records their
+// revocations, with what extra adds, in one batch; slots not enrolled are
+// skipped, and an error wrapping dkey.ErrUnknownKey is returned when none
+// of them is. Revocations recorded in memory meanwhile (a termination
+// whose key is not enrolled) are stored with the batch all the same.
+func (r *Reader) removeAll(slots []dkey.KeySlot, extraOps []store.Op, after func()) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i := r.index(slot)
-	if i < 0 {
-		return fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
+	if err := r.usableLocked(); err != nil {
+		return err
 	}
-	info := r.keys[i].info
-	if err := r.share.Revoke(slot, info.PublicKey); err != nil && !errors.Is(err, sharing.ErrStoreFull) {
-		return fmt.Errorf("vehicle: recording the revocation: %w", err)
+	keys := slices.Clone(r.keys)
+	removed := r.removedLocked()
+	ops := extraOps
+	var gone []*enrolled
+	for _, slot := range slots {
+		i := slices.IndexFunc(keys, func(k *enrolled) bool { return k.info.Slot == slot })
+		if i < 0 {
+			continue
+		}
+		k := keys[i]
+		if err := r.share.Revoke(slot, k.info.PublicKey); err != nil && !errors.Is(err, sharing.ErrStoreFull) {
+			return fmt.Errorf("vehicle: recording the revocation: %w", err)
+		}
+		ops = r.sec.Delete(ops, keyName(slot))
+		var err error
+		if ops, err = r.addRemoved(ops, removed, k.info); err != nil {
+			return err
+		}
+		gone = append(gone, k)
+		keys = slices.Delete(keys, i, i+1)
 	}
-	info.State = dkey.KeyTerminated
-	r.rememberRemoved(info)
-	r.fast[i].Zeroize()
-	clear(r.keys[i].token)
-	r.keys = slices.Delete(r.keys, i, i+1)
-	r.fast = slices.Delete(r.fast, i, i+1)
+	// With nothing enrolled to remove, the batch still stores the
+	// revocations recorded in memory (a termination of a key not
+	// enrolled).
+	if err := r.commitLocked(ops, keys); err != nil {
+		return err
+	}
+	r.setRemovedLocked(removed)
+	for _, k := range gone {
+		i := r.indexOf(k)
+		r.fast[i].Zeroize()
+		k.zeroize()
+		r.keys = slices.Delete(r.keys, i, i+1)
+		r.fast = slices.Delete(r.fast, i, i+1)
+	}
+	if after != nil {
+		after()
+	}
+	if len(gone) == 0 && len(slots) > 0 {
+		return fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slots)
+	}
 	return nil
 }
 
@@ -343,13 +607,36 @@ func (r *Reader) SetState(slot dkey.KeySlot, s dkey.KeyState) error {
 	if s != dkey.KeyActive && s != dkey.KeySuspended {
 		return fmt.Errorf("vehicle: SetState to %v: use Remove to terminate", s)
 	}
+	return r.update(slot, func(k *enrolled) { k.info.State = s })
+}
+
+// update applies change to the key of slot and stores it, in one batch.
+func (r *Reader) update(slot dkey.KeySlot, change func(k *enrolled)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.usableLocked(); err != nil {
+		return err
+	}
 	i := r.index(slot)
 	if i < 0 {
 		return fmt.Errorf("vehicle: %w: slot %v", dkey.ErrUnknownKey, slot)
 	}
-	r.keys[i].info.State = s
+	return r.updateLocked(r.keys[i], change)
+}
+
+// updateLocked applies change to a copy of k, stores it and then the
+// change. r.mu is held.
+func (r *Reader) updateLocked(k *enrolled, change func(k *enrolled)) error {
+	c := *k
+	change(&c)
+	ops, err := r.keyOps(nil, &c)
+	if err != nil {
+		return err
+	}
+	if err := r.commitLocked(ops, nil); err != nil {
+		return err
+	}
+	*k = c
 	return nil
 }
 

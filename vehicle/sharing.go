@@ -28,8 +28,9 @@ type StatementResult struct {
 	Err error
 }
 
-// Revocations returns the vehicle's revocation store, for the caller to
-// persist after each change (sharing.RevocationStore.MarshalBinary).
+// Revocations returns the vehicle's revocation store. A reader with a
+// Store stores it itself; without one, the caller persists it after each
+// change (sharing.RevocationStore.MarshalBinary).
 func (r *Reader) Revocations() *sharing.RevocationStore { return r.share.Revocations() }
 
 // ApplyCommand carries out a key-management command of the automaker's
@@ -42,8 +43,35 @@ func (r *Reader) ApplyCommand(cmd *sharing.KeyCommand) error {
 	if cmd == nil {
 		return errors.New("vehicle: no key command")
 	}
-	if err := r.share.Apply(cmd, r.terminationSigners(), r); err != nil {
+	err := r.share.Apply(cmd, r.terminationSigners(), r)
+	// A termination of a key that is not enrolled is recorded all the
+	// same: store it.
+	r.mu.Lock()
+	if r.share.Revocations().Len() > r.revSaved {
+		err = errors.Join(err, r.commitLocked(nil, nil))
+	}
+	r.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("vehicle: %w", err)
+	}
+	return nil
+}
+
+// acknowledgeArea tells the device, inside the secure channel, that the
+// vehicle consumed the statement area it read in this transaction: one
+// EXCHANGE writing the empty area header (signal, the statement bits of
+// package sharing cleared, and a zero length) at offset 0 of the private
+// mailbox, on which the device clears the area (package device). It is
+// sent once every statement is applied and stored: a statement is never
+// cleared before the vehicle has recorded it, and a relay, which cannot
+// forge an EXCHANGE, cannot clear it (CONTROL FLOW 4082, which follows, is
+// in clear and clears nothing). An error from the device means it kept
+// the area.
+func (x *run) acknowledgeArea(signal byte) error {
+	hdr := [sharing.AreaHeaderSize]byte{sharing.SignalOffset: signal &^ (sharing.SignalKeyAttestation | sharing.SignalTermination | sharing.SignalTrackingReceipt)}
+	_, err := x.exchange([]transaction.MailboxOp{{Kind: transaction.OpWrite, Mailbox: dkey.PrivateMailbox, Offset: sharing.SignalOffset, Data: hdr[:]}})
+	if err != nil {
+		return fmt.Errorf("vehicle: acknowledging the statement area: %w", err)
 	}
 	return nil
 }
@@ -276,6 +304,8 @@ func (x *run) consume(k *enrolled, area []byte) bool {
 			var rev *sharing.Revocation
 			if rev, res.Err = r.share.ProcessTermination(e.Statement, r.terminationSigners()); res.Err == nil {
 				res.Slot = rev.Slot
+				// The revocation is stored with the removal, or alone
+				// when the key is not enrolled.
 				if err := r.Remove(rev.Slot); err != nil && !errors.Is(err, dkey.ErrUnknownKey) {
 					res.Err = err
 				}
@@ -284,7 +314,9 @@ func (x *run) consume(k *enrolled, area []byte) bool {
 			res.Slot = k.info.Slot
 			if _, res.Err = r.share.CheckReceipt(e.Statement, r.trackingKeys, k.info.Slot, k.info.PublicKey); res.Err == nil {
 				r.mu.Lock()
-				k.info.Tracked = true
+				if r.indexOf(k) >= 0 {
+					res.Err = r.updateLocked(k, func(k *enrolled) { k.info.Tracked = true })
+				}
 				r.mu.Unlock()
 			}
 		}

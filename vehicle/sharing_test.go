@@ -21,6 +21,7 @@ import (
 // a revocation store and a key tracking service, and the Device OEM roots
 // of every phone, which the owner's device trusts for friends' keys.
 type shareWorld struct {
+	cfg    *Config
 	reader *Reader
 	store  *sharing.RevocationStore
 	owner  *pairPhone
@@ -34,6 +35,9 @@ type shareOptions struct {
 	keyConfig *pairing.KeyConfig
 	noTrack   bool
 	phones    []*pairPhone
+	// store and kek keep the reader's state.
+	store Store
+	kek   KeyEncryptionKey
 }
 
 func newShareWorld(t testing.TB, o shareOptions) *shareWorld {
@@ -49,12 +53,13 @@ func newShareWorld(t testing.TB, o shareOptions) *shareWorld {
 	root := pairMust(t)(cert.NewVehicleRoot(pairTemplate("Vehicle OEM Root"), rootKey))
 	vc := pairMust(t)(cert.NewVehicle(pairTemplate("Vehicle"), vk.PublicKey(), root, rootKey))
 	vid, _ := dkey.NewVehicleID([]byte("VIN00042"))
-	cfg := &Config{VehicleID: vid, Key: vk, Time: pairTime, Revocations: w.store, Pairing: &PairingConfig{
+	cfg := &Config{VehicleID: vid, Key: vk, Time: pairTime, Revocations: w.store, Store: o.store, KEK: o.kek, Pairing: &PairingConfig{
 		VehicleRoot: root.Raw, Certificates: [][]byte{vc.Raw}, DeviceRoots: w.roots, KeyConfig: o.keyConfig,
 	}}
 	if !o.noTrack {
 		cfg.TrackingKeys = []*dkey.PublicKey{w.ksKey.PublicKey()}
 	}
+	w.cfg = cfg
 	var err error
 	if w.reader, err = NewReader(cfg); err != nil {
 		t.Fatal(err)
@@ -66,8 +71,8 @@ func newShareWorld(t testing.TB, o shareOptions) *shareWorld {
 	return w
 }
 
-// pair pairs p as the owner (replacing the previous one when replace is
-// set).
+// pair pairs p as the owner (replacing the previous one's device when
+// replace is set: the same owner's new phone).
 func (w *shareWorld) pair(t testing.TB, p *pairPhone, replace bool) PairResult {
 	t.Helper()
 	v, err := pairing.NewVerifier([]byte(pairCode), []byte("salt-0123456789!"), pairParams)
@@ -76,7 +81,7 @@ func (w *shareWorld) pair(t testing.TB, p *pairPhone, replace bool) PairResult {
 	}
 	install := w.reader.InstallVerifier
 	if replace {
-		install = w.reader.ReplaceOwner
+		install = w.reader.ReplaceOwnerDevice
 	}
 	if err := install(v); err != nil {
 		t.Fatal(err)
@@ -221,9 +226,10 @@ func TestShareFirstFriendTransaction(t *testing.T) {
 		res.ControlFlow != transaction.CFDeleteAttestation || !res.ControlFlowDelivered {
 		t.Fatalf("first friend transaction = %+v", res)
 	}
-	// The attestation came in the AUTH1 response: no EXCHANGE.
-	if n := exchanges(tr); n != 0 {
-		t.Errorf("first friend transaction sent %d EXCHANGE commands, want 0", n)
+	// The attestation came in the AUTH1 response: one EXCHANGE, the
+	// authenticated acknowledgement that clears it.
+	if n := exchanges(tr); n != 1 {
+		t.Errorf("first friend transaction sent %d EXCHANGE commands, want 1", n)
 	}
 	if len(res.Statements) != 1 || res.Statements[0].Err != nil {
 		t.Errorf("statements = %+v, want the friend's own attestation, accepted", res.Statements)
@@ -355,7 +361,9 @@ func TestOwnerStatementsInAuth1Subset(t *testing.T) {
 	}
 	w.terminations(t, 1)
 	res, tr, err = w.transact(w.owner, dkey.ActionEngineStart)
-	if err != nil || res.ControlFlow != transaction.CFDeleteAttestation || exchanges(tr) != 1 || len(res.Statements) != 1 || res.Statements[0].Err != nil {
+	// The statement came in AUTH1 (the header) and one EXCHANGE (the
+	// rest); one more acknowledges it.
+	if err != nil || res.ControlFlow != transaction.CFDeleteAttestation || exchanges(tr) != 2 || len(res.Statements) != 1 || res.Statements[0].Err != nil {
 		t.Fatalf("engine start with a statement = %+v, %d EXCHANGE, %v", res, exchanges(tr), err)
 	}
 	if area := w.area(t, w.owner); len(area) != sharing.AreaHeaderSize {

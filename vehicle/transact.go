@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -44,17 +45,43 @@ type Result struct {
 	// admitted, keys terminated, receipts checked. When the area was
 	// consumed the transaction ends with CONTROL FLOW 4082 instead of 0100.
 	Statements []StatementResult
-	// RangingKey is the UWB ranging key (URSK) of a standard CCC
-	// transaction; HasRangingKey tells whether it is set.
-	RangingKey    [transaction.RangingKeySize]byte
+	// HasRangingKey reports that the transaction derived the UWB ranging
+	// key (URSK) of a standard CCC transaction, which RangingKey returns.
 	HasRangingKey bool
 	// Err is why the transaction failed, nil on success; Transact returns
 	// it too.
 	Err error
+
+	rangingKey transaction.RangingKey
 }
 
 // OK reports whether the transaction succeeded.
 func (r *Result) OK() bool { return r.Err == nil }
+
+// RangingKey returns the UWB ranging key (URSK) of a standard CCC
+// transaction, and false when the transaction derived none. It is a
+// secret: the ranging setup uses it, and it redacts itself when printed.
+func (r *Result) RangingKey() (transaction.RangingKey, bool) {
+	return r.rangingKey, r.HasRangingKey
+}
+
+// String describes the result without the ranging key.
+func (r Result) String() string {
+	return fmt.Sprintf("{Action:%v Slot:%v Role:%v Profile:%+v Fast:%v Version:%v ControlFlow:%v ControlFlowDelivered:%v FirstFriend:%v Statements:%v HasRangingKey:%v RangingKey:[redacted] Err:%v}",
+		r.Action, r.Slot, r.Role, r.Profile, r.Fast, r.Version, r.ControlFlow, r.ControlFlowDelivered, r.FirstFriend, r.Statements, r.HasRangingKey, r.Err)
+}
+
+// GoString is String: the ranging key is never printed.
+func (r Result) GoString() string { return "vehicle.Result" + r.String() }
+
+// Format prints String for every verb (GoString for %#v).
+func (r Result) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, r.GoString())
+		return
+	}
+	fmt.Fprint(f, r.String())
+}
 
 // fastAllowed is the vehicle's policy: unlock and lock may take a fast
 // transaction; everything else, engine start first, takes a standard one
@@ -83,6 +110,9 @@ type run struct {
 	// admitted is the key attestation a first friend transaction admitted
 	// the key with (sharing.go).
 	admitted []byte
+	// wrote reports that the transaction wrote the key's immobilizer
+	// token, which the reader stores with the outcome.
+	wrote bool
 }
 
 func (x *run) do(cmd transport.Command) (transport.Response, error) {
@@ -108,6 +138,13 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 		p.buf = x.buf[:0]
 		r.sessions.Put(p)
 	}()
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		res.Err = ErrClosed
+		return res, ErrClosed
+	}
 	cf, err := x.transact(action)
 	if err == nil && cf == transaction.CFSuccess && action == dkey.ActionOwnerPairingFirst {
 		// End of owner pairing phase 3, owner immobilizer token
@@ -116,18 +153,46 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 	}
 	res.ControlFlow = cf
 	res.ControlFlowDelivered = x.controlFlow(cf) == nil
-	if err == nil && res.ControlFlowDelivered && x.pending.Valid() {
-		// Both sides replace Kpersistent only when a standard transaction
-		// succeeded and the device acknowledged CONTROL FLOW: a transaction
-		// that fails anywhere leaves both with the old key.
-		r.mu.Lock()
-		if i := r.indexOf(x.key); i >= 0 {
-			r.fast[i] = transaction.NewFastKey(x.key.info.PublicKey, &x.pending)
+	// Both sides replace Kpersistent only when a standard transaction
+	// succeeded and the device acknowledged CONTROL FLOW: a transaction
+	// that fails anywhere leaves both with the old key.
+	commit := err == nil && res.ControlFlowDelivered && x.pending.Valid()
+	if commit || x.wrote {
+		if serr := x.record(commit); serr != nil {
+			err = serr
 		}
-		r.mu.Unlock()
 	}
 	res.Err = err
 	return res, err
+}
+
+// record stores what the transaction changed, in one batch: the new
+// Kpersistent when commit is set, the immobilizer token written. A fast
+// transaction records nothing: when the key was used last is written with
+// the next batch (and at Close).
+func (x *run) record(commit bool) error {
+	r := x.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.indexOf(x.key)
+	if i < 0 {
+		return nil
+	}
+	err := r.updateLocked(x.key, func(k *enrolled) {
+		if x.wrote {
+			k.provisioned = true
+		}
+		if commit {
+			k.persistent = x.pending
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("vehicle: recording the transaction: %w", err)
+	}
+	if commit {
+		r.fast[i] = transaction.NewFastKey(x.key.info.PublicKey, &x.pending)
+	}
+	return nil
 }
 
 // controlFlow sends CONTROL FLOW and reports whether the device
@@ -306,10 +371,21 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 		if area != nil {
 			consumed = x.consume(k, area)
 		}
+		if consumed {
+			if err := x.acknowledgeArea(area[sharing.SignalOffset]); err != nil {
+				if errors.Is(err, transaction.ErrChannel) {
+					return transaction.CFInvalidChannel, err
+				}
+				// The device kept the area (its host wrote to it since
+				// AUTH1): the statements come again, and are applied
+				// again without effect.
+				consumed = false
+				x.res.Statements = append(x.res.Statements, StatementResult{Err: err})
+			}
+		}
 	}
-	if rk := s.RangingKey(); rk.Valid() {
-		x.res.HasRangingKey = copy(x.res.RangingKey[:], rk.Bytes()) == transaction.RangingKeySize
-	}
+	x.res.rangingKey = s.RangingKey()
+	x.res.HasRangingKey = x.res.rangingKey.Valid()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -320,9 +396,7 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 	if cf, err := check(k, action, r.now()); err != nil {
 		return cf, err
 	}
-	if wrote {
-		k.provisioned = true
-	}
+	x.wrote = wrote
 	k.info.LastUse = r.now()
 	r.touch(i)
 	if consumed {

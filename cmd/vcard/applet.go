@@ -1,13 +1,17 @@
 package main
 
 import (
-	"crypto"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/store/bolt"
 	"github.com/opencarkey/sdk/transport"
 )
 
@@ -45,58 +49,105 @@ var demoMailboxes = dkey.MailboxConfig{
 	ConfidentialAuth1: dkey.MailboxRange{Offset: 0, Length: 16},
 }
 
-// demoElement is a device.SecureElement that holds one fixed, public key:
-// the demo device key. TEST ONLY: a secure element creates a fresh key that
-// never leaves it; this one hands out a key anyone can compute, so that
-// examples/pcsc-reader can enrol it without pairing.
-type demoElement struct{}
-
-var _ device.SecureElement = demoElement{}
-
-func (demoElement) GenerateKey() (crypto.Signer, error) {
+// demoPrivateKey returns the demo device key's private scalar: SHA-256 of
+// its label. TEST ONLY: a secure element creates a fresh key that never
+// leaves it; the demo applet imports this one (device.KeyConfig.PrivateKey,
+// which exists for test benches), so that examples/pcsc-reader can enrol it
+// without pairing.
+func demoPrivateKey() []byte {
 	scalar := sha256.Sum256([]byte(demoDeviceKeyLabel))
-	return dkey.NewSoftwareKey(scalar[:])
+	return scalar[:]
 }
 
-func (demoElement) DeleteKey(crypto.Signer) error { return nil }
-
-// newAppletCard returns the demo applet behind a transport.ChainingCard,
-// as an applet in a secure element stands behind the card's operating
-// system, so that a reader limited to short APDUs can use it (command
-// chaining, GET RESPONSE).
-func newAppletCard() (transport.Card, error) {
-	a, err := newDemoApplet()
+// newAppletCard returns the demo applet, with its state in the file
+// statePath when it is not empty (see newDemoApplet), and the function
+// that stores what it keeps in memory and closes the file.
+func newAppletCard(statePath, kekPath string) (transport.Card, func() error, error) {
+	a, err := newDemoApplet(statePath, kekPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return a, nil
+	return a, a.Close, nil
 }
 
 // newDemoApplet returns the Digital Key applet (package device, CCC profile)
-// with one owner key: the demo device key for the demo vehicle.
-func newDemoApplet() (*device.Applet, error) {
-	a, err := device.NewApplet(&device.Config{SecureElement: demoElement{}})
+// with one owner key: the demo device key for the demo vehicle. With a
+// statePath its state (Kpersistent, mailboxes, the key itself) is kept in
+// that file, sealed under the key-encryption key in kekPath (statePath
+// plus ".kek" when empty; created when missing), so that the next run of
+// vcard is the same phone: its first tap is fast. Without one the state
+// lasts as long as the process.
+func newDemoApplet(statePath, kekPath string) (*device.Applet, error) {
+	cfg := &device.Config{}
+	if statePath != "" {
+		st, kek, err := openState(statePath, kekPath)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Store, cfg.KEK = st, kek
+	}
+	a, err := device.NewApplet(cfg)
 	if err != nil {
+		if cfg.Store != nil {
+			cfg.Store.Close()
+		}
 		return nil, err
 	}
 	vid, err := dkey.NewVehicleID([]byte(demoVehicleID))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.Close())
+	}
+	if _, ok := a.Key(vid); ok {
+		// A state file from an earlier run holds the demo key.
+		return a, nil
 	}
 	slot, err := dkey.NewKeySlot([]byte(demoSlot))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.Close())
 	}
 	raw, err := hex.DecodeString(demoVehiclePublicKey)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.Close())
 	}
 	vk, err := dkey.ParsePublicKey(raw)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.Close())
 	}
-	if _, err := a.CreateKey(device.KeyConfig{VehicleID: vid, VehicleKey: vk, Slot: slot, Mailboxes: demoMailboxes}); err != nil {
-		return nil, fmt.Errorf("creating the demo key: %w", err)
+	if _, err := a.CreateKey(device.KeyConfig{VehicleID: vid, VehicleKey: vk, Slot: slot, Mailboxes: demoMailboxes, PrivateKey: demoPrivateKey()}); err != nil {
+		return nil, errors.Join(fmt.Errorf("creating the demo key: %w", err), a.Close())
 	}
 	return a, nil
+}
+
+// openState opens the bbolt file at path and the key-encryption key in
+// kekPath (path + ".kek" when empty), which it creates, 32 random bytes
+// with mode 0600, when the file does not exist. TEST BENCH ONLY: a phone
+// keeps its key-encryption key in its secure element, not beside the
+// state.
+func openState(path, kekPath string) (*bolt.Store, device.KeyEncryptionKey, error) {
+	if kekPath == "" {
+		kekPath = path + ".kek"
+	}
+	key, err := os.ReadFile(kekPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, nil, err
+		}
+		if err := os.WriteFile(kekPath, key, 0o600); err != nil {
+			return nil, nil, fmt.Errorf("creating the key-encryption key: %w", err)
+		}
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("reading the key-encryption key: %w", err)
+	}
+	kek, err := device.SoftwareKEK(key)
+	clear(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the key-encryption key in %s: %w", kekPath, err)
+	}
+	st, err := bolt.Open(path, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the state: %w", err)
+	}
+	return st, kek, nil
 }

@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/transporttest"
@@ -59,7 +62,7 @@ func TestDemoKey(t *testing.T) {
 		t.Errorf("public key of SHA-256(%q) = %s, want demoVehiclePublicKey %s", demoVehicleKeyLabel, got, demoVehiclePublicKey)
 	}
 
-	a, err := newDemoApplet()
+	a, err := newDemoApplet("", "")
 	if err != nil {
 		t.Fatalf("newDemoApplet() = %v", err)
 	}
@@ -85,17 +88,49 @@ func TestDemoKey(t *testing.T) {
 	if k.Role != dkey.RoleOwner || k.State != dkey.KeyActive || !k.Express {
 		t.Errorf("demo key = %+v, want an active owner key in express mode", k)
 	}
-	// The element hands out the same key every time, and never deletes it.
-	var el demoElement
-	s1, err1 := el.GenerateKey()
-	s2, err2 := el.GenerateKey()
-	if err1 != nil || err2 != nil {
-		t.Fatalf("GenerateKey() = %v, %v", err1, err2)
+	if !bytes.Equal(demoPrivateKey(), ds[:]) {
+		t.Errorf("demoPrivateKey() = %x, want SHA-256(%q)", demoPrivateKey(), demoDeviceKeyLabel)
 	}
-	p1, _ := dkey.PublicKeyOf(s1)
-	p2, _ := dkey.PublicKeyOf(s2)
-	if !p1.Equal(p2) || !p1.Equal(dk.PublicKey()) {
-		t.Errorf("demoElement.GenerateKey() returned different keys")
+}
+
+// TestAppletState: with a state file the applet is the same phone from one
+// run to the next: the demo key is not created again, and the tap after a
+// restart is fast. A wrong key-encryption key opens nothing.
+func TestAppletState(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "phone.db")
+	slot, _ := dkey.NewKeySlot([]byte("DEMOKEY1"))
+	ds := sha256.Sum256([]byte(demoDeviceKeyLabel))
+	dk, _ := dkey.NewSoftwareKey(ds[:])
+	r := demoVehicle(t, dk.PublicKey(), slot, []byte("demo-immobilizer"))
+	for run, wantFast := range []bool{false, true, true} {
+		card, closeCard, err := cards["applet"](state, "")
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		res, err := r.Transact(context.Background(), transporttest.NewCard(card), dkey.ActionUnlock)
+		if err != nil || res.Fast != wantFast {
+			t.Errorf("run %d: unlock = fast %v, %v; want fast %v", run, res.Fast, err, wantFast)
+		}
+		if err := closeCard(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(state + ".kek"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key-encryption key file: %v, %v; want mode 0600", fi, err)
+	}
+	other := filepath.Join(dir, "other.kek")
+	if err := os.WriteFile(other, bytes.Repeat([]byte{1}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cards["applet"](state, other); !errors.Is(err, device.ErrStateKEK) {
+		t.Errorf("the state with another key-encryption key = %v, want %v", err, device.ErrStateKEK)
+	}
+	if err := os.WriteFile(other, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cards["applet"](state, other); err == nil {
+		t.Error("a 5-byte key-encryption key was accepted")
 	}
 }
 
@@ -103,7 +138,7 @@ func TestDemoKey(t *testing.T) {
 // -card applet serves, in memory: a standard unlock, a fast one, engine start
 // (the token from the AUTH1 response).
 func TestAppletCard(t *testing.T) {
-	card, err := cards["applet"]()
+	card, _, err := cards["applet"]("", "")
 	if err != nil {
 		t.Fatalf(`cards["applet"]() = %v`, err)
 	}
@@ -146,13 +181,14 @@ func TestAppletCard(t *testing.T) {
 }
 
 func TestRunApplet(t *testing.T) {
-	exchange, stop, _ := fakeVPCD(t, "-card", "applet")
+	state := filepath.Join(t.TempDir(), "phone.db")
+	exchange, stop, _ := fakeVPCD(t, "-card", "applet", "-state", state)
 	got := exchange(selectAPDU([]byte(dkey.AIDDigitalKey)))
 	if len(got) < 2 || !bytes.Equal(got[len(got)-2:], []byte{0x90, 0x00}) {
 		t.Errorf("SELECT = %X, want a response ending 9000", got)
 	}
 	out := stop()
-	for _, want := range []string{`card "applet" inserted`, "demo key (TEST ONLY", `vehicle "DEMO-VIN"`} {
+	for _, want := range []string{`card "applet" inserted`, "demo key (TEST ONLY", `vehicle "DEMO-VIN"`, "state is in " + state} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}

@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	vcard [-host localhost] [-port 35963] [-card demo] [-atr 3B80800101] [-v]
+//	vcard [-host localhost] [-port 35963] [-card demo] [-atr 3B80800101] [-state FILE [-kek FILE]] [-v]
 //
 // vpcd must be running inside pcscd (Debian: apt-get install pcscd
 // vsmartcard-vpcd; scripts/pcsc/run.sh starts a private one). Port 35963 is
@@ -23,7 +23,10 @@
 //     examples/pcsc-reader plays: `go run ./examples/pcsc-reader` unlocks
 //     it. The applet keeps its state (Kpersistent, mailboxes) for as long as
 //     vcard runs, so the second tap of the same reader process is a fast
-//     transaction.
+//     transaction; with -state FILE it keeps it in FILE (store/bolt, sealed
+//     under the key-encryption key in FILE.kek, or -kek), so that a vcard
+//     started again is the same phone, and with `pcsc-reader -state` its
+//     first tap after a restart of either is fast too.
 //
 // The demo key is for tests and demonstrations only: its private key is
 // public (see applet.go), and it opens nothing but the demo vehicle.
@@ -49,9 +52,16 @@ import (
 	"github.com/opencarkey/sdk/transport/vpcd"
 )
 
-// cards are the cards vcard serves, by the name given to -card.
-var cards = map[string]func() (transport.Card, error){
-	"demo":   func() (transport.Card, error) { return demoCard{}, nil },
+// cards are the cards vcard serves, by the name given to -card: each
+// returns the card and the function that closes it. The demo card has no
+// state; the applet keeps its state in the -state file when there is one.
+var cards = map[string]func(statePath, kekPath string) (transport.Card, func() error, error){
+	"demo": func(statePath, _ string) (transport.Card, func() error, error) {
+		if statePath != "" {
+			return nil, nil, errors.New("-state needs -card applet")
+		}
+		return demoCard{}, func() error { return nil }, nil
+	},
 	"applet": newAppletCard,
 }
 
@@ -66,7 +76,7 @@ func main() {
 }
 
 // run parses args and serves the card until ctx ends.
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("vcard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	host := fs.String("host", "localhost", "host where vpcd listens")
@@ -80,6 +90,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	})
 	name := fs.String("card", "demo", "card to serve: "+strings.Join(names, ", "))
 	atrHex := fs.String("atr", "", "answer to reset in hex (default 3B80800101, a contactless card on which pcscd negotiates T=1)")
+	statePath := fs.String("state", "", "file that keeps the applet's state across runs (-card applet)")
+	kekPath := fs.String("kek", "", "file of the key-encryption key of -state (default: the -state file with .kek appended; created when missing)")
 	verbose := fs.Bool("v", false, "log every command and response")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,10 +114,18 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		cfg.ATR = atr
 	}
-	card, err := newCard()
+	if *kekPath != "" && *statePath == "" {
+		return errors.New("-kek needs -state")
+	}
+	card, closeCard, err := newCard(*statePath, *kekPath)
 	if err != nil {
 		return fmt.Errorf("card %q: %w", *name, err)
 	}
+	defer func() {
+		if cerr := closeCard(); cerr != nil && err == nil {
+			err = fmt.Errorf("card %q: %w", *name, cerr)
+		}
+	}()
 	var mu sync.Mutex // serializes writes to stderr
 	logf := func(format string, a ...any) {
 		mu.Lock()
@@ -124,6 +144,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *name == "applet" {
 		logf("vcard: the applet holds the demo key (TEST ONLY: its private key is public) for vehicle %q, slot %q", demoVehicleID, demoSlot)
+		if *statePath != "" {
+			logf("vcard: the applet's state is in %s", *statePath)
+		}
 	}
 	logf("vcard: waiting for vpcd at %s", addr)
 	return vpcd.Run(ctx, addr, card, cfg)

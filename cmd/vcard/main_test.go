@@ -150,6 +150,9 @@ func TestRunFlags(t *testing.T) {
 		{[]string{"-port", "70000"}, "invalid port 70000"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-nope"}, "flag provided but not defined"},
+		{[]string{"-state", "x.db"}, "-state needs -card applet"},
+		{[]string{"-card", "applet", "-kek", "x.kek"}, "-kek needs -state"},
+		{[]string{"-card", "applet", "-state", "/nonexistent/dir/x.db"}, "key-encryption key"},
 	}
 	for _, tt := range tests {
 		var stderr syncBuffer

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/store/bolt"
 	"github.com/opencarkey/sdk/vehicle"
 )
 
@@ -45,8 +51,12 @@ var demoMailboxes = dkey.MailboxConfig{
 }
 
 // newDemoVehicle returns the demo vehicle with the demo key enrolled as an
-// owner key.
-func newDemoVehicle() (*vehicle.Reader, error) {
+// owner key. With a statePath its state (the enrolled key, its Kpersistent
+// and immobilizer token) is kept in that file, sealed under the
+// key-encryption key in kekPath (statePath plus ".kek" when empty; created
+// when missing): a restarted reader remembers the phone, and its first tap
+// is fast. Without one the state lasts as long as the process.
+func newDemoVehicle(statePath, kekPath string) (*vehicle.Reader, error) {
 	scalar := sha256.Sum256([]byte(demoVehicleKeyLabel))
 	key, err := dkey.NewSoftwareKey(scalar[:])
 	if err != nil {
@@ -56,28 +66,75 @@ func newDemoVehicle() (*vehicle.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := vehicle.NewReader(&vehicle.Config{VehicleID: vid, Key: key})
+	cfg := &vehicle.Config{VehicleID: vid, Key: key}
+	if statePath != "" {
+		st, kek, err := openState(statePath, kekPath)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Store, cfg.KEK = st, kek
+	}
+	v, err := vehicle.NewReader(cfg)
 	if err != nil {
+		if cfg.Store != nil {
+			cfg.Store.Close()
+		}
 		return nil, err
+	}
+	if len(v.Keys()) > 0 {
+		// A state file from an earlier run holds the demo key.
+		return v, nil
 	}
 	raw, err := hex.DecodeString(demoDevicePublicKey)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, v.Close())
 	}
 	pub, err := dkey.ParsePublicKey(raw)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, v.Close())
 	}
 	slot, err := dkey.NewKeySlot([]byte(demoSlot))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, v.Close())
 	}
 	err = v.Enroll(vehicle.Enrollment{
 		PublicKey: pub, Slot: slot, Profile: dkey.OwnerProfile(),
 		ImmobilizerToken: []byte(demoToken), Mailboxes: demoMailboxes,
 	})
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, v.Close())
 	}
 	return v, nil
+}
+
+// openState opens the bbolt file at path and the key-encryption key in
+// kekPath (path + ".kek" when empty), which it creates, 32 random bytes
+// with mode 0600, when the file does not exist. TEST BENCH ONLY: a vehicle
+// keeps its key-encryption key in its HSM, not beside the state.
+func openState(path, kekPath string) (*bolt.Store, vehicle.KeyEncryptionKey, error) {
+	if kekPath == "" {
+		kekPath = path + ".kek"
+	}
+	key, err := os.ReadFile(kekPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, nil, err
+		}
+		if err := os.WriteFile(kekPath, key, 0o600); err != nil {
+			return nil, nil, fmt.Errorf("creating the key-encryption key: %w", err)
+		}
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("reading the key-encryption key: %w", err)
+	}
+	kek, err := vehicle.SoftwareKEK(key)
+	clear(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the key-encryption key in %s: %w", kekPath, err)
+	}
+	st, err := bolt.Open(path, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the state: %w", err)
+	}
+	return st, kek, nil
 }

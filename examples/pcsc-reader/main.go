@@ -2,12 +2,14 @@
 // reader: it waits for a phone (or a virtual card) on the reader, unlocks
 // with it, prints the result, and does it again at the next tap.
 //
-//	go run ./examples/pcsc-reader [-reader name] [-once] [-timeout d]
+//	go run ./examples/pcsc-reader [-reader name] [-once] [-timeout d] [-state FILE [-kek FILE]]
 //
 // It talks to pcscd through package transport/pcsc (pure Go, no cgo) and runs
 // each transaction with package vehicle: fast when the vehicle and the phone
-// share Kpersistent from an earlier standard transaction of this run,
-// standard otherwise.
+// share Kpersistent from an earlier standard transaction, standard
+// otherwise. Without -state the vehicle forgets at exit; with it, its state
+// is in FILE, and the first tap after a restart is fast (with `vcard -state`
+// on the phone's side, across restarts of the phone too).
 //
 // The vehicle is the demo vehicle "DEMO-VIN", with one owner key enrolled:
 // the demo key that `go run ./cmd/vcard -card applet` serves as a virtual
@@ -34,6 +36,11 @@
 //	              whether it succeeded
 //	-timeout d    give up when no card comes within d; default 0: wait for
 //	              ever
+//	-state FILE   keep the vehicle's state (enrolled key, Kpersistent,
+//	              immobilizer token) in FILE, a store/bolt file sealed under
+//	              the key-encryption key in FILE.kek (created when missing;
+//	              TEST BENCH ONLY: a vehicle keeps it in its HSM)
+//	-kek FILE     the key-encryption key of -state elsewhere
 package main
 
 import (
@@ -73,12 +80,14 @@ func main() {
 
 // run parses args and serves taps until ctx ends, the first tap with -once,
 // or a wait longer than -timeout.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("pcsc-reader", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	readerName := fs.String("reader", "", "PC/SC reader to use (default: the first one)")
 	once := fs.Bool("once", false, "stop after the first transaction")
 	timeout := fs.Duration("timeout", 0, "give up when no card comes within this time (0: wait for ever)")
+	statePath := fs.String("state", "", "file that keeps the vehicle's state across runs")
+	kekPath := fs.String("kek", "", "file of the key-encryption key of -state (default: the -state file with .kek appended; created when missing)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,10 +98,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("invalid -timeout %v", *timeout)
 	}
 
-	v, err := newDemoVehicle()
+	if *kekPath != "" && *statePath == "" {
+		return errors.New("-kek needs -state")
+	}
+	v, err := newDemoVehicle(*statePath, *kekPath)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if cerr := v.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	c, err := pcsc.Establish(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("is pcscd running? %w", err)

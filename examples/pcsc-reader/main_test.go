@@ -9,7 +9,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -30,34 +29,26 @@ import (
 // only cmd/vcard holds: SHA-256 of the label is the scalar.
 const demoDeviceKeyLabel = "opencarkey demo device key: TEST ONLY, PUBLIC"
 
-// demoElement hands out the demo device key, as cmd/vcard's does.
-type demoElement struct{}
-
-func (demoElement) GenerateKey() (crypto.Signer, error) {
-	s := sha256.Sum256([]byte(demoDeviceKeyLabel))
-	return dkey.NewSoftwareKey(s[:])
-}
-
-func (demoElement) DeleteKey(crypto.Signer) error { return nil }
-
 // demoPhone returns an applet with the demo key for vehicle, built from the
-// label rather than from the example's copy of the public key.
+// label rather than from the example's copy of the public key, and
+// imported as cmd/vcard does.
 func demoPhone(t *testing.T, vehicleKey *dkey.PublicKey) *device.Applet {
 	t.Helper()
-	a, err := device.NewApplet(&device.Config{SecureElement: demoElement{}})
+	a, err := device.NewApplet(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	vid, _ := dkey.NewVehicleID([]byte("DEMO-VIN"))
 	slot, _ := dkey.NewKeySlot([]byte("DEMOKEY1"))
-	if _, err := a.CreateKey(device.KeyConfig{VehicleID: vid, VehicleKey: vehicleKey, Slot: slot, Mailboxes: demoMailboxes}); err != nil {
+	s := sha256.Sum256([]byte(demoDeviceKeyLabel))
+	if _, err := a.CreateKey(device.KeyConfig{VehicleID: vid, VehicleKey: vehicleKey, Slot: slot, Mailboxes: demoMailboxes, PrivateKey: s[:]}); err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
 func TestDemoVehicle(t *testing.T) {
-	v, err := newDemoVehicle()
+	v, err := newDemoVehicle("", "")
 	if err != nil {
 		t.Fatalf("newDemoVehicle() = %v", err)
 	}
@@ -88,7 +79,7 @@ func TestDemoVehicle(t *testing.T) {
 // TestUnlockInMemory runs the example's transaction and report against the
 // demo key in memory: the first tap standard, the next ones fast.
 func TestUnlockInMemory(t *testing.T) {
-	v, err := newDemoVehicle()
+	v, err := newDemoVehicle("", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +106,38 @@ func TestUnlockInMemory(t *testing.T) {
 	}
 }
 
+// TestUnlockAcrossRestarts: with a state file the vehicle remembers the
+// phone: its first tap after a restart is fast, and the key is not
+// enrolled twice.
+func TestUnlockAcrossRestarts(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "vehicle.db")
+	var phone *device.Applet
+	for run, wantFast := range []bool{false, true, true} {
+		v, err := newDemoVehicle(state, "")
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if phone == nil {
+			phone = demoPhone(t, v.PublicKey())
+		}
+		if n := len(v.Keys()); n != 1 {
+			t.Errorf("run %d: %d keys enrolled, want 1", run, n)
+		}
+		res, err := unlock(t.Context(), v, transporttest.NewCard(phone))
+		if err != nil || res.Fast != wantFast {
+			t.Errorf("run %d: unlock = fast %v, %v; want fast %v", run, res.Fast, err, wantFast)
+		}
+		if err := v.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := newDemoVehicle(state, filepath.Join(t.TempDir(), "other.kek")); !errors.Is(err, vehicle.ErrStateKEK) {
+		t.Errorf("the state with another key-encryption key = %v, want %v", err, vehicle.ErrStateKEK)
+	}
+}
+
 func TestReportFailure(t *testing.T) {
-	v, err := newDemoVehicle()
+	v, err := newDemoVehicle("", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +171,8 @@ func TestRunErrors(t *testing.T) {
 		{name: "bad flag", args: []string{"-nope"}, want: "flag provided but not defined"},
 		{name: "extra argument", args: []string{"extra"}, want: "unexpected arguments"},
 		{name: "negative timeout", args: []string{"-timeout", "-1s"}, want: "invalid -timeout"},
+		{name: "kek without state", args: []string{"-kek", "x.kek"}, want: "-kek needs -state"},
+		{name: "state in a missing directory", args: []string{"-state", "/nonexistent/dir/x.db"}, want: "key-encryption key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

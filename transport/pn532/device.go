@@ -47,6 +47,14 @@ const (
 // (UM0701-02 §6.3.2.3; libnfc pn532_uart.c pn532_uart_wakeup).
 var wakeUp = [16]byte{0x55, 0x55}
 
+// Port is a serial line: Read waits at most the read timeout and then
+// returns 0 bytes and no error, as a go.bug.st/serial Port does.
+type Port interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	SetReadTimeout(d time.Duration) error
+}
+
 // Config configures a [Device]. The zero value (or nil) is the default. A
 // Config must not be modified after it has been passed to Open or New.
 type Config struct {
@@ -104,7 +112,7 @@ func (c *Config) resolve() (config, error) {
 // at a time: a polling round and an exchange wait for each other.
 type Device struct {
 	mu     sync.Mutex
-	port   serialio.Port
+	port   Port
 	closer io.Closer
 	cfg    config
 	fw     Firmware
@@ -146,11 +154,11 @@ func Open(ctx context.Context, path string, cfg *Config) (*Device, error) {
 // to end when no target answers: kormax/apple-enhanced-contactless-polling
 // CHIPS.md, [AHKR] util/bfclf.py), the RF timings, and the field off.
 // Close does not close port.
-func New(ctx context.Context, port serialio.Port, cfg *Config) (*Device, error) {
+func New(ctx context.Context, port Port, cfg *Config) (*Device, error) {
 	return newDevice(ctx, port, nil, cfg)
 }
 
-func newDevice(ctx context.Context, port serialio.Port, closer io.Closer, cfg *Config) (*Device, error) {
+func newDevice(ctx context.Context, port Port, closer io.Closer, cfg *Config) (*Device, error) {
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err

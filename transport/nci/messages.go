@@ -309,11 +309,17 @@ func AppendInitCommand(dst []byte, version byte) []byte {
 	return dst
 }
 
-// ConfigParam is one parameter of CORE_SET_CONFIG_CMD.
+// ConfigParam is one parameter of CORE_SET_CONFIG_CMD. IDs above FFh are
+// NXP's two-octet proprietary parameters, A0xx (NXP libnfc-nxp.conf:
+// NXP_CORE_CONF_EXTN A0 5E, NXP_EXT_TVDD_CFG A0 0E; ESPHome pn7160: A0 0D
+// RF_TRANSITION_CFG).
 type ConfigParam struct {
-	ID    byte
+	ID    uint16
 	Value []byte
 }
+
+// nxpExtended is the first octet of NXP's two-octet parameter IDs.
+const nxpExtended = 0xA0
 
 // AppendSetConfig appends the payload of CORE_SET_CONFIG_CMD.
 func AppendSetConfig(dst []byte, params ...ConfigParam) ([]byte, error) {
@@ -325,7 +331,15 @@ func AppendSetConfig(dst []byte, params ...ConfigParam) ([]byte, error) {
 		if len(p.Value) > 255 {
 			return dst, fmt.Errorf("nci: configuration parameter %02X of %d bytes", p.ID, len(p.Value))
 		}
-		dst = append(append(dst, p.ID, byte(len(p.Value))), p.Value...)
+		switch {
+		case p.ID <= 0xFF && p.ID != nxpExtended:
+			dst = append(dst, byte(p.ID))
+		case p.ID>>8 == nxpExtended:
+			dst = append(dst, nxpExtended, byte(p.ID))
+		default:
+			return dst, fmt.Errorf("nci: configuration parameter ID %X", p.ID)
+		}
+		dst = append(append(dst, byte(len(p.Value))), p.Value...)
 	}
 	return dst, nil
 }
@@ -335,7 +349,10 @@ func ParseSetConfig(payload []byte) ([]ConfigParam, error) {
 	r := newReader(payload)
 	var ps []ConfigParam
 	for range r.u8() {
-		p := ConfigParam{ID: r.u8()}
+		p := ConfigParam{ID: uint16(r.u8())}
+		if p.ID == nxpExtended {
+			p.ID = p.ID<<8 | uint16(r.u8())
+		}
 		p.Value = r.bytes(int(r.u8()))
 		ps = append(ps, p)
 	}

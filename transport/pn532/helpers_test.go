@@ -8,7 +8,6 @@ import (
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/transport/internal/serialio"
 	"github.com/opencarkey/sdk/transport/pn532"
 	"github.com/opencarkey/sdk/transport/pn532/pn532test"
 	"github.com/opencarkey/sdk/transport/polling"
@@ -56,26 +55,6 @@ func open(tb testing.TB, path string, cfg *pn532.Config) *pn532.Device {
 	}
 	tb.Cleanup(func() { d.Close() })
 	return d
-}
-
-// recordingPort records what the driver writes, one Write per entry.
-type recordingPort struct {
-	serialio.PortCloser
-	mu     sync.Mutex
-	writes [][]byte
-}
-
-func (r *recordingPort) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	r.writes = append(r.writes, append([]byte(nil), p...))
-	r.mu.Unlock()
-	return r.PortCloser.Write(p)
-}
-
-func (r *recordingPort) Writes() [][]byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([][]byte(nil), r.writes...)
 }
 
 // homeVehicle is a Home Key reader (16-byte reader identifier: group ‖

@@ -94,7 +94,7 @@ type Controller struct {
 	discovering bool
 	active      bool
 	ecp         []byte
-	params      map[byte][]byte
+	params      map[uint16][]byte
 	ctrl, data  nci.Reassembler
 	received    []string
 	stopPoll    chan struct{}
@@ -117,7 +117,7 @@ func New(field *pollingtest.Field, cfg Config) *Controller {
 	if cfg.Credits == 0 {
 		cfg.Credits = 1
 	}
-	c := &Controller{field: field, cfg: cfg, params: map[byte][]byte{}}
+	c := &Controller{field: field, cfg: cfg, params: map[uint16][]byte{}}
 	c.data.Max = nci.MaxDataMessage
 	return c
 }
@@ -131,7 +131,7 @@ func (c *Controller) SetFaults(f Faults) {
 
 // Param returns the value the host last set for a configuration
 // parameter.
-func (c *Controller) Param(id byte) []byte {
+func (c *Controller) Param(id uint16) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]byte(nil), c.params[id]...)
@@ -346,7 +346,7 @@ func (c *Controller) coreReset(p []byte) {
 	}
 	c.stopDiscoveryLocked()
 	c.reset, c.initialized, c.mapped, c.ecp = true, false, false, nil
-	c.params = map[byte][]byte{}
+	c.params = map[uint16][]byte{}
 	c.ctrl.Reset()
 	c.data.Reset()
 	if c.cfg.Version < nci.Version20 {

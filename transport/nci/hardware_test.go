@@ -1,0 +1,126 @@
+package nci_test
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/transport"
+	"github.com/opencarkey/sdk/transport/nci"
+	"github.com/opencarkey/sdk/transport/polling"
+)
+
+// Environment variables of TestHardware.
+const (
+	envI2C  = "OPENCARKEY_NCI_I2C"  // i2c-dev bus, e.g. /dev/i2c-1
+	envGPIO = "OPENCARKEY_NCI_GPIO" // chip:irq[:ven], e.g. /dev/gpiochip0:23:24
+	envUART = "OPENCARKEY_NCI_UART" // serial device of an NCI-over-UART controller
+	envECP  = "OPENCARKEY_NCI_ECP"  // the controller's ECP command, GID:OID[:PREFIX][:nocrc]
+)
+
+// parseGPIO parses chip:irq[:ven].
+func parseGPIO(s string) (chip string, irq uint32, ven int, err error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return "", 0, 0, errors.New("want chip:irq[:ven]")
+	}
+	n, err := strconv.ParseUint(parts[1], 10, 32)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	ven = -1
+	if len(parts) == 3 {
+		if ven, err = strconv.Atoi(parts[2]); err != nil {
+			return "", 0, 0, err
+		}
+	}
+	return parts[0], uint32(n), ven, nil
+}
+
+// TestHardware talks to a real NCI controller: on I2C when
+// OPENCARKEY_NCI_I2C and OPENCARKEY_NCI_GPIO name it, on a UART when
+// OPENCARKEY_NCI_UART does. It logs what the controller reports and polls
+// for 10 seconds (with ECP when OPENCARKEY_NCI_ECP configures the command),
+// reporting every target and its answer to SELECT of the Home Key applet.
+// It skips without the variables.
+func TestHardware(t *testing.T) {
+	i2c, uart := os.Getenv(envI2C), os.Getenv(envUART)
+	if i2c == "" && uart == "" {
+		t.Skip("hardware test: set " + envI2C + " and " + envGPIO + " (or " + envUART + ") to the controller's devices")
+	}
+	cfg := &nci.Config{}
+	if s := os.Getenv(envECP); s != "" {
+		c, err := nci.ParseECPCommand(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ECP = c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var d *nci.Device
+	var err error
+	if i2c != "" {
+		chip, irq, ven, perr := parseGPIO(os.Getenv(envGPIO))
+		if perr != nil {
+			t.Fatalf("%s: %v", envGPIO, perr)
+		}
+		d, err = nci.OpenI2C(ctx, nci.I2CConfig{Bus: i2c, Chip: chip, IRQ: irq, VEN: ven}, cfg)
+	} else {
+		d, err = nci.OpenUART(ctx, uart, 115200, cfg)
+	}
+	if err != nil {
+		t.Fatalf("opening the controller: %v", err)
+	}
+	defer d.Close()
+	info := d.Info()
+	hw, nxp := info.NXPHardware()
+	t.Logf("NCI %X, manufacturer %02X %X (NXP hardware %02X: %v), init %+v", info.Version, info.ManufacturerID, info.ManufacturerInfo, hw, nxp, info.Init)
+
+	var pc polling.Config
+	if cfg.ECP != nil {
+		var group [8]byte
+		ecp := polling.HomeKey(group)
+		pc.ECP = &ecp
+	}
+	loop, err := polling.NewLoop(d, &pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	sel := transport.Command{INS: 0xA4, P1: 0x04, Data: []byte(dkey.AIDHomeKey), Ne: 256}
+	apdu, _ := sel.Append(nil)
+	for target, err := range loop.Targets(pctx) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("polling: %v", err)
+		}
+		i := target.Info()
+		t.Logf("target: SENS_RES %X SEL_RES %02X NFCID1 %X ATS %X", i.SENSRes, i.SELRes, i.NFCID1, i.ATS)
+		resp, err := target.Transceive(pctx, nil, apdu)
+		t.Logf("SELECT Home Key: %s, %v", hex.EncodeToString(resp), err)
+	}
+}
+
+func TestParseGPIO(t *testing.T) {
+	if chip, irq, ven, err := parseGPIO("/dev/gpiochip0:23:24"); err != nil || chip != "/dev/gpiochip0" || irq != 23 || ven != 24 {
+		t.Errorf("parseGPIO = %q %d %d %v", chip, irq, ven, err)
+	}
+	if _, _, ven, err := parseGPIO("/dev/gpiochip0:23"); err != nil || ven != -1 {
+		t.Errorf("parseGPIO without VEN = %d, %v", ven, err)
+	}
+	for _, bad := range []string{"", "/dev/gpiochip0", "/dev/gpiochip0:x", "/dev/gpiochip0:1:y", "a:1:2:3"} {
+		if _, _, _, err := parseGPIO(bad); err == nil {
+			t.Errorf("parseGPIO(%q) succeeded", bad)
+		}
+	}
+}

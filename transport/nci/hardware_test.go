@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,25 +21,6 @@ const (
 	envUART = "OPENCARKEY_NCI_UART" // serial device of an NCI-over-UART controller
 	envECP  = "OPENCARKEY_NCI_ECP"  // the controller's ECP command, GID:OID[:PREFIX][:nocrc]
 )
-
-// parseGPIO parses chip:irq[:ven].
-func parseGPIO(s string) (chip string, irq uint32, ven int, err error) {
-	parts := strings.Split(s, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return "", 0, 0, errors.New("want chip:irq[:ven]")
-	}
-	n, err := strconv.ParseUint(parts[1], 10, 32)
-	if err != nil {
-		return "", 0, 0, err
-	}
-	ven = -1
-	if len(parts) == 3 {
-		if ven, err = strconv.Atoi(parts[2]); err != nil {
-			return "", 0, 0, err
-		}
-	}
-	return parts[0], uint32(n), ven, nil
-}
 
 // TestHardware talks to a real NCI controller: on I2C when
 // OPENCARKEY_NCI_I2C and OPENCARKEY_NCI_GPIO name it, on a UART when
@@ -67,7 +46,7 @@ func TestHardware(t *testing.T) {
 	var d *nci.Device
 	var err error
 	if i2c != "" {
-		chip, irq, ven, perr := parseGPIO(os.Getenv(envGPIO))
+		chip, irq, ven, perr := nci.ParseGPIOLines(os.Getenv(envGPIO))
 		if perr != nil {
 			t.Fatalf("%s: %v", envGPIO, perr)
 		}
@@ -111,16 +90,16 @@ func TestHardware(t *testing.T) {
 	}
 }
 
-func TestParseGPIO(t *testing.T) {
-	if chip, irq, ven, err := parseGPIO("/dev/gpiochip0:23:24"); err != nil || chip != "/dev/gpiochip0" || irq != 23 || ven != 24 {
-		t.Errorf("parseGPIO = %q %d %d %v", chip, irq, ven, err)
+func TestParseGPIOLines(t *testing.T) {
+	if chip, irq, ven, err := nci.ParseGPIOLines("/dev/gpiochip0:23:24"); err != nil || chip != "/dev/gpiochip0" || irq != 23 || ven != 24 {
+		t.Errorf("ParseGPIOLines = %q %d %d %v", chip, irq, ven, err)
 	}
-	if _, _, ven, err := parseGPIO("/dev/gpiochip0:23"); err != nil || ven != -1 {
-		t.Errorf("parseGPIO without VEN = %d, %v", ven, err)
+	if _, _, ven, err := nci.ParseGPIOLines("/dev/gpiochip0:23"); err != nil || ven != -1 {
+		t.Errorf("ParseGPIOLines without VEN = %d, %v", ven, err)
 	}
-	for _, bad := range []string{"", "/dev/gpiochip0", "/dev/gpiochip0:x", "/dev/gpiochip0:1:y", "a:1:2:3"} {
-		if _, _, _, err := parseGPIO(bad); err == nil {
-			t.Errorf("parseGPIO(%q) succeeded", bad)
+	for _, bad := range []string{"", "/dev/gpiochip0", ":1", "/dev/gpiochip0:x", "/dev/gpiochip0:1:y", "/dev/gpiochip0:1:-2", "a:1:2:3", "a:5:5"} {
+		if _, _, _, err := nci.ParseGPIOLines(bad); err == nil {
+			t.Errorf("ParseGPIOLines(%q) succeeded", bad)
 		}
 	}
 }

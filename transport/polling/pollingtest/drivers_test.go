@@ -5,12 +5,12 @@ package pollingtest_test
 // controller (package nci on ncitest, over a pseudo-terminal as NCI over
 // UART, and over a simulated I2C bus with its interrupt line), with the
 // device applet as the phone in the field. The same checks run on every
-// driver, and against the in-memory card.
+// driver. (transport/pcsc's TestIntegrationSameTransactionsOverNFCControllers
+// compares a whole scenario over the drivers, PC/SC and memory.)
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -311,61 +311,6 @@ func TestLoopUnlocksOnTap(t *testing.T) {
 			}
 			if s := field.Stats(); s.Activations != 2 {
 				t.Errorf("%d activations for two taps", s.Activations)
-			}
-		})
-	}
-}
-
-// scenario is the sequence of actions of TestSameResultsAsInMemory.
-var scenario = []dkey.Action{dkey.ActionUnlock, dkey.ActionLock, dkey.ActionEngineStart, dkey.ActionUnlock}
-
-// runScenario runs the scenario with a new car over the transceivers that
-// over returns, one per transaction, and returns the results (without the
-// values that are random per run) and the instructions sent.
-func runScenario(tb testing.TB, over func(c *car) (transport.Transceiver, func())) ([]vehicle.Result, []string) {
-	c := newCar(tb, false)
-	var results []vehicle.Result
-	var ins []string
-	for _, a := range scenario {
-		tr, done := over(c)
-		rec := transporttest.NewRecorder(tr)
-		res, err := c.reader.Transact(ctxT(tb), rec, a)
-		done()
-		if err != nil {
-			tb.Fatalf("Transact(%v) = %v", a, err)
-		}
-		res.Slot, res.RangingKey = dkey.KeySlot{}, [32]byte{}
-		results = append(results, res)
-		var s string
-		for _, e := range rec.Transcript() {
-			s += fmt.Sprintf("%02X ", e.Command[1])
-		}
-		ins = append(ins, s)
-	}
-	return results, ins
-}
-
-// TestSameResultsAsInMemory runs the same transactions in memory and
-// through every simulated controller and compares the vehicle's results and
-// the commands sent.
-func TestSameResultsAsInMemory(t *testing.T) {
-	memRes, memIns := runScenario(t, func(c *car) (transport.Transceiver, func()) {
-		return transporttest.NewCard(c.phone), func() { c.phone.Reset() }
-	})
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
-			field := pollingtest.NewField()
-			r := d.open(t, field, ncitest.Faults{})
-			res, ins := runScenario(t, func(c *car) (transport.Transceiver, func()) {
-				field.Enter(c.expressPhone())
-				target := detect(t, r, round(c.ecp))
-				return target, func() { target.Release(ctxT(t)) }
-			})
-			if diff := cmp.Diff(memRes, res, stateOpts, cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
-				t.Errorf("results differ (-memory +%s):\n%s", d.name, diff)
-			}
-			if diff := cmp.Diff(memIns, ins); diff != "" {
-				t.Errorf("instructions differ (-memory +%s):\n%s", d.name, diff)
 			}
 		})
 	}

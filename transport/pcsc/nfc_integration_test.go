@@ -51,7 +51,7 @@ func labelKey(tb testing.TB, label string) *dkey.SoftwareKey {
 type fixedElement struct{ key *dkey.SoftwareKey }
 
 func (e fixedElement) GenerateKey() (crypto.Signer, error) { return e.key, nil }
-func (fixedElement) DeleteKey(crypto.Signer) error          { return nil }
+func (fixedElement) DeleteKey(crypto.Signer) error         { return nil }
 
 // nfcWorld is a vehicle and a phone with fixed keys, slot and clocks.
 type nfcWorld struct {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/nci"
 	"github.com/opencarkey/sdk/transport/nci/ncitest"
@@ -142,9 +141,9 @@ func TestDetectAndExchange(t *testing.T) {
 }
 
 func TestExpressPhoneNeedsECP(t *testing.T) {
-	v := newHomeVehicle(t)
+	ecp := polling.HomeKey(homeGroup)
 	field := pollingtest.NewField()
-	field.Enter(v.expressPhone())
+	field.Enter(&pollingtest.Phone{Card: &bigCard{n: 1}, Express: true, Accept: pollingtest.AcceptFrame(ecp)})
 	_, d := simI2C(t, field, ncitest.Config{}, testConfig)
 	for range 20 {
 		if _, err := d.Detect(ctxT(t), fastRound(nil)); !errors.Is(err, polling.ErrNoTarget) {
@@ -160,16 +159,15 @@ func TestExpressPhoneNeedsECP(t *testing.T) {
 	if s := field.Stats(); s.Activations != 0 || s.Accepted != 0 {
 		t.Errorf("field stats %+v", s)
 	}
-	target := detect(t, d, fastRound(v.ecp.Append(nil)))
-	res, err := v.reader.Transact(ctxT(t), target, dkey.ActionUnlock)
-	if err != nil || !res.OK() || res.Slot != v.slot {
-		t.Errorf("Transact = %+v, %v", res, err)
+	target := detect(t, d, fastRound(ecp.Append(nil)))
+	if resp, err := target.Transceive(ctxT(t), nil, []byte{0x00, 0xA4, 0x04, 0x00}); err != nil || !bytes.Equal(resp, []byte{0, 0x90, 0x00}) {
+		t.Errorf("Transceive = %X, %v", resp, err)
 	}
 	target.Release(ctxT(t))
 }
 
 func TestNoECPCommand(t *testing.T) {
-	_, d := simI2C(t, pollingtest.NewField(), ncitest.Config{}, &nci.Config{Timeout: 300 * time.Millisecond})
+	_, d := simI2C(t, pollingtest.NewField(), ncitest.Config{}, &nci.Config{Timeout: 2 * time.Second})
 	var group [8]byte
 	if _, err := d.Detect(ctxT(t), fastRound(polling.HomeKey(group).Append(nil))); !errors.Is(err, nci.ErrNoECP) {
 		t.Errorf("Detect(ECP, no command configured) = %v, want %v", err, nci.ErrNoECP)
@@ -210,7 +208,7 @@ func TestControllerFaults(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			field := pollingtest.NewField()
 			field.Enter(&pollingtest.Phone{Card: &bigCard{n: 2}})
-			c, d := l.open(t, field, ncitest.Config{}, testConfig)
+			c, d := l.open(t, field, ncitest.Config{}, muteConfig)
 			ctx := ctxT(t)
 
 			// A controller that stops answering costs a timeout.
@@ -273,18 +271,18 @@ func TestI2CWriteRetry(t *testing.T) {
 	bus := c.I2C()
 	defer bus.Close()
 	link := nci.NewI2CLink(&flakyBus{Bus: bus}, bus)
-	start := time.Now()
+	var pauses []time.Duration
+	link.SetSleep(func(ctx context.Context, d time.Duration) error { pauses = append(pauses, d); return nil })
 	d, err := nci.New(ctxT(t), link, testConfig)
 	if err != nil {
 		t.Fatalf("New over a bus that fails its first write = %v", err)
 	}
 	d.Close()
-	if time.Since(start) < 100*time.Millisecond {
-		t.Error("the retry did not wait for the NFCC to leave standby")
+	if len(pauses) != 1 || pauses[0] != 110*time.Millisecond {
+		t.Errorf("pauses before retrying = %v, want one of 110ms (the NFCC leaving standby)", pauses)
 	}
 	// Two failures in a row are an error.
-	fail := &flakyBus{Bus: failingBus{}}
-	if err := nci.NewI2CLink(fail, bus).WritePacket(ctxT(t), []byte{0x20, 0, 0}); err == nil {
+	if err := nci.NewI2CLink(&flakyBus{Bus: failingBus{}}, bus).WritePacket(ctxT(t), []byte{0x20, 0, 0}); err == nil {
 		t.Error("WritePacket on a failing bus succeeded")
 	}
 	cctx, cancel := context.WithCancel(context.Background())

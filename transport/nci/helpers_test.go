@@ -6,21 +6,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencarkey/sdk/device"
-	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/transport/nci"
 	"github.com/opencarkey/sdk/transport/nci/ncitest"
 	"github.com/opencarkey/sdk/transport/polling"
 	"github.com/opencarkey/sdk/transport/polling/pollingtest"
-	"github.com/opencarkey/sdk/vehicle"
 )
 
 // testECP is an ECP command of the project's choosing for tests: the real
 // PN7161 one is not public. GID F (proprietary), OID 3F, prefix A5.
 var testECP = &nci.ECPCommand{GID: nci.GroupProprietary, OID: 0x3F, Prefix: []byte{0xA5}}
 
-// testConfig keeps timeouts short and configures the test ECP command.
-var testConfig = &nci.Config{Timeout: 300 * time.Millisecond, ExchangeTimeout: time.Second, ECP: testECP}
+// testConfig configures the test ECP command, with timeouts generous for a
+// loaded test machine; muteConfig keeps them short, for the tests of a
+// controller that stops answering.
+var (
+	testConfig = &nci.Config{Timeout: 2 * time.Second, ExchangeTimeout: 5 * time.Second, ECP: testECP}
+	muteConfig = &nci.Config{Timeout: 300 * time.Millisecond, ExchangeTimeout: time.Second, ECP: testECP}
+)
 
 func ctxT(tb testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -79,46 +81,6 @@ func simI2C(tb testing.TB, field *pollingtest.Field, sc ncitest.Config, cfg *nci
 	return c, d
 }
 
-// homeVehicle is a Home Key reader with one phone enrolled.
-type homeVehicle struct {
-	reader *vehicle.Reader
-	phone  *device.Applet
-	ecp    polling.ECP
-	slot   dkey.KeySlot
-}
-
-var homeGroup = [8]byte{0x94, 0x62, 0x5f, 0xd2, 0xc3, 0x2c, 0xf3, 0xc2}
-
-func newHomeVehicle(tb testing.TB) *homeVehicle {
-	tb.Helper()
-	vk, err := dkey.GenerateSoftwareKey()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	vid, _ := dkey.NewVehicleID(append(homeGroup[:], "READER01"...))
-	r, err := vehicle.NewReader(&vehicle.Config{Profile: dkey.HomeKey, VehicleID: vid, Key: vk})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	a, err := device.NewApplet(&device.Config{Profile: dkey.HomeKey})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	info, err := a.CreateKey(device.KeyConfig{VehicleID: vid, VehicleKey: r.PublicKey()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := r.Enroll(vehicle.Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile()}); err != nil {
-		tb.Fatal(err)
-	}
-	ecp, _ := polling.ForProfile(dkey.HomeKey, vid, nil)
-	return &homeVehicle{reader: r, phone: a, ecp: ecp, slot: info.Slot}
-}
-
-func (v *homeVehicle) expressPhone() *pollingtest.Phone {
-	return &pollingtest.Phone{Card: v.phone, Express: true, Accept: pollingtest.AcceptFrame(v.ecp)}
-}
-
 // detect polls until a target comes, for at most a few rounds.
 func detect(tb testing.TB, d *nci.Device, round *polling.Round) polling.Target {
 	tb.Helper()
@@ -134,3 +96,6 @@ func detect(tb testing.TB, d *nci.Device, round *polling.Round) polling.Target {
 	tb.Fatal("no target after 200 rounds")
 	return nil
 }
+
+// homeGroup is [KUPA]'s Home Key reader group identifier.
+var homeGroup = [8]byte{0x94, 0x62, 0x5f, 0xd2, 0xc3, 0x2c, 0xf3, 0xc2}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencarkey/sdk/transport/internal/serialio"
+	"github.com/opencarkey/sdk/transport/polling"
 )
 
 // Link carries whole NCI packets between the host (the DH) and the
@@ -108,8 +109,8 @@ const writeRetry = 110 * time.Millisecond
 type I2CLink struct {
 	bus Bus
 	irq IRQ
-	// testingOnlyRetry replaces writeRetry.
-	testingOnlyRetry time.Duration
+	// testingOnlySleep replaces the pause before a write is tried again.
+	testingOnlySleep func(ctx context.Context, d time.Duration) error
 }
 
 // NewI2CLink returns a Link over an I2C bus and the NFCC's interrupt line.
@@ -120,16 +121,12 @@ func NewI2CLink(bus Bus, irq IRQ) *I2CLink { return &I2CLink{bus: bus, irq: irq}
 func (l *I2CLink) WritePacket(ctx context.Context, p []byte) error {
 	n, err := l.bus.Write(p)
 	if err != nil {
-		retry := writeRetry
-		if l.testingOnlyRetry > 0 {
-			retry = l.testingOnlyRetry
+		sleep := polling.Sleep
+		if l.testingOnlySleep != nil {
+			sleep = l.testingOnlySleep
 		}
-		t := time.NewTimer(retry)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, writeRetry); err != nil {
+			return err
 		}
 		n, err = l.bus.Write(p)
 	}

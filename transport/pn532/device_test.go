@@ -57,7 +57,7 @@ func TestOpenWithoutController(t *testing.T) {
 	c.SetFaults(pn532test.Faults{Mute: true})
 	ctx := ctxT(t)
 	start := time.Now()
-	_, err := pn532.Open(ctx, path, testConfig)
+	_, err := pn532.Open(ctx, path, muteConfig)
 	if !errors.Is(err, pn532.ErrTimeout) || !errors.Is(err, transport.ErrNoReader) {
 		t.Fatalf("Open(mute controller) = %v, want %v", err, pn532.ErrTimeout)
 	}
@@ -71,9 +71,7 @@ func TestOpenWithoutController(t *testing.T) {
 
 func TestDetectExpressPhone(t *testing.T) {
 	v := newHomeVehicle(t)
-	field := pollingtest.NewField()
-	c, path := sim(t, field)
-	d := open(t, path, testConfig)
+	field, c, d := simDevice(t)
 	ctx := ctxT(t)
 	frame := v.ecp.Append(nil)
 
@@ -137,9 +135,7 @@ func TestDetectExpressPhone(t *testing.T) {
 // partial last byte the frame is garbled; the phone ignores both.
 func TestECPFramingMatters(t *testing.T) {
 	v := newHomeVehicle(t)
-	field := pollingtest.NewField()
-	_, path := sim(t, field)
-	d := open(t, path, testConfig)
+	field, _, d := simDevice(t)
 	ctx := ctxT(t)
 	field.Enter(v.expressPhone())
 	if err := d.SetField(ctx, true); err != nil {
@@ -176,9 +172,7 @@ func TestECPFramingMatters(t *testing.T) {
 }
 
 func TestNonISODEPTargetIgnored(t *testing.T) {
-	field := pollingtest.NewField()
-	_, path := sim(t, field)
-	d := open(t, path, testConfig)
+	field, _, d := simDevice(t)
 	// A MIFARE Classic-like tag: SEL_RES 08, no ATS.
 	tag := polling.TargetInfo{SENSRes: [2]byte{0x00, 0x04}, SELRes: 0x08, NFCID1: []byte{1, 2, 3, 4}}
 	field.Enter(&pollingtest.Phone{Card: echoCard{}, Info: tag})
@@ -250,9 +244,7 @@ func TestChaining(t *testing.T) {
 
 func TestTransactionThroughSimulator(t *testing.T) {
 	v := newHomeVehicle(t)
-	field := pollingtest.NewField()
-	_, path := sim(t, field)
-	d := open(t, path, testConfig)
+	field, _, d := simDevice(t)
 	ctx := ctxT(t)
 	field.Enter(v.expressPhone())
 	for i, wantFast := range []bool{false, true, true} {
@@ -274,9 +266,7 @@ func TestTransactionThroughSimulator(t *testing.T) {
 // command succeeds; a corrupted command is not acknowledged by the
 // controller.
 func TestBadChecksum(t *testing.T) {
-	field := pollingtest.NewField()
-	c, path := sim(t, field)
-	d := open(t, path, testConfig)
+	field, c, d := simDevice(t)
 	ctx := ctxT(t)
 	c.SetFaults(pn532test.Faults{CorruptAnswers: 2})
 	resp, err := d.Command(ctx, []byte{pn532.CmdDiagnose, 0x00, 'p', 'i', 'n', 'g'})
@@ -317,9 +307,7 @@ func TestNACKStorm(t *testing.T) {
 		{"NACKed commands", pn532test.Faults{NACKCommands: 1000}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			field := pollingtest.NewField()
-			c, path := sim(t, field)
-			d := open(t, path, testConfig)
+			_, c, d := simDevice(t)
 			c.SetFaults(tt.faults)
 			_, err := d.Command(ctxT(t), []byte{pn532.CmdGetFirmwareVersion})
 			var pe *pn532.ProtocolError
@@ -341,7 +329,7 @@ func TestControllerStopsAnswering(t *testing.T) {
 	v := newHomeVehicle(t)
 	field := pollingtest.NewField()
 	c, path := sim(t, field)
-	d := open(t, path, testConfig)
+	d := open(t, path, muteConfig)
 	field.Enter(v.expressPhone())
 	ctx := ctxT(t)
 
@@ -371,9 +359,7 @@ func TestControllerStopsAnswering(t *testing.T) {
 }
 
 func TestOversizeFrame(t *testing.T) {
-	field := pollingtest.NewField()
-	c, path := sim(t, field)
-	d := open(t, path, testConfig)
+	_, c, d := simDevice(t)
 	ctx := ctxT(t)
 	c.SetFaults(pn532test.Faults{Oversize: true})
 	if _, err := d.Command(ctx, []byte{pn532.CmdGetFirmwareVersion}); !errors.Is(err, pn532.ErrFrameTooLong) {
@@ -392,9 +378,7 @@ func TestOversizeFrame(t *testing.T) {
 }
 
 func TestSyntaxError(t *testing.T) {
-	field := pollingtest.NewField()
-	_, path := sim(t, field)
-	d := open(t, path, testConfig)
+	_, _, d := simDevice(t)
 	// RFConfiguration item 01 takes one byte.
 	if _, err := d.Command(ctxT(t), []byte{pn532.CmdRFConfiguration, pn532.CfgField, 1, 2}); !errors.Is(err, pn532.ErrSyntax) {
 		t.Errorf("RFConfiguration with a bad length = %v, want %v", err, pn532.ErrSyntax)
@@ -402,9 +386,7 @@ func TestSyntaxError(t *testing.T) {
 }
 
 func TestRegisters(t *testing.T) {
-	field := pollingtest.NewField()
-	_, path := sim(t, field)
-	d := open(t, path, testConfig)
+	_, _, d := simDevice(t)
 	ctx := ctxT(t)
 	if err := d.WriteRegister(ctx, pn532.Register{Addr: pn532.RegTxMode, Value: 0x80}, pn532.Register{Addr: pn532.RegBitFraming, Value: 0x03}); err != nil {
 		t.Fatal(err)

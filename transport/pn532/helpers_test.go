@@ -20,8 +20,12 @@ func fastRound(ecp []byte) *polling.Round {
 	return &polling.Round{ECP: ecp, FieldOnGuard: time.Microsecond, Interval: time.Microsecond}
 }
 
-// testConfig keeps timeouts short, so that the failure tests end quickly.
-var testConfig = &pn532.Config{Timeout: 300 * time.Millisecond, ExchangeTimeout: time.Second}
+// testConfig keeps timeouts generous for a loaded test machine; muteConfig
+// short, for the tests of a controller that stops answering.
+var (
+	testConfig = &pn532.Config{Timeout: 2 * time.Second, ExchangeTimeout: 5 * time.Second}
+	muteConfig = &pn532.Config{Timeout: 300 * time.Millisecond, ExchangeTimeout: time.Second}
+)
 
 // sim starts a simulated PN532 with field on a pseudo-terminal and returns
 // it and the path of the terminal the driver opens. It stops when the test
@@ -55,6 +59,15 @@ func open(tb testing.TB, path string, cfg *pn532.Config) *pn532.Device {
 	}
 	tb.Cleanup(func() { d.Close() })
 	return d
+}
+
+// simDevice returns an empty field, a simulator serving it and the driver
+// opened on it with testConfig.
+func simDevice(tb testing.TB) (*pollingtest.Field, *pn532test.Controller, *pn532.Device) {
+	tb.Helper()
+	field := pollingtest.NewField()
+	c, path := sim(tb, field)
+	return field, c, open(tb, path, testConfig)
 }
 
 // homeVehicle is a Home Key reader (16-byte reader identifier: group ‖

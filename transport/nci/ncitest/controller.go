@@ -151,19 +151,10 @@ func (c *Controller) Received() []string {
 	return append([]string(nil), c.received...)
 }
 
-// deadliner is a stream whose reads can be interrupted.
-type deadliner interface {
-	SetReadDeadline(time.Time) error
-}
-
 // Serve speaks NCI over a byte stream (the UART mapping) until ctx ends or
-// conn fails; it returns nil when ctx ended. A read in progress is
-// interrupted through conn's SetReadDeadline, if it has one.
+// conn fails (see pollingtest.ReadStream for how a read in progress ends);
+// it returns nil when ctx ended.
 func (c *Controller) Serve(ctx context.Context, conn io.ReadWriter) error {
-	if d, ok := conn.(deadliner); ok {
-		stop := context.AfterFunc(ctx, func() { d.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
-	}
 	var wmu sync.Mutex
 	c.mu.Lock()
 	c.out = func(p []byte) {
@@ -174,29 +165,21 @@ func (c *Controller) Serve(ctx context.Context, conn io.ReadWriter) error {
 	c.mu.Unlock()
 	defer c.stop()
 	buf := make([]byte, 0, 4*nci.MaxPacketLen)
-	tmp := make([]byte, 512)
-	for {
-		n, err := conn.Read(tmp)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		buf = append(buf, tmp[:n]...)
+	return pollingtest.ReadStream(ctx, conn, func(chunk []byte) error {
+		buf = append(buf, chunk...)
 		for {
 			p, n, err := nci.ScanPacket(buf)
 			if err != nil {
 				buf = buf[:0] // framing lost: what came is dropped
-				break
+				return nil
 			}
 			if n == 0 {
-				break
+				return nil
 			}
 			c.handle(p)
 			buf = buf[n:]
 		}
-	}
+	})
 }
 
 // stop ends discovery when the transport goes away.

@@ -29,7 +29,6 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"time"
 
 	"github.com/opencarkey/sdk/transport/pn532"
 	"github.com/opencarkey/sdk/transport/polling"
@@ -106,36 +105,16 @@ func (c *Controller) Commands() []byte {
 	return append([]byte(nil), c.commands...)
 }
 
-// deadliner is a stream whose reads can be interrupted.
-type deadliner interface {
-	SetReadDeadline(time.Time) error
-}
-
 // Serve answers the frames that arrive on conn until ctx ends or conn
-// fails. When ctx ends it interrupts a read in progress through conn's
-// SetReadDeadline, if it has one (an *os.File pseudo-terminal master or a
-// net.Conn); close conn otherwise. It returns nil when ctx ended.
+// fails (see pollingtest.ReadStream for how a read in progress ends). It
+// returns nil when ctx ended.
 func (c *Controller) Serve(ctx context.Context, conn io.ReadWriter) error {
-	if d, ok := conn.(deadliner); ok {
-		stop := context.AfterFunc(ctx, func() { d.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
-	}
 	buf := make([]byte, 0, 4*pn532.MaxFrameLen)
-	tmp := make([]byte, 512)
-	for {
-		n, err := conn.Read(tmp)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		buf = append(buf, tmp[:n]...)
-		buf, err = c.consume(buf, conn)
-		if err != nil {
-			return err
-		}
-	}
+	return pollingtest.ReadStream(ctx, conn, func(chunk []byte) error {
+		var err error
+		buf, err = c.consume(append(buf, chunk...), conn)
+		return err
+	})
 }
 
 // consume handles the complete frames at the start of buf and returns what

@@ -45,7 +45,7 @@ var drivers = []driver{
 		pty := openPTY(tb)
 		c := pn532test.New(field, pn532.Firmware{})
 		serve(tb, func(ctx context.Context) { c.Serve(ctx, pty.Master) })
-		d, err := pn532.Open(ctxT(tb), pty.Slave, &pn532.Config{Timeout: 300 * time.Millisecond})
+		d, err := pn532.Open(ctxT(tb), pty.Slave, &pn532.Config{Timeout: 2 * time.Second})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -57,7 +57,7 @@ var drivers = []driver{
 		c := ncitest.New(field, ncitest.Config{ECP: testECP, MaxDataPayload: 64, Credits: 2})
 		c.SetFaults(f)
 		serve(tb, func(ctx context.Context) { c.Serve(ctx, pty.Master) })
-		d, err := nci.OpenUART(ctxT(tb), pty.Slave, 115200, &nci.Config{Timeout: 300 * time.Millisecond, ECP: testECP})
+		d, err := nci.OpenUART(ctxT(tb), pty.Slave, 115200, &nci.Config{Timeout: 2 * time.Second, ECP: testECP})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -69,7 +69,7 @@ var drivers = []driver{
 		c.SetFaults(f)
 		bus := c.I2C()
 		tb.Cleanup(func() { bus.Close() })
-		d, err := nci.New(ctxT(tb), nci.NewI2CLink(bus, bus), &nci.Config{Timeout: 300 * time.Millisecond, ECP: testECP})
+		d, err := nci.New(ctxT(tb), nci.NewI2CLink(bus, bus), &nci.Config{Timeout: 2 * time.Second, ECP: testECP})
 		if err != nil {
 			tb.Fatal(err)
 		}

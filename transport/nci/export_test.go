@@ -7,4 +7,6 @@ import (
 
 // SetSleep replaces the pause before an I2C write is tried again, for
 // tests.
-func (l *I2CLink) SetSleep(f func(ctx context.Context, d time.Duration) error) { l.testingOnlySleep = f }
+func (l *I2CLink) SetSleep(f func(ctx context.Context, d time.Duration) error) {
+	l.testingOnlySleep = f
+}

@@ -178,8 +178,8 @@ func (l *Loop) Round() Round { return l.round }
 // current target.
 //
 // A controller failure is yielded as an error with a nil target; the range
-// loop continues polling unless its body breaks. When ctx ends, Targets
-// yields ctx's error once and stops.
+// loop continues polling, after a pause of Interval, unless its body
+// breaks. When ctx ends, Targets yields ctx's error once and stops.
 func (l *Loop) Targets(ctx context.Context) iter.Seq2[Target, error] {
 	return func(yield func(Target, error) bool) {
 		for {
@@ -197,6 +197,11 @@ func (l *Loop) Targets(ctx context.Context) iter.Seq2[Target, error] {
 				return
 			default:
 				if !yield(nil, err) {
+					return
+				}
+				// A controller that fails at once would otherwise spin.
+				if l.sleep(ctx, l.round.Interval) != nil {
+					yield(nil, ctx.Err())
 					return
 				}
 				continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -96,8 +97,10 @@ func TestLoopTargets(t *testing.T) {
 	if a.released != 1 || b.released != 1 {
 		t.Errorf("released a %d times, b %d times; want once each", a.released, b.released)
 	}
-	if len(sleeps) != 3 || sleeps[0] != 7*time.Millisecond {
-		t.Errorf("pauses between presence checks = %v, want three of 7ms", sleeps)
+	// a stayed for 3 checks (3 pauses of 7 ms); the failure cost a pause
+	// of the interval.
+	if want := []time.Duration{7 * time.Millisecond, 7 * time.Millisecond, 7 * time.Millisecond, polling.DefaultInterval}; !slices.Equal(sleeps, want) {
+		t.Errorf("pauses = %v, want %v", sleeps, want)
 	}
 	for i, r := range s.rounds {
 		if !bytes.Equal(r.ECP, ecp.Append(nil)) || r.FieldOnGuard != polling.DefaultFieldOnGuard || r.Interval != polling.DefaultInterval {

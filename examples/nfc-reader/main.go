@@ -57,6 +57,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -165,13 +166,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ecp = &e
 	}
 
+	// The program's goroutines (the simulation's, the loop's) share
+	// stdout.
+	stdout = &lockedWriter{w: stdout}
 	var reader polling.Reader
 	simulated := o.pn532 == "" && o.nciI2C == "" && o.nciUART == ""
 	if simulated {
-		r, err := simulate(ctx, o, phone, ecp, stdout)
+		r, stop, err := simulate(ctx, o, phone, ecp, stdout)
 		if err != nil {
 			return err
 		}
+		defer stop()
 		reader = r
 	} else {
 		r, closer, err := openHardware(ctx, o, stdout)
@@ -257,9 +262,10 @@ func newVehicle() (*vehicle.Reader, *device.Applet, error) {
 	return v, phone, nil
 }
 
-// simulate starts a simulated controller on a pseudo-terminal (or a
-// simulated I2C bus) with the phone tapping, and opens the driver on it.
-func simulate(ctx context.Context, o *options, phone *device.Applet, ecp *polling.ECP, stdout io.Writer) (polling.Reader, error) {
+// simulate starts a simulated controller on a pseudo-terminal with the
+// phone tapping, and opens the driver on it. stop closes the driver, ends
+// the simulation and waits for its goroutines.
+func simulate(ctx context.Context, o *options, phone *device.Applet, ecp *polling.ECP, stdout io.Writer) (r polling.Reader, stop func(), err error) {
 	field := pollingtest.NewField()
 	// The phone's key is in express mode: it answers only after the ECP
 	// frame of its vehicle.
@@ -267,28 +273,46 @@ func simulate(ctx context.Context, o *options, phone *device.Applet, ecp *pollin
 	if ecp != nil {
 		p.Accept = pollingtest.AcceptFrame(*ecp)
 	}
-	go tap(ctx, field, p, stdout)
 	pty, err := pollingtest.OpenPTY()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	context.AfterFunc(ctx, func() { pty.Close() })
+	sctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var closer func()
+	stop = func() {
+		if closer != nil {
+			closer()
+		}
+		cancel()
+		wg.Wait()
+		pty.Close()
+	}
+	wg.Go(func() { tap(sctx, field, p, stdout) })
 	switch o.sim {
 	case "nci":
 		// NCI over UART on the pseudo-terminal; the simulator takes the
 		// same test ECP command as the driver is given.
 		cmd := &nci.ECPCommand{GID: nci.GroupProprietary, OID: 0x3F}
-		go ncitest.New(field, ncitest.Config{ECP: cmd}).Serve(ctx, pty.Master)
+		wg.Go(func() { ncitest.New(field, ncitest.Config{ECP: cmd}).Serve(sctx, pty.Master) })
 		fmt.Fprintf(stdout, "simulated NCI controller on %s (ECP command %X/%02X, a test value)\n", pty.Slave, uint8(cmd.GID), cmd.OID)
-		return nci.OpenUART(ctx, pty.Slave, o.baud, &nci.Config{ECP: cmd})
+		d, err := nci.OpenUART(ctx, pty.Slave, o.baud, &nci.Config{ECP: cmd})
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		closer = func() { d.Close() }
+		return d, stop, nil
 	default:
-		go pn532test.New(field, pn532.Firmware{}).Serve(ctx, pty.Master)
+		wg.Go(func() { pn532test.New(field, pn532.Firmware{}).Serve(sctx, pty.Master) })
 		d, err := pn532.Open(ctx, pty.Slave, nil)
 		if err != nil {
-			return nil, err
+			stop()
+			return nil, nil, err
 		}
+		closer = func() { d.Close() }
 		fmt.Fprintf(stdout, "simulated PN532 on %s: %v\n", pty.Slave, d.Firmware())
-		return d, nil
+		return d, stop, nil
 	}
 }
 
@@ -346,6 +370,18 @@ func openHardware(ctx context.Context, o *options, stdout io.Writer) (polling.Re
 	i := d.Info()
 	fmt.Fprintf(stdout, "NCI %X controller, manufacturer %02X %X\n", i.Version, i.ManufacturerID, i.ManufacturerInfo)
 	return d, func() { d.Close() }, nil
+}
+
+// lockedWriter serializes writes.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // report prints the outcome of one tap on one line.

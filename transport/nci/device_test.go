@@ -43,6 +43,13 @@ func (b *bigCard) ProcessAPDU(dst, cmd []byte) []byte {
 	return append(dst, 0x90, 0x00)
 }
 
+// last returns the last command received.
+func (b *bigCard) last() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cmds[len(b.cmds)-1]
+}
+
 func TestInit(t *testing.T) {
 	for _, l := range links {
 		for _, tt := range []struct {
@@ -111,7 +118,7 @@ func TestDetectAndExchange(t *testing.T) {
 					if err != nil || len(resp) != 1+700+2 || resp[0] != 0xEE || !bytes.HasSuffix(resp, []byte{0x90, 0x00}) {
 						t.Fatalf("Transceive(%d bytes) = %d bytes, %v", n, len(resp), err)
 					}
-					if last := card.cmds[len(card.cmds)-1]; !bytes.Equal(last, cmd) {
+					if last := card.last(); !bytes.Equal(last, cmd) {
 						t.Errorf("the card got %d bytes, want %d", len(last), n)
 					}
 				}

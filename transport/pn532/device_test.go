@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,11 +197,21 @@ func (echoCard) ProcessAPDU(dst, cmd []byte) []byte {
 // commands it received.
 type bigCard struct {
 	n    int
+	mu   sync.Mutex
 	cmds [][]byte
 }
 
+// received returns the commands received.
+func (b *bigCard) received() [][]byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cmds
+}
+
 func (b *bigCard) ProcessAPDU(dst, cmd []byte) []byte {
+	b.mu.Lock()
 	b.cmds = append(b.cmds, append([]byte(nil), cmd...))
+	b.mu.Unlock()
 	for i := range b.n {
 		dst = append(dst, byte(i))
 	}
@@ -235,8 +246,8 @@ func TestChaining(t *testing.T) {
 		if !bytes.HasPrefix(resp, []byte("prefix")) || len(resp) != 6+tt.respLen+2 || !bytes.HasSuffix(resp, []byte{0x90, 0x00}) {
 			t.Errorf("Transceive(%d bytes) = %d bytes, want prefix + %d + 9000", tt.cmdLen, len(resp), tt.respLen)
 		}
-		if len(card.cmds) != 1 || !bytes.Equal(card.cmds[0], cmd) {
-			t.Errorf("the card received %d commands, want the one of %d bytes", len(card.cmds), tt.cmdLen)
+		if got := card.received(); len(got) != 1 || !bytes.Equal(got[0], cmd) {
+			t.Errorf("the card received %d commands, want the one of %d bytes", len(got), tt.cmdLen)
 		}
 		target.Release(ctx)
 	}

@@ -35,7 +35,7 @@ func TestSimulated(t *testing.T) {
 func TestTwoTaps(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	out := lockedWriter{w: new(bytes.Buffer)}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, &out, &out) }()
 	deadline := time.After(20 * time.Second)

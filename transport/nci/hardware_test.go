@@ -2,16 +2,13 @@ package nci_test
 
 import (
 	"context"
-	"encoding/hex"
-	"errors"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/nci"
 	"github.com/opencarkey/sdk/transport/polling"
+	"github.com/opencarkey/sdk/transport/polling/pollingtest"
 )
 
 // Environment variables of TestHardware.
@@ -62,32 +59,16 @@ func TestHardware(t *testing.T) {
 	hw, nxp := info.NXPHardware()
 	t.Logf("NCI %X, manufacturer %02X %X (NXP hardware %02X: %v), init %+v", info.Version, info.ManufacturerID, info.ManufacturerInfo, hw, nxp, info.Init)
 
-	var pc polling.Config
+	var ecp *polling.ECP
 	if cfg.ECP != nil {
-		var group [8]byte
-		ecp := polling.HomeKey(group)
-		pc.ECP = &ecp
+		e := polling.HomeKey(homeGroup)
+		ecp = &e
 	}
-	loop, err := polling.NewLoop(d, &pc)
+	n, err := pollingtest.Probe(ctx, d, ecp, 10*time.Second, t.Logf)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("polling: %v", err)
 	}
-	pctx, stop := context.WithTimeout(ctx, 10*time.Second)
-	defer stop()
-	sel := transport.Command{INS: 0xA4, P1: 0x04, Data: []byte(dkey.AIDHomeKey), Ne: 256}
-	apdu, _ := sel.Append(nil)
-	for target, err := range loop.Targets(pctx) {
-		if errors.Is(err, context.DeadlineExceeded) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("polling: %v", err)
-		}
-		i := target.Info()
-		t.Logf("target: SENS_RES %X SEL_RES %02X NFCID1 %X ATS %X", i.SENSRes, i.SELRes, i.NFCID1, i.ATS)
-		resp, err := target.Transceive(pctx, nil, apdu)
-		t.Logf("SELECT Home Key: %s, %v", hex.EncodeToString(resp), err)
-	}
+	t.Logf("%d targets in 10 s", n)
 }
 
 func TestParseGPIOLines(t *testing.T) {

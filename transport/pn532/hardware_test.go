@@ -2,16 +2,13 @@ package pn532_test
 
 import (
 	"context"
-	"encoding/hex"
-	"errors"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/pn532"
 	"github.com/opencarkey/sdk/transport/polling"
+	"github.com/opencarkey/sdk/transport/polling/pollingtest"
 )
 
 // hardwareEnv names the serial device of a real PN532 for TestHardware.
@@ -37,24 +34,9 @@ func TestHardware(t *testing.T) {
 	t.Logf("%s: %v", path, d.Firmware())
 
 	ecp := polling.HomeKey(homeGroup)
-	loop, err := polling.NewLoop(d, &polling.Config{ECP: &ecp})
+	n, err := pollingtest.Probe(ctx, d, &ecp, 10*time.Second, t.Logf)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("polling: %v", err)
 	}
-	pctx, stop := context.WithTimeout(ctx, 10*time.Second)
-	defer stop()
-	sel := transport.Command{INS: 0xA4, P1: 0x04, Data: []byte(dkey.AIDHomeKey), Ne: 256}
-	selectHomeKey, _ := sel.Append(nil)
-	for target, err := range loop.Targets(pctx) {
-		if errors.Is(err, context.DeadlineExceeded) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("polling: %v", err)
-		}
-		info := target.Info()
-		t.Logf("target: SENS_RES %X SEL_RES %02X NFCID1 %X ATS %X", info.SENSRes, info.SELRes, info.NFCID1, info.ATS)
-		resp, err := target.Transceive(pctx, nil, selectHomeKey)
-		t.Logf("SELECT Home Key: %s, %v", hex.EncodeToString(resp), err)
-	}
+	t.Logf("%d targets in 10 s", n)
 }

@@ -11,6 +11,8 @@ package pollingtest_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -340,5 +342,29 @@ func BenchmarkFastTransaction(b *testing.B) {
 			r := d.open(b, field, ncitest.Faults{})
 			run(b, detect(b, r, round(c.ecp)))
 		})
+	}
+}
+
+// failingReader fails every round.
+type failingReader struct{}
+
+func (failingReader) Detect(ctx context.Context, r *polling.Round) (polling.Target, error) {
+	return nil, errors.New("controller gone")
+}
+
+func TestProbe(t *testing.T) {
+	c := newCar(t, true)
+	field := pollingtest.NewField()
+	field.Enter(c.expressPhone())
+	r := drivers[0].open(t, field, ncitest.Faults{})
+	var logs []string
+	n, err := pollingtest.Probe(ctxT(t), r, &c.ecp, 300*time.Millisecond, func(format string, args ...any) {
+		logs = append(logs, fmt.Sprintf(format, args...))
+	})
+	if err != nil || n != 1 || len(logs) != 2 || !strings.HasSuffix(logs[1], "9000, <nil>") {
+		t.Errorf("Probe = %d, %v; logs %q", n, err, logs)
+	}
+	if _, err := pollingtest.Probe(ctxT(t), failingReader{}, nil, time.Second, t.Logf); err == nil {
+		t.Error("Probe(failing reader) succeeded")
 	}
 }

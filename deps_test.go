@@ -33,8 +33,18 @@ var allowed = []struct {
 	{"transport/ble", []string{"transport", "dkey"}, []string{"golang.org/x/sys"}},
 	// uwbtest simulates a UWB subsystem over the real UCI framing of transport/uwb.
 	{"transport/uwb/uwbtest", []string{"transport/uwb", "transport", "dkey"}, nil},
-	// transport/uwb opens UARTs to UWB boards with go.bug.st/serial (DESIGN.md, Dependencies).
-	{"transport/uwb", []string{"transport", "dkey"}, []string{"go.bug.st/serial"}},
+	// transport/uwb opens UARTs to UWB boards through transport/internal/serialio.
+	{"transport/uwb", []string{"transport/internal/serialio", "transport", "dkey"}, nil},
+	// The NFC controller drivers share the polling loop and ECP frames of
+	// transport/polling; serial lines go through transport/internal/serialio,
+	// the one user of go.bug.st/serial. The simulated controllers and the
+	// simulated field are imported by tests and examples only.
+	{"transport/polling/pollingtest", []string{"transport/polling", "transport", "dkey"}, []string{"github.com/creack/pty", "golang.org/x/sys"}},
+	{"transport/internal/serialio", nil, []string{"go.bug.st/serial"}},
+	{"transport/pn532/pn532test", []string{"transport/pn532", "transport/polling/...", "transport", "dkey"}, nil},
+	{"transport/pn532", []string{"transport/polling", "transport/internal/serialio", "transport", "dkey"}, nil},
+	{"transport/nci/ncitest", []string{"transport/nci", "transport/polling/...", "transport", "dkey"}, nil},
+	{"transport/nci", []string{"transport/polling", "transport/internal/serialio", "transport", "dkey"}, []string{"golang.org/x/sys"}},
 	{"transport/...", []string{"transport", "dkey"}, nil},
 	{"cert", []string{"dkey"}, []string{"golang.org/x/crypto"}},
 	{"attest", []string{"cert", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
@@ -64,6 +74,14 @@ var allowed = []struct {
 // forbiddenStd lists standard-library packages no library package may import.
 var forbiddenStd = []string{"log", "log/slog", "unsafe", "C"}
 
+// unsafeAllowed lists the library packages that may import unsafe, and why.
+var unsafeAllowed = map[string]string{
+	// The GPIO character device takes its line request and values by
+	// pointer (GPIO_V2_GET_LINE_IOCTL, GPIO_V2_LINE_GET_VALUES_IOCTL);
+	// golang.org/x/sys/unix has the structures but no ioctl helper for them.
+	"transport/nci": "ioctl on the GPIO character device",
+}
+
 // testOnlyThird lists third-party modules that test files may import, and the
 // packages allowed to do so ("" means any). The Wycheproof vectors
 // (github.com/c2sp/wycheproof) are not here: their tests live in the nested
@@ -71,8 +89,8 @@ var forbiddenStd = []string{"log", "log/slog", "unsafe", "C"}
 var testOnlyThird = map[string]string{
 	"github.com/google/go-cmp": "",
 	"go.step.sm/crypto":        "",
-	// pseudo-terminals stand in for a UART in the serial tests of transport/uwb.
-	"github.com/creack/pty": "transport/uwb",
+	// pseudo-terminals stand in for a UART in the serial tests.
+	"github.com/creack/pty": "",
 }
 
 func match(pattern, pkg string) bool {
@@ -158,6 +176,7 @@ func TestDependencies(t *testing.T) {
 		r := allowed[rule]
 		for _, imp := range bp.Imports {
 			switch {
+			case imp == "unsafe" && unsafeAllowed[dir] != "":
 			case slices.Contains(forbiddenStd, imp) && !strings.HasPrefix(dir, "examples/") && !strings.HasPrefix(dir, "cmd/"):
 				t.Errorf("%s imports %s: library packages must not log or use unsafe/cgo", dir, imp)
 			case isStd(imp):

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSimulated runs the example as `go run ./examples/nfc-reader -once`
+// does: a simulated controller and phone, one tap, one unlock.
+func TestSimulated(t *testing.T) {
+	for _, args := range [][]string{{"-once"}, {"-once", "-sim", "nci"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			if err := run(ctx, args, &out, &errOut); err != nil {
+				t.Fatalf("run(%q) = %v\n%s%s", args, err, out.String(), errOut.String())
+			}
+			for _, want := range []string{"polling with ECP frame 6A02C30209017E57", "unlock OK, standard transaction"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+}
+
+// TestTwoTaps keeps the example running: the phone taps twice, the second
+// tap is a fast transaction.
+func TestTwoTaps(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := lockedWriter{w: new(bytes.Buffer)}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, &out, &out) }()
+	deadline := time.After(20 * time.Second)
+	for strings.Count(out.String(), "unlock OK") < 2 {
+		select {
+		case <-deadline:
+			t.Fatalf("no two unlocks in 20 s:\n%s", out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("run after cancel = %v", err)
+	}
+	if !strings.Contains(out.String(), "unlock OK, fast transaction") {
+		t.Errorf("the second tap was not fast:\n%s", out.String())
+	}
+}
+
+func TestNoECP(t *testing.T) {
+	// Without ECP the express phone never answers: the run times out.
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-no-ecp", "-once", "-timeout", "1s"}, &out, &out)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || strings.Contains(out.String(), "unlock OK") {
+		t.Errorf("run(-no-ecp) = %v\n%s", err, out.String())
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, &out, &out); !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 {
+		t.Errorf("run(-h) = %v, exit %d; want flag.ErrHelp and 0", err, exitCode(err))
+	}
+	if !strings.Contains(out.String(), "-pn532") || !strings.Contains(out.String(), "-nci-i2c") {
+		t.Errorf("-h output lacks the controller flags:\n%s", out.String())
+	}
+	for _, args := range [][]string{
+		{"-pn532", "/dev/a", "-nci-uart", "/dev/b"},
+		{"-nci-i2c", "/dev/i2c-1"},
+		{"-timeout", "-1s"},
+		{"-sim", "acr122"},
+		{"extra"},
+		{"-tci", "0102"},
+		{"-nci-i2c", "/dev/null", "-nci-gpio", "bad"},
+		{"-pn532", "/nonexistent/ttyUSB9"},
+		{"-nci-uart", "/nonexistent/ttyACM9"},
+		{"-nci-uart", "/nonexistent/ttyACM9", "-nci-ecp", "zz"},
+	} {
+		if err := run(context.Background(), args, &out, &out); err == nil || exitCode(err) != 1 {
+			t.Errorf("run(%q) = %v, exit %d; want an error", args, err, exitCode(err))
+		}
+	}
+	if exitCode(nil) != 0 || exitCode(context.Canceled) != 0 {
+		t.Error("exitCode of success or an interrupt is not 0")
+	}
+}

@@ -45,6 +45,11 @@ var allowed = []struct {
 	// ranging: Release 3 ranging setup and the UWB key schedule (DESIGN.md).
 	{"ranging", []string{"dkey", "internal/..."}, nil},
 	{"vehicle", []string{"pairing", "transaction", "sharing", "attest", "cert", "transport", "dkey", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
+	// apdutrace decodes recorded traces for people (dkey trace decode): it
+	// names with transaction's and pairing's public types and follows the
+	// secure channel with internal/securemsg and the key logs of
+	// internal/keylog.
+	{"apdutrace", []string{"transaction", "pairing", "transport", "dkey", "internal/..."}, nil},
 	// cborstrict holds the one strict CBOR configuration of the project's own formats.
 	{"internal/cborstrict", nil, []string{"github.com/fxamacker/cbor/v2"}},
 	{"internal/...", []string{"internal/..."}, []string{"golang.org/x/crypto", "filippo.io/nistec"}},

@@ -616,15 +616,24 @@ func (o *observer) protection() *Protection {
 	return &Protection{Keys: o.set.String(), Session: o.id, Counter: o.ctr}
 }
 
-func (o *observer) command(msg []byte) (*Protection, []byte) {
-	o.ctr++
-	p := o.protection()
+// blocked reports, in p, why the channel cannot check a message, if it
+// cannot.
+func (o *observer) blocked(p *Protection) bool {
 	switch {
 	case o.missing != "":
 		p.Result = o.missing
-		return p, nil
 	case o.broken != "":
 		p.Result = "not checked: " + o.broken
+	default:
+		return false
+	}
+	return true
+}
+
+func (o *observer) command(msg []byte) (*Protection, []byte) {
+	o.ctr++
+	p := o.protection()
+	if o.blocked(p) {
 		return p, nil
 	}
 	plain, err := o.rcv.UnprotectCommand(nil, msg)
@@ -646,12 +655,7 @@ func (o *observer) command(msg []byte) (*Protection, []byte) {
 
 func (o *observer) response(msg []byte) (*Protection, []byte) {
 	p := o.protection()
-	switch {
-	case o.missing != "":
-		p.Result = o.missing
-		return p, nil
-	case o.broken != "":
-		p.Result = "not checked: " + o.broken
+	if o.blocked(p) {
 		return p, nil
 	}
 	plain, err := o.snd.UnprotectResponse(nil, msg)

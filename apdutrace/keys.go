@@ -50,20 +50,8 @@ type sessionKey struct {
 	id  string
 }
 
-// channelKey says where an entry of the key log goes: its set and which of
-// the three keys it is (0 Kenc, 1 Kmac, 2 Krmac); ok is false for the
-// entries a trace does not need (Kpersistent, URSK).
-func channelKey(l keylog.Label) (set keySet, which int, ok bool) {
-	switch l {
-	case keylog.TransactionKenc, keylog.TransactionKmac, keylog.TransactionKrmac:
-		return setTransaction, int(l - keylog.TransactionKenc), true
-	case keylog.FastKenc, keylog.FastKmac, keylog.FastKrmac:
-		return setFast, int(l - keylog.FastKenc), true
-	case keylog.PairingKenc, keylog.PairingKmac, keylog.PairingKrmac:
-		return setPairing, int(l - keylog.PairingKenc), true
-	}
-	return 0, 0, false
-}
+// sets maps the first label of each channel-key set to its keySet.
+var sets = map[keylog.Label]keySet{keylog.TransactionKenc: setTransaction, keylog.FastKenc: setFast, keylog.PairingKenc: setPairing}
 
 // ParseKeyLog reads a key log. Entries of other labels (Kpersistent, URSK)
 // are checked and kept out: a trace needs the channel keys. An error wraps
@@ -75,12 +63,12 @@ func ParseKeyLog(text []byte) (*KeyLog, error) {
 	}
 	k := &KeyLog{keys: map[sessionKey]*sessionKeys{}, n: len(entries)}
 	for _, e := range entries {
-		set, which, ok := channelKey(e.Label)
+		first, which, ok := e.Label.Channel()
 		if !ok {
 			clear(e.Secret)
 			continue
 		}
-		sk := sessionKey{set, string(e.ID)}
+		sk := sessionKey{sets[first], string(e.ID)}
 		keys := k.keys[sk]
 		if keys == nil {
 			keys = new(sessionKeys)

@@ -35,16 +35,7 @@ func (h hsm) open(ctx context.Context, _ *uri.URI, raw string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := k.CreateSigner(&apiv1.CreateSignerRequest{SigningKey: raw})
-	if err != nil {
-		k.Close()
-		return nil, fmt.Errorf("keyuri: %s: %w", Redact(raw), err)
-	}
-	key, err := newKey(signer, raw, k.Close)
-	if err != nil {
-		k.Close()
-	}
-	return key, err
+	return signerKey(k, raw)
 }
 
 func (h hsm) create(ctx context.Context, _ *uri.URI, raw string) (*Key, error) {
@@ -59,6 +50,12 @@ func (h hsm) create(ctx context.Context, _ *uri.URI, raw string) (*Key, error) {
 		}
 		return nil, fmt.Errorf("keyuri: %s: %w", Redact(raw), err)
 	}
+	return signerKey(k, raw)
+}
+
+// signerKey returns the key of the token that raw names, which closes the
+// module's sessions when it is closed; on error it closes them at once.
+func signerKey(k *pkcs11.PKCS11, raw string) (*Key, error) {
 	signer, err := k.CreateSigner(&apiv1.CreateSignerRequest{SigningKey: raw})
 	if err != nil {
 		k.Close()

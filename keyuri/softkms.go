@@ -17,14 +17,23 @@ import (
 // library's softkms backend.
 type softBackend struct{}
 
-func (softBackend) open(ctx context.Context, u *uri.URI, raw string) (*Key, error) {
+// start returns the file a softkms URI names and the library's backend.
+func (softBackend) start(ctx context.Context, u *uri.URI) (string, *softkms.SoftKMS, error) {
 	path, err := pathOf(u)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	kms, err := softkms.New(ctx, apiv1.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("keyuri: softkms: %w", err)
+		return "", nil, fmt.Errorf("keyuri: softkms: %w", err)
+	}
+	return path, kms, nil
+}
+
+func (b softBackend) open(ctx context.Context, u *uri.URI, raw string) (*Key, error) {
+	path, kms, err := b.start(ctx, u)
+	if err != nil {
+		return nil, err
 	}
 	signer, err := kms.CreateSigner(&apiv1.CreateSignerRequest{SigningKey: path})
 	if err != nil {
@@ -33,14 +42,10 @@ func (softBackend) open(ctx context.Context, u *uri.URI, raw string) (*Key, erro
 	return newKey(signer, raw, nil)
 }
 
-func (softBackend) create(ctx context.Context, u *uri.URI, raw string) (*Key, error) {
-	path, err := pathOf(u)
+func (b softBackend) create(ctx context.Context, u *uri.URI, raw string) (*Key, error) {
+	path, kms, err := b.start(ctx, u)
 	if err != nil {
 		return nil, err
-	}
-	kms, err := softkms.New(ctx, apiv1.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("keyuri: softkms: %w", err)
 	}
 	resp, err := kms.CreateKey(&apiv1.CreateKeyRequest{Name: path, SignatureAlgorithm: apiv1.ECDSAWithSHA256})
 	if err != nil {

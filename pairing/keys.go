@@ -53,10 +53,7 @@ func (k *systemKeys) log(w io.Writer, share *[pointSize]byte) {
 	if w == nil {
 		return
 	}
-	b := make([]byte, 0, 3*(keylog.PairingIDSize*2+64))
-	b = keylog.AppendLine(b, keylog.PairingKenc, share[:], k.channel.Enc[:])
-	b = keylog.AppendLine(b, keylog.PairingKmac, share[:], k.channel.MAC[:])
-	b = keylog.AppendLine(b, keylog.PairingKrmac, share[:], k.channel.RMAC[:])
+	b := keylog.AppendChannelKeys(make([]byte, 0, 3*(keylog.PairingIDSize*2+64)), keylog.PairingKenc, share[:], &k.channel.Enc, &k.channel.MAC, &k.channel.RMAC)
 	_, _ = w.Write(b)
 	clear(b)
 }

@@ -98,10 +98,7 @@ func (c *core) logStandardKeys() {
 		return
 	}
 	id := c.t.txID[:]
-	b := make([]byte, 0, 512)
-	b = keylog.AppendLine(b, keylog.TransactionKenc, id, c.smKeys.Enc[:])
-	b = keylog.AppendLine(b, keylog.TransactionKmac, id, c.smKeys.MAC[:])
-	b = keylog.AppendLine(b, keylog.TransactionKrmac, id, c.smKeys.RMAC[:])
+	b := keylog.AppendChannelKeys(make([]byte, 0, 512), keylog.TransactionKenc, id, &c.smKeys.Enc, &c.smKeys.MAC, &c.smKeys.RMAC)
 	b = keylog.AppendLine(b, keylog.TransactionKpersistent, id, c.ks.persist[:])
 	if c.ks.urskOK {
 		b = keylog.AppendLine(b, keylog.TransactionURSK, id, c.ks.volatile[volatileSize:volatileURSK])
@@ -117,11 +114,7 @@ func (c *core) logFastKeys() {
 	if c.keyLog == nil {
 		return
 	}
-	id := c.t.txID[:]
-	b := make([]byte, 0, 256)
-	b = keylog.AppendLine(b, keylog.FastKenc, id, c.smKeys.Enc[:])
-	b = keylog.AppendLine(b, keylog.FastKmac, id, c.smKeys.MAC[:])
-	b = keylog.AppendLine(b, keylog.FastKrmac, id, c.smKeys.RMAC[:])
+	b := keylog.AppendChannelKeys(make([]byte, 0, 256), keylog.FastKenc, c.t.txID[:], &c.smKeys.Enc, &c.smKeys.MAC, &c.smKeys.RMAC)
 	_, _ = c.keyLog.Write(b)
 	clear(b)
 }

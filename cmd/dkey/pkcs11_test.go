@@ -3,44 +3,20 @@
 package main
 
 import (
-	"crypto/rand"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// hsmKey returns a function that gives the URI of a new key in the
-// SoftHSM2 token of scripts/softhsm/run.sh, or skips the test outside it
-// (a failure under CI=true).
-func hsmKey(t *testing.T) func(object string) string {
-	t.Helper()
-	module, token, pin := os.Getenv("OPENCARKEY_PKCS11_MODULE"), os.Getenv("OPENCARKEY_PKCS11_TOKEN"), os.Getenv("OPENCARKEY_PKCS11_PIN")
-	if module == "" || token == "" {
-		const how = "no SoftHSM2 token: run under scripts/softhsm/run.sh, e.g. CGO_ENABLED=1 bash scripts/softhsm/run.sh go test -tags pkcs11 ./cmd/dkey"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(how)
-		}
-		t.Skip(how)
-	}
-	return func(object string) string {
-		var id [8]byte
-		rand.Read(id[:])
-		var esc strings.Builder
-		for _, c := range id {
-			fmt.Fprintf(&esc, "%%%02x", c)
-		}
-		return fmt.Sprintf("pkcs11:module-path=%s;token=%s;id=%s;object=%s-%x?pin-value=%s", module, token, esc.String(), object, id[:4], pin)
-	}
-}
+	"github.com/opencarkey/sdk/internal/softhsmtest"
+)
 
 // TestPKIInHSM runs dkey pki init with the CA keys in the HSM, checks that
 // pki.json keeps no PIN, and issues another vehicle and instance CA with
 // the HSM-held CA keys given again by -issuer-key.
 func TestPKIInHSM(t *testing.T) {
-	key := hsmKey(t)
-	pin := os.Getenv("OPENCARKEY_PKCS11_PIN")
+	key := softhsmtest.KeyURIs(t, "./cmd/dkey")
+	pin := softhsmtest.PIN()
 	dir := filepath.Join(t.TempDir(), "pki")
 	deviceRoot, instanceCA, vehicleRoot := key("device-root"), key("instance-ca"), key("vehicle-root")
 	r := dkeyRun(t, nil, "pki", "init", "-dir", dir, "-device-root-key", deviceRoot, "-instance-ca-key", instanceCA, "-vehicle-root-key", vehicleRoot)

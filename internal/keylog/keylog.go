@@ -165,6 +165,28 @@ func AppendLine(dst []byte, l Label, id, secret []byte) []byte {
 	return append(dst, '\n')
 }
 
+// Channel returns the first label of the channel-key set l belongs to
+// (TransactionKenc, FastKenc or PairingKenc) and which of the three keys l
+// is: 0 Kenc, 1 Kmac, 2 Krmac. ok is false for Kpersistent and URSK. The
+// three labels of a set are consecutive, in that order.
+func (l Label) Channel() (first Label, which int, ok bool) {
+	for _, f := range [...]Label{TransactionKenc, FastKenc, PairingKenc} {
+		if l >= f && l < f+3 {
+			return f, int(l - f), true
+		}
+	}
+	return 0, 0, false
+}
+
+// AppendChannelKeys appends the three lines of a channel's keys, Kenc,
+// Kmac and Krmac, under the set whose first label is first
+// (TransactionKenc, FastKenc or PairingKenc).
+func AppendChannelKeys(dst []byte, first Label, id []byte, enc, mac, rmac *[16]byte) []byte {
+	dst = AppendLine(dst, first, id, enc[:])
+	dst = AppendLine(dst, first+1, id, mac[:])
+	return AppendLine(dst, first+2, id, rmac[:])
+}
+
 // Parse reads a key log. It returns the entries in order, without the
 // repeats of an identical entry. A line that is not a comment and not a
 // valid entry, a log larger than MaxSize, and two entries with the same

@@ -186,3 +186,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestChannel(t *testing.T) {
+	for l := Label(0); l <= maxLabel+1; l++ {
+		first, which, ok := l.Channel()
+		wantOK := l.Valid() && l != TransactionKpersistent && l != TransactionURSK
+		if ok != wantOK {
+			t.Errorf("%v.Channel() ok = %v, want %v", l, ok, wantOK)
+			continue
+		}
+		if ok && (first+Label(which) != l || !strings.HasSuffix(l.String(), [...]string{"KENC", "KMAC", "KRMAC"}[which]) ||
+			strings.Split(first.String(), "_")[0] != strings.Split(l.String(), "_")[0]) {
+			t.Errorf("%v.Channel() = %v, %d", l, first, which)
+		}
+	}
+	var enc, mac, rmac [16]byte
+	enc[0], mac[0], rmac[0] = 1, 2, 3
+	id := seq(65, 0)
+	got := AppendChannelKeys(nil, PairingKenc, id, &enc, &mac, &rmac)
+	want := AppendLine(AppendLine(AppendLine(nil, PairingKenc, id, enc[:]), PairingKmac, id, mac[:]), PairingKrmac, id, rmac[:])
+	if !bytes.Equal(got, want) {
+		t.Errorf("AppendChannelKeys = %s, want %s", got, want)
+	}
+}

@@ -2,7 +2,10 @@ package apdutrace
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +165,76 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Decode gave %d steps for %d exchanges", len(r.Steps), len(tr))
 		}
 		_ = r.WriteText(&bytes.Buffer{})
+	})
+}
+
+// packExchanges encodes a trace compactly for FuzzDecode: per exchange, a
+// 2-byte length and the command, then a 2-byte length and the response.
+func packExchanges(t Trace) []byte {
+	var b []byte
+	for _, e := range t {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(e.Command)))
+		b = append(b, e.Command...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(e.Response)))
+		b = append(b, e.Response...)
+	}
+	return b
+}
+
+// unpackExchanges is the inverse of packExchanges, keeping what fits the
+// limits of Parse (a command of at least 4 bytes, a response of at least
+// 2), and stopping at the first exchange that does not.
+func unpackExchanges(b []byte) Trace {
+	var t Trace
+	for len(b) >= 2 {
+		n := int(binary.BigEndian.Uint16(b))
+		if n < 4 || len(b) < 2+n+2 {
+			break
+		}
+		cmd := b[2 : 2+n]
+		b = b[2+n:]
+		m := int(binary.BigEndian.Uint16(b))
+		if m < 2 || len(b) < 2+m {
+			break
+		}
+		t = append(t, Exchange{Line: len(t) + 1, Command: cmd, Response: b[2 : 2+m]})
+		b = b[2+m:]
+	}
+	return t
+}
+
+// FuzzDecode feeds the decoder exchanges of arbitrary bytes, seeded with
+// the repository's golden transcripts and their key logs (so that the
+// fuzzer starts inside verified secure channels): it must never panic,
+// give one step per exchange, and write its text and JSON forms.
+func FuzzDecode(f *testing.F) {
+	var all []*KeyLog
+	for _, path := range repoTraces {
+		tr, err := Parse(readFile(f, path))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(packExchanges(tr), uint8(len(all)))
+		if kl, ok := keyLogs[path]; ok {
+			keys, err := ParseKeyLog(readFile(f, kl))
+			if err != nil {
+				f.Fatal(err)
+			}
+			all = append(all, keys)
+		}
+	}
+	f.Fuzz(func(t *testing.T, packed []byte, which uint8) {
+		tr := unpackExchanges(packed)
+		keys := all[int(which)%len(all)]
+		r := Decode(tr, keys)
+		if len(r.Steps) != len(tr) {
+			t.Fatalf("%d steps for %d exchanges", len(r.Steps), len(tr))
+		}
+		if err := r.WriteText(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := json.Marshal(r); err != nil {
+			t.Fatal(err)
+		}
 	})
 }

@@ -64,6 +64,18 @@ var allowed = []struct {
 	{"store/...", []string{"store/..."}, nil},
 	// seal keeps a role's sealed records in a store.
 	{"internal/seal", []string{"store", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2"}},
+	// apdutrace decodes recorded traces for people (dkey trace decode): it
+	// names with transaction's and pairing's public types and follows the
+	// secure channel with internal/securemsg and the key logs of
+	// internal/keylog.
+	{"apdutrace", []string{"transaction", "pairing", "transport", "dkey", "internal/..."}, nil},
+	// keyuri opens keys in HSMs and KMSs by URI through go.step.sm/crypto/kms
+	// (softkms; pkcs11 behind the pkcs11 build tag, as it needs cgo). It is
+	// the only package that imports the kms tree (TestKMSConfined): the
+	// library packages take a crypto.Signer and never import keyuri, so the
+	// SDK's own dependency set stays small, and only a program that keeps
+	// its keys in an HSM pulls in the library.
+	{"keyuri", []string{"dkey"}, []string{"go.step.sm/crypto"}},
 	// cborstrict holds the one strict CBOR configuration of the project's own formats.
 	{"internal/cborstrict", nil, []string{"github.com/fxamacker/cbor/v2"}},
 	{"internal/...", []string{"internal/..."}, []string{"golang.org/x/crypto", "filippo.io/nistec"}},
@@ -228,6 +240,25 @@ func TestDependencies(t *testing.T) {
 			if !okTest {
 				t.Errorf("%s tests import third-party %s: not allowed", dir, imp)
 			}
+		}
+	}
+}
+
+// TestKMSConfined checks that keyuri is the only package, commands,
+// examples and tests included, that imports go.step.sm/crypto/kms, and that
+// no library package imports keyuri (DESIGN.md, Dependencies).
+func TestKMSConfined(t *testing.T) {
+	const kms = "go.step.sm/crypto/kms"
+	for dir, bp := range packages(t) {
+		imports := append(append(slices.Clone(bp.Imports), bp.TestImports...), bp.XTestImports...)
+		for _, imp := range imports {
+			if (imp == kms || strings.HasPrefix(imp, kms+"/")) && dir != "keyuri" {
+				t.Errorf("%s imports %s: only keyuri may import the kms tree", dir, imp)
+			}
+		}
+		library := !strings.HasPrefix(dir, "cmd/") && !strings.HasPrefix(dir, "examples/")
+		if library && slices.Contains(bp.Imports, module+"/keyuri") {
+			t.Errorf("%s imports keyuri: library packages take a crypto.Signer instead", dir)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/opencarkey/sdk/dkey"
@@ -133,6 +134,20 @@ type VehicleConfig struct {
 	// Evidence selects what the SPAKE2+ evidence MACs; the device must use
 	// the same.
 	Evidence Evidence
+	// Rand, when not nil, replaces crypto/rand as the source of the
+	// vehicle's SPAKE2+ scalar y (see "Key log and deterministic
+	// randomness" in the package documentation). It is for tests and
+	// conformance vectors only: a predictable y lets an eavesdropper test
+	// pairing passwords offline. Nil, the default, means crypto/rand.
+	Rand io.Reader
+	// KeyLog, when not nil, receives the keys of the pairing channel
+	// (Kenc, Kmac, Krmac) once per run, in the key log format of the
+	// package documentation.
+	//
+	// WARNING: anyone who reads the key log can decrypt the recorded
+	// pairing, certificates and key configuration included. Use it on test
+	// benches only, never in a vehicle. Nil, the default, logs nothing.
+	KeyLog io.Writer
 }
 
 // DeviceConfig configures the device side of pairing: the applet instance's
@@ -156,6 +171,22 @@ type DeviceConfig struct {
 	// nil means time.Now. The endpoint certificate takes the validity of
 	// the instance CA.
 	Time func() time.Time
+	// Rand, when not nil, replaces crypto/rand as the source of the
+	// device's SPAKE2+ scalar x and of the new key's slot identifier (see
+	// "Key log and deterministic randomness" in the package
+	// documentation). It is for tests and conformance vectors only. Nil,
+	// the default, means crypto/rand. The endpoint key itself comes from
+	// the KeyStore, and the certificate's serial number and signature from
+	// package cert and the instance CA key, not from Rand.
+	Rand io.Reader
+	// KeyLog, when not nil, receives the keys of the pairing channel
+	// (Kenc, Kmac, Krmac) once per run, in the key log format of the
+	// package documentation.
+	//
+	// WARNING: anyone who reads the key log can decrypt the recorded
+	// pairing. Use it on test benches only, never in a device. Nil, the
+	// default, logs nothing.
+	KeyLog io.Writer
 }
 
 // defaultVersions returns l, or the list holding version 1.0 when l is

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -114,6 +115,9 @@ type Device struct {
 	now      func() time.Time
 	keys     KeyStore
 	password []byte
+	rand     io.Reader // nil: crypto/rand
+	keyLog   io.Writer
+	share    [pointSize]byte // X, which names the run in the key log
 
 	phase     dphase
 	attempted bool
@@ -178,6 +182,7 @@ func NewDevice(cfg *DeviceConfig, keys KeyStore, password []byte) (*Device, erro
 		ca:  cfg.InstanceCA, caKey: cfg.InstanceCAKey, inter: cfg.Intermediate,
 		fwOwn: defaultVersions(cfg.FrameworkVersions), apOwn: defaultVersions(cfg.AppletVersions),
 		evidence: cfg.Evidence, keys: keys, password: bytes.Clone(password),
+		rand: cfg.Rand, keyLog: cfg.KeyLog,
 	}, nil
 }
 
@@ -326,13 +331,14 @@ func (d *Device) spakeRequest(dst, data []byte) ([]byte, error) {
 		return dst, fmt.Errorf("%w: %w", ErrParameters, err)
 	}
 	info := d.req.confirmationInfo(nil)
-	d.prover, err = spake2plus.NewProver(spake2plus.CCC{ConfirmationInfo: info, Evidence: d.evidence.internal()}, secret)
+	d.prover, err = spake2plus.NewProverFrom(d.rand, spake2plus.CCC{ConfirmationInfo: info, Evidence: d.evidence.internal()}, secret)
 	secret.Zeroize()
 	if err != nil {
 		return dst, fmt.Errorf("pairing: SPAKE2+: %w", err)
 	}
 	var m spakeResponse
 	copy(m.x[:], d.prover.Share())
+	d.share = m.x
 	d.phase = dRequested
 	return m.append(dst), nil
 }
@@ -356,6 +362,7 @@ func (d *Device) spakeVerify(dst, data []byte) ([]byte, error) {
 	if err != nil {
 		return dst, fmt.Errorf("pairing: SystemKeys: %w", err)
 	}
+	d.sk.log(d.keyLog, &d.share)
 	err = d.rx.Init(&d.sk.channel, securemsg.CommandFirst)
 	d.sk.clearChannel()
 	if err != nil {
@@ -499,7 +506,7 @@ func (d *Device) createKey() error {
 		return fmt.Errorf("%w: %w", ErrKeyStore, err)
 	}
 	var slot [dkey.MaxKeySlotLen]byte
-	if _, err := rand.Read(slot[:]); err != nil {
+	if err := d.read(slot[:]); err != nil {
 		return fmt.Errorf("pairing: key slot: %w", err)
 	}
 	d.slot, _ = dkey.NewKeySlot(slot[:])
@@ -519,6 +526,17 @@ func (d *Device) createKey() error {
 	d.endpoint = c.Raw
 	d.phase = dKeyCreated
 	return nil
+}
+
+// read fills b from the configured randomness source, crypto/rand by
+// default.
+func (d *Device) read(b []byte) error {
+	if d.rand == nil {
+		_, err := rand.Read(b)
+		return err
+	}
+	_, err := io.ReadFull(d.rand, b)
+	return err
 }
 
 // writeConfirmation takes WRITE DATA 5F5A: SHA-256 of the endpoint

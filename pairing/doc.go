@@ -56,6 +56,29 @@
 // vehicle's first transaction (P2 07) then finds out, and package vehicle
 // rolls the enrolment back when the device has no key.
 //
+// # Key log and deterministic randomness
+//
+// For test benches, [VehicleConfig].KeyLog and [DeviceConfig].KeyLog name a
+// writer that receives the pairing channel's keys once per run, right after
+// SPAKE2+ VERIFY, in the key log format that package transaction documents
+// (package internal/keylog): lines "PAIRING_KENC <X> <Kenc>", PAIRING_KMAC,
+// PAIRING_KRMAC, where X is the device's SPAKE2+ share, the 65 bytes of tag
+// 50 in the SPAKE2+ REQUEST response, which names the run in a trace.
+// Anyone who reads it can decrypt the pairing; nil, the default, logs
+// nothing.
+//
+// For tests and conformance vectors only, [VehicleConfig].Rand and
+// [DeviceConfig].Rand replace crypto/rand: the vehicle reads its SPAKE2+
+// scalar y, the device its scalar x and then the new key's 8-byte slot
+// identifier. A scalar is 40 bytes reduced modulo n−1, plus 1, exactly as
+// the crypto/rand path draws it, so a reader giving crypto/rand's bytes
+// reproduces the golden transcripts (recorded under
+// testing/cryptotest.SetGlobalRandom) byte for byte; TestGolden checks it.
+// The endpoint key comes from the KeyStore, certificate serial numbers and
+// ECDSA signatures from the process-wide source, which only
+// cryptotest.SetGlobalRandom fixes. With Rand nil nothing changes on the
+// wire.
+//
 // # Where the project chose
 //
 // The CCC specification is licensed to members; these choices are the

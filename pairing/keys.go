@@ -3,7 +3,9 @@ package pairing
 import (
 	"crypto/hkdf"
 	"crypto/sha256"
+	"io"
 
+	"github.com/opencarkey/sdk/internal/keylog"
 	"github.com/opencarkey/sdk/internal/securemsg"
 )
 
@@ -41,6 +43,19 @@ func (k *systemKeys) derive(sk []byte) error {
 	copy(k.bleOOB[:], okm[80:96])
 	clear(okm)
 	return nil
+}
+
+// log writes the channel keys to w, if not nil, under share, the device's
+// SPAKE2+ share X that identifies the run (package documentation, "Key log
+// and deterministic randomness"). It must run before clearChannel. A write
+// error is ignored: a key log must not change the outcome of a pairing.
+func (k *systemKeys) log(w io.Writer, share *[pointSize]byte) {
+	if w == nil {
+		return
+	}
+	b := keylog.AppendChannelKeys(make([]byte, 0, 3*(keylog.PairingIDSize*2+64)), keylog.PairingKenc, share[:], &k.channel.Enc, &k.channel.MAC, &k.channel.RMAC)
+	_, _ = w.Write(b)
+	clear(b)
 }
 
 // clearChannel erases the channel keys, which the securemsg channel has

@@ -3,6 +3,7 @@ package pairing
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -117,6 +118,13 @@ type goldenRun struct {
 // compares every APDU, and the resulting key and secret, with the golden
 // files in testdata, so that any change of the wire format or the key
 // schedule shows. Regenerate with go test -run TestGolden -update.
+//
+// Each pairing runs twice from the same seed: with crypto/rand (Rand nil),
+// as the golden files were recorded, and with both sides' Rand reading the
+// seeded stream and both logging keys. Both runs must give the golden
+// transcript byte for byte (drawing from Rand consumes the stream as the
+// crypto/rand path does), and the second one the golden key log
+// (pairing-*.keylog), which cmd/dkey uses to decrypt these transcripts.
 func TestGolden(t *testing.T) {
 	got := map[string]goldenRun{}
 	for _, tt := range []struct {
@@ -128,25 +136,57 @@ func TestGolden(t *testing.T) {
 		{"peer-share", EvidencePeerShare, false},
 		{"intermediates", EvidenceOwnShare, true},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			cryptotest.SetGlobalRandom(t, 1)
-			f := newFixture(t, "123456", tt.inter)
-			f.vcfg.Evidence, f.card.cfg.Evidence = tt.evidence, tt.evidence
-			rec := transporttest.NewRecorder(f.link)
-			p, err := NewVehicle(f.vcfg, f.verifier)
-			if err != nil {
-				t.Fatal(err)
+		for _, fromRand := range []bool{false, true} {
+			name := tt.name
+			if fromRand {
+				name += "/Rand"
 			}
-			res, err := drive(context.Background(), rec, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			transporttest.CheckGolden(t, filepath.Join("testdata", "pairing-"+tt.name+".txt"), rec.Transcript(), *update)
-			got[tt.name] = goldenRun{
-				Slot: res.Slot.String(), EndpointKey: hex.EncodeToString(res.PublicKey.Bytes()),
-				LongTermSecret: hex.EncodeToString(res.LongTermSecret[:]),
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				cryptotest.SetGlobalRandom(t, 1)
+				f := newFixture(t, "123456", tt.inter)
+				f.vcfg.Evidence, f.card.cfg.Evidence = tt.evidence, tt.evidence
+				var vlog, dlog bytes.Buffer
+				if fromRand {
+					f.vcfg.Rand, f.card.cfg.Rand = globalRand{}, globalRand{}
+					f.vcfg.KeyLog, f.card.cfg.KeyLog = &vlog, &dlog
+				}
+				rec := transporttest.NewRecorder(f.link)
+				p, err := NewVehicle(f.vcfg, f.verifier)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := drive(context.Background(), rec, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				transporttest.CheckGolden(t, filepath.Join("testdata", "pairing-"+tt.name+".txt"), rec.Transcript(), *update && !fromRand)
+				run := goldenRun{
+					Slot: res.Slot.String(), EndpointKey: hex.EncodeToString(res.PublicKey.Bytes()),
+					LongTermSecret: hex.EncodeToString(res.LongTermSecret[:]),
+				}
+				if !fromRand {
+					got[tt.name] = run
+					return
+				}
+				if run != got[tt.name] {
+					t.Errorf("with Rand: result %+v, with crypto/rand %+v", run, got[tt.name])
+				}
+				if !bytes.Equal(vlog.Bytes(), dlog.Bytes()) || vlog.Len() == 0 {
+					t.Errorf("vehicle and device key logs differ or are empty:\n%s\n%s", vlog.Bytes(), dlog.Bytes())
+				}
+				path := filepath.Join("testdata", "pairing-"+tt.name+".keylog")
+				text := append([]byte("# Pairing channel keys of pairing-"+tt.name+".txt, from TestGolden.\n"), vlog.Bytes()...)
+				if *update {
+					if err := os.WriteFile(path, text, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				if want, err := os.ReadFile(path); err != nil || !bytes.Equal(want, text) {
+					t.Errorf("key log differs from %s (%v); run with -update:\n%s", path, err, text)
+				}
+			})
+		}
 	}
 	path := filepath.Join("testdata", "pairing-results.json")
 	if *update {
@@ -171,3 +211,9 @@ func TestGolden(t *testing.T) {
 		t.Errorf("pairing results differ from %s (-want +got):\n%s", path, d)
 	}
 }
+
+// globalRand reads crypto/rand when called, so that it follows
+// testing/cryptotest.SetGlobalRandom.
+type globalRand struct{}
+
+func (globalRand) Read(b []byte) (int, error) { return rand.Read(b) }

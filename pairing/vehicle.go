@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -91,6 +92,9 @@ type Vehicle struct {
 	kc       KeyConfig
 	evidence Evidence
 	verifier *Verifier
+	rand     io.Reader // nil: crypto/rand
+	keyLog   io.Writer
+	share    [pointSize]byte // the device's X, which names the run in the key log
 
 	steps    []vstep
 	pc       int
@@ -181,7 +185,7 @@ func NewVehicle(cfg *VehicleConfig, v *Verifier) (*Vehicle, error) {
 	p := &Vehicle{
 		id: cfg.VehicleID, key: cfg.VehicleKey, root: slices.Clone(cfg.VehicleRoot), roots: cfg.DeviceRoots, now: now,
 		brand: cfg.Brand, fwOwn: defaultVersions(cfg.FrameworkVersions), apOwn: defaultVersions(cfg.AppletVersions),
-		kc: kc, evidence: cfg.Evidence, verifier: v,
+		kc: kc, evidence: cfg.Evidence, verifier: v, rand: cfg.Rand, keyLog: cfg.KeyLog,
 	}
 	for _, c := range cfg.Certificates {
 		p.chain = append(p.chain, slices.Clone(c))
@@ -413,10 +417,14 @@ func (p *Vehicle) readRequest(r transport.Response) error {
 	}
 	req := p.request()
 	info := req.confirmationInfo(nil)
-	v, err := spake2plus.NewVerifier(spake2plus.CCC{ConfirmationInfo: info, Evidence: p.evidence.internal()}, p.verifier.record, m.x[:])
-	if err != nil {
+	v, err := spake2plus.NewVerifierFrom(p.rand, spake2plus.CCC{ConfirmationInfo: info, Evidence: p.evidence.internal()}, p.verifier.record, m.x[:])
+	switch {
+	case errors.Is(err, spake2plus.ErrRandom):
+		return fmt.Errorf("pairing: SPAKE2+: %w", err)
+	case err != nil:
 		return abortWith(OpAbortInvalidPoint, ErrAuthentication)
 	}
+	p.share = m.x
 	p.spake = v
 	return nil
 }
@@ -447,6 +455,7 @@ func (p *Vehicle) readVerify(r transport.Response) error {
 	if err != nil {
 		return fmt.Errorf("pairing: SystemKeys: %w", err)
 	}
+	p.keys.log(p.keyLog, &p.share)
 	err = p.sm.Init(&p.keys.channel, securemsg.CommandFirst)
 	p.keys.clearChannel()
 	if err != nil {

@@ -75,6 +75,45 @@
 //     GoString and Format, for every verb. fmt bypasses every method for
 //     %p of a non-pointer and %w of a non-error, which go vet reports.
 //
+// # Key log
+//
+// For test benches only, [VehicleConfig].KeyLog and [EndpointConfig].KeyLog
+// name a writer that receives the keys of every session as they are derived,
+// in the style of crypto/tls's KeyLogWriter, so that a recorded trace can be
+// decrypted and its MACs checked (dkey trace decode -keylog). One Write per
+// derivation, lines of "LABEL <transaction identifier> <key>" in lowercase
+// hexadecimal, the transaction identifier being AUTH0's tag 4C:
+//
+//	TRANSACTION_KENC, TRANSACTION_KMAC, TRANSACTION_KRMAC   16 bytes  standard transaction (§4.4)
+//	TRANSACTION_KPERSISTENT                                 32 bytes  the new Kpersistent
+//	TRANSACTION_URSK                                        32 bytes  CCC profile only
+//	FAST_KENC, FAST_KMAC, FAST_KRMAC                        16 bytes  fast derivation (§4.5)
+//
+// The standard lines come at ReadAuth1 (vehicle) and Auth1 (endpoint), the
+// fast ones when the vehicle's FindFast matches and when the endpoint
+// answers AUTH0 with a cryptogram. A transaction that authenticates fast and
+// then runs AUTH1 logs both sets; its EXCHANGE commands use the standard
+// keys. The full grammar is that of package internal/keylog, which pairing
+// shares. Anyone who reads a key log can decrypt the sessions it covers and
+// answer the next fast transaction: nil, the default, logs nothing.
+//
+// # Deterministic randomness
+//
+// [VehicleConfig].Rand and [EndpointConfig].Rand replace crypto/rand, for
+// known-answer tests and conformance vectors only. The vehicle reads, per
+// transaction, its ephemeral scalar and then the 16-byte transaction
+// identifier; the endpoint reads its ephemeral scalar. Go 1.26's crypto/ecdh
+// ignores a reader passed to GenerateKey, so the session draws the scalar
+// itself (internal/ecdhe GenerateFrom): 32 bytes as a big-endian number,
+// read again while it is 0 or not below the group order, which is also how
+// the crypto/rand path draws it. A reader that yields the bytes crypto/rand
+// would have yielded therefore gives the same wire bytes, and the
+// repository's golden transcripts, recorded under
+// testing/cryptotest.SetGlobalRandom, are reproduced byte for byte with it
+// (golden_test.go). The ECDSA signatures of AUTH1 still draw their nonces
+// from the process-wide source, which only cryptotest.SetGlobalRandom can
+// fix. With Rand nil nothing changes on the wire.
+//
 // # Allocation
 //
 // Sessions own fixed buffers and are reused across transactions. A fast

@@ -3,6 +3,7 @@ package transaction
 import (
 	"crypto"
 	"fmt"
+	"io"
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/securemsg"
@@ -20,6 +21,21 @@ type EndpointConfig struct {
 	// Interface is the interface byte bound into the key derivation; 0 means
 	// InterfaceNFC.
 	Interface byte
+	// Rand, when not nil, replaces crypto/rand as the source of the
+	// endpoint's ephemeral keys (see "Deterministic randomness" in the
+	// package documentation). It is for tests and conformance vectors
+	// only: a predictable source gives away every session key. Nil, the
+	// default, means crypto/rand.
+	Rand io.Reader
+	// KeyLog, when not nil, receives the session keys of every transaction
+	// in the key log format of the package documentation, once per
+	// session.
+	//
+	// WARNING: anyone who reads the key log can decrypt the recorded
+	// sessions, read the mailboxes they carried and, with Kpersistent,
+	// answer the next fast transaction in the endpoint's place. Use it on
+	// test benches only, never in a device. Nil, the default, logs nothing.
+	KeyLog io.Writer
 }
 
 // Credential is what the endpoint holds for the vehicle that AUTH0 named:
@@ -74,6 +90,7 @@ func NewEndpointSession(cfg *EndpointConfig) (*EndpointSession, error) {
 		return nil, fmt.Errorf("transaction: unknown profile %v", cfg.Profile)
 	}
 	s := &EndpointSession{profile: cfg.Profile, versions: cfg.Versions, iface: cfg.Interface}
+	s.rand, s.keyLog = cfg.Rand, cfg.KeyLog
 	if s.versions.Len() == 0 {
 		s.versions = cfg.Profile.Versions()
 	}
@@ -187,6 +204,7 @@ func (s *EndpointSession) answerAuth0(dst []byte, cred *Credential) ([]byte, err
 		s.ks.deriveFast(&cred.Persistent, info)
 		copy(s.resp.cryptogram[:], s.ks.okm[:cryptogramSize])
 		s.ks.fastKeys(&s.smKeys)
+		s.logFastKeys()
 		s.resp.hasCryptogram = true
 		s.fastKeys = true
 	}
@@ -229,6 +247,7 @@ func (s *EndpointSession) Auth1(dst []byte, cmd *transport.Command, confidential
 	if err := s.deriveSessionKeys(); err != nil {
 		return dst, PersistentKey{}, s.fail(err)
 	}
+	s.logStandardKeys()
 	if s.smReady {
 		s.sm.Close()
 	}

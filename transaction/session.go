@@ -2,9 +2,11 @@ package transaction
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/ecdhe"
+	"github.com/opencarkey/sdk/internal/keylog"
 	"github.com/opencarkey/sdk/internal/securemsg"
 	"github.com/opencarkey/sdk/internal/tlv"
 	"github.com/opencarkey/sdk/transport"
@@ -60,6 +62,11 @@ type core struct {
 	signed [maxSigned]byte
 	plain  [maxPlain]byte
 
+	// rand and keyLog are the configuration's Rand and KeyLog: nil means
+	// crypto/rand and no key log.
+	rand   io.Reader
+	keyLog io.Writer
+
 	// testingOnlyScalar, when set by a test, replaces the random ephemeral
 	// scalar (and testingOnlyTxID the vehicle's transaction identifier), so
 	// that a benchmark can replay the other side's recorded messages and
@@ -71,10 +78,45 @@ type core struct {
 
 // newEphemeral draws the ephemeral key of a transaction.
 func (c *core) newEphemeral() error {
-	if c.testingOnlyScalar != nil {
+	switch {
+	case c.testingOnlyScalar != nil:
 		return c.eph.SetScalar(c.testingOnlyScalar)
+	case c.rand != nil:
+		return c.eph.GenerateFrom(c.rand)
 	}
 	return c.eph.Generate()
+}
+
+// logStandardKeys writes the keys of the standard key schedule to the key
+// log, if there is one: Kenc, Kmac, Krmac, Kpersistent and, in the CCC
+// profile, URSK, under the transaction identifier. Both sides call it as
+// soon as the keys are derived, before they are used, so that a session
+// whose first protected message fails to verify can still be examined. A
+// write error is ignored: a key log must not change a transaction's outcome.
+func (c *core) logStandardKeys() {
+	if c.keyLog == nil {
+		return
+	}
+	id := c.t.txID[:]
+	b := keylog.AppendChannelKeys(make([]byte, 0, 512), keylog.TransactionKenc, id, &c.smKeys.Enc, &c.smKeys.MAC, &c.smKeys.RMAC)
+	b = keylog.AppendLine(b, keylog.TransactionKpersistent, id, c.ks.persist[:])
+	if c.ks.urskOK {
+		b = keylog.AppendLine(b, keylog.TransactionURSK, id, c.ks.volatile[volatileSize:volatileURSK])
+	}
+	_, _ = c.keyLog.Write(b)
+	clear(b)
+}
+
+// logFastKeys writes the secure-messaging keys of the fast derivation to
+// the key log, if there is one, under the transaction identifier. A write
+// error is ignored.
+func (c *core) logFastKeys() {
+	if c.keyLog == nil {
+		return
+	}
+	b := keylog.AppendChannelKeys(make([]byte, 0, 256), keylog.FastKenc, c.t.txID[:], &c.smKeys.Enc, &c.smKeys.MAC, &c.smKeys.RMAC)
+	_, _ = c.keyLog.Write(b)
+	clear(b)
 }
 
 func (c *core) expect(st ...stage) error {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/securemsg"
@@ -33,6 +34,24 @@ type VehicleConfig struct {
 	// InterfaceNFC. The byte for BLE is not public (PROTOCOL.md §4.4, §11
 	// item 7).
 	Interface byte
+	// Rand, when not nil, replaces crypto/rand as the source of the
+	// vehicle's random values: the ephemeral key and the transaction
+	// identifier of each transaction (see "Deterministic randomness" in
+	// the package documentation). It is for tests and conformance vectors
+	// only: a predictable source gives away every session key. Nil, the
+	// default, means crypto/rand. Sessions running at once read it
+	// concurrently.
+	Rand io.Reader
+	// KeyLog, when not nil, receives the session keys of every transaction
+	// in the key log format of the package documentation, once per
+	// session.
+	//
+	// WARNING: anyone who reads the key log can decrypt the recorded
+	// sessions, read the mailboxes they carried and, with Kpersistent,
+	// answer the next fast transaction in the endpoint's place. Use it on
+	// test benches only, never in a vehicle. Nil, the default, logs
+	// nothing.
+	KeyLog io.Writer
 }
 
 // Vehicle is the validated, immutable vehicle configuration that sessions
@@ -45,6 +64,8 @@ type Vehicle struct {
 	pubX     [coordSize]byte
 	versions dkey.VersionList
 	iface    byte
+	rand     io.Reader
+	keyLog   io.Writer
 }
 
 // NewVehicle validates cfg and returns the vehicle side.
@@ -62,7 +83,10 @@ func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transaction: vehicle key: %w", err)
 	}
-	v := &Vehicle{profile: cfg.Profile, id: cfg.VehicleID, key: cfg.Key, pub: pub, versions: cfg.Versions, iface: cfg.Interface}
+	v := &Vehicle{
+		profile: cfg.Profile, id: cfg.VehicleID, key: cfg.Key, pub: pub, versions: cfg.Versions, iface: cfg.Interface,
+		rand: cfg.Rand, keyLog: cfg.KeyLog,
+	}
 	v.pubX = pub.X()
 	if v.versions.Len() == 0 {
 		// Home Key: 2.0 only unless the configuration opts in to 1.0, so
@@ -137,6 +161,7 @@ type VehicleSession struct {
 // NewSession returns a new, idle session.
 func (v *Vehicle) NewSession() *VehicleSession {
 	s := &VehicleSession{v: v}
+	s.rand, s.keyLog = v.rand, v.keyLog
 	s.ks.init()
 	return s
 }
@@ -174,14 +199,26 @@ func (s *VehicleSession) Start(action dkey.Action, flags Flags) error {
 		return fmt.Errorf("transaction: ephemeral key: %w", err)
 	}
 	s.t = transcript{profile: s.v.profile, iface: s.v.iface, flags: flags, action: action, vehicleID: s.v.id}
-	if s.testingOnlyTxID != nil {
-		s.t.txID = *s.testingOnlyTxID
-	} else if _, err := rand.Read(s.t.txID[:]); err != nil {
+	if err := s.newTxID(); err != nil {
 		return fmt.Errorf("transaction: transaction identifier: %w", err)
 	}
 	copy(s.t.vehicleEPKX[:], s.eph.Public().X())
 	s.stage = stageStarted
 	return nil
+}
+
+// newTxID draws the transaction identifier.
+func (s *VehicleSession) newTxID() error {
+	switch {
+	case s.testingOnlyTxID != nil:
+		s.t.txID = *s.testingOnlyTxID
+		return nil
+	case s.rand != nil:
+		_, err := io.ReadFull(s.rand, s.t.txID[:])
+		return err
+	}
+	_, err := rand.Read(s.t.txID[:])
+	return err
 }
 
 // Select returns the SELECT command of the profile's applet.
@@ -276,6 +313,7 @@ func (s *VehicleSession) FindFast(keys []FastKey) int {
 		if s.ks.fastCryptogramMatches(&k.persistent, info, &s.resp.cryptogram) {
 			s.ks.deriveFast(&k.persistent, info)
 			s.ks.fastKeys(&s.smKeys)
+			s.logFastKeys()
 			s.stage = stageFast
 			return i
 		}
@@ -324,6 +362,7 @@ func (s *VehicleSession) ReadAuth1(r transport.Response) (Auth1Result, error) {
 	if err := s.deriveSessionKeys(); err != nil {
 		return Auth1Result{}, s.fail(err)
 	}
+	s.logStandardKeys()
 	if err := s.sm.Init(&s.smKeys, securemsg.InitialResponse); err != nil {
 		return Auth1Result{}, s.fail(fmt.Errorf("transaction: secure channel: %w", err))
 	}

@@ -8,16 +8,22 @@
 #    the vpcd virtual reader for the PC/SC integration tests
 #    (scripts/pcsc/run.sh: installs pcscd and vsmartcard-vpcd as root, starts
 #    pcscd in private namespaces and stops it by its PID);
-# 3. go test -race on the conformance module (Wycheproof vectors), which is a
+# 3. the PKCS#11 tests (keyuri, cmd/dkey; -tags pkcs11 and cgo, which the
+#    default build does without) against a fresh SoftHSM2 token
+#    (scripts/softhsm/run.sh: installs softhsm2 as root, initialises a token
+#    in a temporary directory and deletes it afterwards);
+# 4. go test -race on the conformance module (Wycheproof vectors), which is a
 #    module of its own so that its test-only dependency does not raise the
 #    main module's go directive.
 #
 # Every fuzz target's seed corpus runs as part of go test. Without root the
-# PC/SC integration tests skip and say why; with CI=true a skip is a failure.
+# PC/SC and PKCS#11 tests skip and say why; with CI=true a skip is a failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 go vet ./...
+CGO_ENABLED=1 go vet -tags pkcs11 ./keyuri ./cmd/dkey
 (cd conformance && go vet ./...)
 bash scripts/pcsc/run.sh go test -race -count=1 ./...
+CGO_ENABLED=1 bash scripts/softhsm/run.sh go test -race -count=1 -tags pkcs11 ./keyuri ./cmd/dkey
 (cd conformance && go test -race -count=1 ./...)

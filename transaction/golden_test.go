@@ -1,0 +1,5 @@
+package transaction
+
+import "flag"
+
+var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata")

@@ -163,9 +163,15 @@ func AliroXCheck() (*AliroFixed, error) {
 	return loadAliro[AliroFixed]("xcheck_fixed.json")
 }
 
-// loadAliro decodes one file strictly, like loadHomeKey.
+// loadAliro decodes one file of testdata/aliro strictly.
 func loadAliro[T any](name string) (*T, error) {
-	b, err := aliroFS.ReadFile("testdata/aliro/" + name)
+	return loadStrict[T](aliroFS, "testdata/aliro/", name)
+}
+
+// loadStrict decodes the JSON file dir+name of fsys strictly: an unknown
+// field is an error, so a misspelt key cannot silently leave a value nil.
+func loadStrict[T any](fsys embed.FS, dir, name string) (*T, error) {
+	b, err := fsys.ReadFile(dir + name)
 	if err != nil {
 		return nil, fmt.Errorf("testvec: %w", err)
 	}

@@ -196,8 +196,7 @@
 // benchmarks. An Aliro fast transaction allocates the AES-GCM state of each
 // key it uses (the cryptogram key per candidate, the two channel keys),
 // since crypto/aes cannot expand a key into existing memory;
-// TestAliroFastAllocations pins the count. The
-// standard transaction costs what its public-key operations cost (ephemeral
-// key generation, ECDH, one ECDSA signature and one verification per side)
-// plus a few percent.
+// TestAliroFastAllocations pins the count. The standard transaction costs
+// what its public-key operations cost (ephemeral key generation, ECDH, one
+// ECDSA signature and one verification per side) plus a few percent.
 package transaction

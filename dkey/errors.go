@@ -7,6 +7,9 @@ import "errors"
 var (
 	// ErrInvalidVehicleID reports a vehicle identifier of the wrong length.
 	ErrInvalidVehicleID = errors.New("dkey: invalid vehicle identifier")
+	// ErrInvalidReaderID reports an Aliro reader identifier of the wrong
+	// length.
+	ErrInvalidReaderID = errors.New("dkey: invalid reader identifier")
 	// ErrInvalidKeySlot reports a key slot identifier of the wrong length.
 	ErrInvalidKeySlot = errors.New("dkey: invalid key slot identifier")
 	// ErrInvalidVersionList reports a malformed protocol version list.

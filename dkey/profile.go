@@ -22,6 +22,12 @@ const (
 	// traces in internal/testvec). Its first seven bytes, A0000008580101,
 	// are the applet's short AID.
 	AIDHomeKey AID = "\xA0\x00\x00\x08\x58\x01\x01\x01\x00\x00\x00\x01"
+	// AIDAliro is the Aliro expedited-phase applet (CSA Aliro 1.0 Table
+	// 10-3): SELECT, AUTH0, LOAD CERT, AUTH1, EXCHANGE, CONTROL FLOW.
+	AIDAliro AID = "\xA0\x00\x00\x09\x09\xAC\xCE\x55\x01"
+	// AIDAliroStepUp is the Aliro step-up applet (Aliro 1.0 Table 10-3):
+	// ENVELOPE and GET RESPONSE carrying the access and revocation documents.
+	AIDAliroStepUp AID = "\xA0\x00\x00\x09\x09\xAC\xCE\x55\x02"
 )
 
 // minPartialAID is the shortest partial AID a SELECT may name: the 5-byte
@@ -49,8 +55,8 @@ func (a AID) String() string {
 func (a AID) Equal(b []byte) bool { return string(b) == string(a) }
 
 // Profile selects the wire details that differ between the CCC Digital Key
-// applet and Apple's Home Key derivative (PROTOCOL.md §4). The zero value is
-// [CCC].
+// applet, Apple's Home Key derivative (PROTOCOL.md §4) and CSA Aliro
+// (PROTOCOL.md §13). The zero value is [CCC].
 type Profile uint8
 
 const (
@@ -62,10 +68,17 @@ const (
 	// derivation, 6-byte key slots and the v2 fast cryptogram. Its bytes are
 	// verified against real iPhones.
 	HomeKey
+	// Aliro is the Connectivity Standards Alliance's access-credential
+	// protocol, version 1.0 (PROTOCOL.md §13): the same command skeleton with
+	// a 32-byte reader identifier, a SELECT answered with an FCI template,
+	// AES-256-GCM secure messaging, 8-byte key slots and a step-up applet. Its
+	// transactions run through package transaction's Aliro types, not
+	// through the CCC and Home Key sessions.
+	Aliro
 )
 
 // Valid reports whether p is a known profile.
-func (p Profile) Valid() bool { return p == CCC || p == HomeKey }
+func (p Profile) Valid() bool { return p == CCC || p == HomeKey || p == Aliro }
 
 // String returns the profile name.
 func (p Profile) String() string {
@@ -74,22 +87,32 @@ func (p Profile) String() string {
 		return "CCC"
 	case HomeKey:
 		return "HomeKey"
+	case Aliro:
+		return "Aliro"
 	}
 	return "Profile(" + strconv.Itoa(int(p)) + ")"
 }
 
 // AppletAID returns the AID of the applet that runs transactions in p.
 func (p Profile) AppletAID() AID {
-	if p == HomeKey {
+	switch p {
+	case HomeKey:
 		return AIDHomeKey
+	case Aliro:
+		return AIDAliro
 	}
 	return AIDDigitalKey
 }
 
-// VehicleIDLen returns the length of the vehicle (reader) identifier in p.
+// VehicleIDLen returns the length of the vehicle (reader) identifier in p:
+// 8 bytes for CCC, 16 for Home Key, 32 for Aliro ([ReaderIDLen], held in a
+// [ReaderID] rather than a [VehicleID]).
 func (p Profile) VehicleIDLen() int {
-	if p == HomeKey {
+	switch p {
+	case HomeKey:
 		return VehicleIDLenHomeKey
+	case Aliro:
+		return ReaderIDLen
 	}
 	return VehicleIDLenCCC
 }
@@ -104,7 +127,8 @@ func (p Profile) KeySlotLen() int {
 
 // Versions returns the applet protocol versions an endpoint of profile p
 // offers in its SELECT response, highest first: 1.0 for CCC, 2.0 and 1.0 for
-// Home Key.
+// Home Key, 1.0 for Aliro (Aliro 1.0 defines expedited-phase version 0100;
+// 0.9 is an explicit opt-in, see [VersionAliro09]).
 func (p Profile) Versions() VersionList {
 	if p == HomeKey {
 		return VersionList{n: 2, v: [MaxVersions]Version{Version2, Version1}}
@@ -114,7 +138,7 @@ func (p Profile) Versions() VersionList {
 
 // VehicleVersions returns the applet protocol versions a vehicle (reader) of
 // profile p speaks by default, highest first: 1.0 for CCC, 2.0 alone for
-// Home Key.
+// Home Key, 1.0 alone for Aliro.
 //
 // Home Key 1.0 is left out on purpose (the project's choice, PROTOCOL.md
 // §4.4): the endpoint's version list enters the key derivation at 2.0 only,

@@ -114,11 +114,128 @@
 // from the process-wide source, which only cryptotest.SetGlobalRandom can
 // fix. With Rand nil nothing changes on the wire.
 //
+// # Aliro
+//
+// CSA Aliro 1.0 (dkey.Aliro) runs the same two-phase idea through its own
+// types, [AliroReader] / [AliroReaderSession] for the reader and
+// [AliroEndpointSession] for the device: enough differs (message layout,
+// key schedule, channel, EXCHANGE) that sharing the CCC sessions would put
+// a profile switch in every step. NewVehicle and NewEndpointSession refuse
+// dkey.Aliro. Tags as in PROTOCOL.md: S means the published Aliro 1.0
+// specification text (cited "Aliro 1.0 §x", read in full), I [ALPR]
+// kormax/python-aliro-reader, I [NXPAL] NXP's aliro-access-control and
+// aliro-actuator, I [NORAL] Nordic's Aliro reader tests, I [ALIRO]
+// kormax/aliro; none is verified against a production phone (no I+).
+//
+//	Reader                                         Device
+//	SELECT A000000909ACCE5501      ─────────────▶
+//	                               ◀─────────────  6F{84 AID, A5{80 0000, 5C versions, [7F66], [B3], [B7]}}
+//	AUTH0 80 80 00 00: 41 command_parameters, 42 authentication_policy,
+//	  5C version, 87 reader_ePubK, 4C txid, 4D reader_identifier (32), [B1] ─▶
+//	                               ◀─────────────  86 credential_ePubK [9D cryptogram] [B2]
+//	fast:     the reader finds the credential whose Kpersistent opens the
+//	          cryptogram; the first EXCHANGE under the fast keys then
+//	          authenticates the reader to the device.
+//	standard: [LOAD CERT 80 D1 00 00: reader_Cert]  ─▶  9000
+//	          AUTH1 80 81 00 00: 41 command_parameters, 9E reader signature, [90 reader_Cert] ─▶
+//	                               ◀─────────────  GCM{4E key_slot | 5A credential_PubK, 9E signature,
+//	                                                   [4B mailbox subset], 5E signaling, [91], [92]}
+//	EXCHANGE 80 C9 00 00: GCM{[BA{8C, 87 read, 8A write, 95 set}*], [AE], [97 status], [98], [81]}*
+//	CONTROL FLOW 80 3C 00 00: 41 S1, 42 S2, [63] (in clear; only without a channel)
+//
+// The differences, where they are implemented:
+//
+//   - SELECT answers an FCI, and its A5 template, version list included,
+//     enters every key derivation (S Aliro 1.0 §10.2.1.2, §8.3.1.13;
+//     aliro_messages.go aliroFCI). CCC binds the version list at Home Key
+//     2.0 only.
+//   - AUTH0 adds 41 command_parameters (bit 0: fast; in AUTH1, bit 0 asks
+//     for the public key) and 42 authentication_policy (01 user device
+//     setting, 02 secure action, 03 force user authentication; 02 not over
+//     BLE), both in the data field where CCC uses P1 P2; the reader
+//     identifier is 32 bytes, group ‖ sub-group (S Aliro 1.0 Tables 8-1 to
+//     8-4; I [ALPR], [NXPAL]). PROTOCOL.md §13 calls 42 "the requested
+//     action": the specification text defines it as the policy.
+//   - The key schedule (aliro_keys.go): Kdh as CCC, then the transcript is
+//     the HKDF salt (reader_group_identifier_key.x, a 12-byte label,
+//     identifier, interface 5E NFC or C3 BLE, version, reader_ePubK.x,
+//     txid, 41 and 42 values, A5) and credential_ePubK.x with the vendor
+//     extensions the info; 160 bytes of key material: ExpeditedSKReader,
+//     ExpeditedSKDevice, StepUpSK (bytes 0x40 to 0x60, the input of
+//     mdoc.AliroStepUpKeys), BleSK, URSK (S Aliro 1.0 §8.3.1.13, byte-exact
+//     against §14.3 and §14.4; I [ALPR], [NORAL] agree on the 0x40 offset).
+//   - The AUTH1 response and every EXCHANGE travel under AES-256-GCM, one
+//     key and one counter per direction, IV = 8-byte direction (0 reader,
+//     1 device) ‖ 4-byte counter from 1, no AAD; the AUTH1 response is the
+//     device's message 1; a counter may not reach FFFF; one failure ends
+//     the channel (S Aliro 1.0 §8.3.1.6 to §8.3.1.9, §8.3.3.5.4; package
+//     internal/gcmchannel). The reader's AUTH1 signature travels in clear.
+//   - The fast cryptogram is AES-256-GCM under CryptogramSK with a zero IV
+//     over 5E signaling ‖ 91 ‖ 92 (64 bytes with the tag), so the reader
+//     learns the device's status before any EXCHANGE (S Aliro 1.0 §8.3.1.10,
+//     §8.3.1.11, §14.4; I [NXPAL] vector).
+//   - Signatures cover 4D identifier ‖ 86 ‖ 87 ‖ 4C ‖ 93 usage with CCC's
+//     usage constants (S Aliro 1.0 Tables 8-12, 8-13).
+//   - The AUTH1 response names the credential by 4E key_slot (8 bytes; the
+//     first 8 bytes of SHA-1 of the public key, dkey.Profile.DerivedKeySlot)
+//     or by 5A, the 65-byte public key, as AUTH1 asks; 91 and 92 are the
+//     signed timestamps of the access and revocation documents (tdate, 20
+//     characters), not an issuance date as PROTOCOL.md §13 says (S Aliro
+//     1.0 Table 8-11).
+//   - A reader key may be certified by a Reader System Issuer CA, whose key
+//     is then the reader_group_identifier_key the device trusts; the
+//     certificate is a profile0000 compression of an X.509 ES256
+//     certificate, sent by LOAD CERT or in AUTH1 tag 90 (S Aliro 1.0 §13.3,
+//     §8.3.3.3, §14.1; aliro_cert.go). It certifies the reader's own key,
+//     not a sub-group key: PROTOCOL.md §13's wording differs.
+//   - EXCHANGE carries BA (8C atomic-session option first, then 87 read, 8A
+//     write, 95 set), AE notifications, 97 the reader status that ends the
+//     transaction, 98 URSK request (BLE), 81 an access document update; the
+//     response is 2-byte-length read blocks then 00 02 status (S Aliro 1.0
+//     §8.3.3.5; aliro_exchange.go). 8C is an option, not a commit.
+//   - CONTROL FLOW reports a failure only when no channel exists (S Aliro
+//     1.0 §10.2.2).
+//   - Data objects with unknown tags are skipped, not refused (S Aliro 1.0
+//     §1.4.3), at most 8 per message.
+//
+// # Where the project chose (Aliro)
+//
+//   - The salt's first field is the reader_group_identifier_key: the CA key
+//     when the reader has a certificate (S Aliro 1.0 §8.3.1.13, I
+//     [NORAL]). The §14.2 example binds the certificate's subject key
+//     instead; internal/testvec keeps it and the test checks that example
+//     with that variant, marked. Which one phones use is not public.
+//   - Tag 90 in AUTH1 may carry a non-shortest length (the §14.2 example
+//     writes 90 82 00 99); everywhere else lengths are canonical.
+//   - RFU bits of command_parameters are ignored but stay bound into the
+//     keys; reserved policy values are refused (6A86).
+//   - The device verifies a reader certificate at AUTH1, not at LOAD CERT,
+//     so that every trust failure answers the one status word 6982, as an
+//     unknown group, a wrong signature and an expired certificate do.
+//   - A device without a credential for the group answers AUTH0 in the same
+//     shape (random cryptogram when fast is asked) and fails AUTH1 with
+//     6982. Its timing is not equalised.
+//   - Versions: devices offer 1.0, readers speak 1.0 (dkey.Aliro); 0.9 is
+//     an explicit opt-in on either side. A stripped version list changes
+//     the A5 bytes and so the keys, which TestAttackAliroDowngradeStripsVersion
+//     shows. The reader takes the highest version both sides list.
+//   - URSK is returned over BLE only; BleSK (BLE message encryption) and the
+//     step-up phase's EXCHANGE are not implemented at this layer.
+//   - The fast channel keys are expanded at the first EXCHANGE, not at
+//     FindFast, so that a fast lookup costs one cipher per candidate.
+//   - An EXCHANGE plaintext is at most 2000 bytes, a mailbox command at
+//     most 16 requests.
+//   - The EXCHANGE encoding follows the specification text (BA{8C, ...}),
+//     not the earlier drafts some public readers implement.
+//
 // # Allocation
 //
 // Sessions own fixed buffers and are reused across transactions. A fast
-// transaction, both sides, allocates nothing; see the benchmarks. The
-// standard transaction costs what its public-key operations cost (ephemeral
-// key generation, ECDH, one ECDSA signature and one verification per side)
-// plus a few percent.
+// CCC or Home Key transaction, both sides, allocates nothing; see the
+// benchmarks. An Aliro fast transaction allocates the AES-GCM state of each
+// key it uses (the cryptogram key per candidate, the two channel keys),
+// since crypto/aes cannot expand a key into existing memory;
+// TestAliroFastAllocations pins the count. The standard transaction costs
+// what its public-key operations cost (ephemeral key generation, ECDH, one
+// ECDSA signature and one verification per side) plus a few percent.
 package transaction

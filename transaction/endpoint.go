@@ -89,6 +89,9 @@ func NewEndpointSession(cfg *EndpointConfig) (*EndpointSession, error) {
 	if !cfg.Profile.Valid() {
 		return nil, fmt.Errorf("transaction: unknown profile %v", cfg.Profile)
 	}
+	if cfg.Profile == dkey.Aliro {
+		return nil, fmt.Errorf("transaction: profile %v runs through NewAliroEndpointSession", cfg.Profile)
+	}
 	s := &EndpointSession{profile: cfg.Profile, versions: cfg.Versions, iface: cfg.Interface}
 	s.rand, s.keyLog = cfg.Rand, cfg.KeyLog
 	if s.versions.Len() == 0 {

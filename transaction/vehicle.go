@@ -73,6 +73,9 @@ func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 	if !cfg.Profile.Valid() {
 		return nil, fmt.Errorf("transaction: unknown profile %v", cfg.Profile)
 	}
+	if cfg.Profile == dkey.Aliro {
+		return nil, fmt.Errorf("transaction: profile %v runs through NewAliroReader", cfg.Profile)
+	}
 	if cfg.VehicleID.Len() != cfg.Profile.VehicleIDLen() {
 		return nil, fmt.Errorf("transaction: %w: %d bytes for profile %v, want %d", dkey.ErrInvalidVehicleID, cfg.VehicleID.Len(), cfg.Profile, cfg.Profile.VehicleIDLen())
 	}

@@ -1,11 +1,6 @@
 package testvec
 
-import (
-	"bytes"
-	"embed"
-	"encoding/json"
-	"fmt"
-)
+import "embed"
 
 // homeKeyFS holds the Apple Home Key vectors. testdata/homekey/README.md
 // names the source, commit and licence of every file and says which values
@@ -184,18 +179,7 @@ func HomeKeyKupa22Examples() (*HomeKeyExamples, error) {
 	return loadHomeKey[HomeKeyExamples]("kupa22_examples.json")
 }
 
-// loadHomeKey decodes one file strictly: an unknown field is an error, so a
-// misspelt key cannot silently leave a value nil.
+// loadHomeKey decodes one file of testdata/homekey strictly.
 func loadHomeKey[T any](name string) (*T, error) {
-	b, err := homeKeyFS.ReadFile("testdata/homekey/" + name)
-	if err != nil {
-		return nil, fmt.Errorf("testvec: %w", err)
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	v := new(T)
-	if err := d.Decode(v); err != nil {
-		return nil, fmt.Errorf("testvec: %s: %w", name, err)
-	}
-	return v, nil
+	return loadStrict[T](homeKeyFS, "testdata/homekey/", name)
 }

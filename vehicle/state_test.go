@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/urskslots"
 	"github.com/opencarkey/sdk/internal/seal"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/sharing"
@@ -43,7 +44,15 @@ var readerState = cmp.Options{
 		// (the revocations, compared apart, live in share).
 		"v", "now", "link", "share", "trackingKeys", "pairCfg", "maxAttempts", "st", "sec",
 		// Locks, pools and the pairing in progress: a restart ends them.
-		"mu", "sessions", "pairingBusy", "closed"),
+		"mu", "sessions", "pairingBusy", "closed",
+		// The configuration and sessions of other interfaces (ble.go).
+		"ifaces"),
+	// Ranging keys (ranging.go): the index and the keys are stored; the
+	// configuration is given again, and the memory of revoked sessions
+	// is not stored (after a restart a revoked URSK is reported unknown).
+	cmp.AllowUnexported(rangingState{}, urskslots.Table[dkey.KeySlot]{}),
+	cmpopts.IgnoreFields(rangingState{}, "cfg"),
+	cmpopts.IgnoreFields(urskslots.Table[dkey.KeySlot]{}, "revoked"),
 	cmp.Comparer(func(a, b *dkey.PublicKey) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b *pairing.Verifier) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b dkey.KeySlot) bool { return a == b }),

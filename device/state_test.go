@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/internal/urskslots"
 	"github.com/opencarkey/sdk/internal/seal"
+	"github.com/opencarkey/sdk/internal/urskslots"
 	"github.com/opencarkey/sdk/store"
 	"github.com/opencarkey/sdk/store/bolt"
 	"github.com/opencarkey/sdk/transaction"

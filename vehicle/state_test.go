@@ -15,8 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/internal/urskslots"
 	"github.com/opencarkey/sdk/internal/seal"
+	"github.com/opencarkey/sdk/internal/urskslots"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/store"

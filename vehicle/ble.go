@@ -127,12 +127,30 @@ type bleRecord struct {
 	OOBMaster []byte
 }
 
+func encodeBLE(k *pairing.BLEKeys) ([]byte, error) {
+	return seal.Encode(&bleRecord{Intro: k.Intro[:], OOBMaster: k.OOBMaster[:]})
+}
+
+// decodeBLE parses a BLE keys record; anything else is seal.ErrCorrupt.
+func decodeBLE(b []byte) (*pairing.BLEKeys, error) {
+	var rec bleRecord
+	if err := seal.Decode(b, &rec); err != nil {
+		return nil, err
+	}
+	defer clear(rec.Intro)
+	defer clear(rec.OOBMaster)
+	if len(rec.Intro) != pairing.BLEKeySize || len(rec.OOBMaster) != pairing.BLEKeySize {
+		return nil, fmt.Errorf("%w: BLE keys record", seal.ErrCorrupt)
+	}
+	return &pairing.BLEKeys{Intro: [pairing.BLEKeySize]byte(rec.Intro), OOBMaster: [pairing.BLEKeySize]byte(rec.OOBMaster)}, nil
+}
+
 // bleOps appends to ops the record of the BLE keys of slot.
 func (r *Reader) bleOps(ops []store.Op, slot dkey.KeySlot, k *pairing.BLEKeys) ([]store.Op, error) {
 	if r.sec == nil {
 		return ops, nil
 	}
-	b, err := seal.Encode(&bleRecord{Intro: k.Intro[:], OOBMaster: k.OOBMaster[:]})
+	b, err := encodeBLE(k)
 	if err != nil {
 		return ops, fmt.Errorf("vehicle: %w", err)
 	}
@@ -175,18 +193,10 @@ var ErrNoBLEKeys = errors.New("vehicle: no BLE keys for this key (not from owner
 func (r *Reader) restoreBLE() ([]store.Op, error) {
 	var ops []store.Op
 	err := r.sec.Scan(recBLE, func(name string, p []byte) error {
-		var rec bleRecord
-		if err := seal.Decode(p, &rec); err != nil {
+		k, err := decodeBLE(p)
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if len(rec.Intro) != pairing.BLEKeySize || len(rec.OOBMaster) != pairing.BLEKeySize {
-			clear(rec.Intro)
-			clear(rec.OOBMaster)
-			return fmt.Errorf("%w: %s: BLE keys", seal.ErrCorrupt, name)
-		}
-		k := &pairing.BLEKeys{Intro: [pairing.BLEKeySize]byte(rec.Intro), OOBMaster: [pairing.BLEKeySize]byte(rec.OOBMaster)}
-		clear(rec.Intro)
-		clear(rec.OOBMaster)
 		var slot dkey.KeySlot
 		for _, e := range r.keys {
 			if bleName(e.info.Slot) == name {

@@ -51,7 +51,9 @@ type r3World struct {
 	slot           dkey.KeySlot
 }
 
-func newR3World(t testing.TB, opt func(*Config, *device.Config)) *r3World {
+// newR3World builds the world; opt changes the two configurations and
+// enrol the key's enrolment, when they are not nil.
+func newR3World(t testing.TB, opt func(*Config, *device.Config), enrol func(*Enrollment)) *r3World {
 	t.Helper()
 	w := &r3World{clock: &r3Clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}, vstore: store.NewMemory(), dstore: store.NewMemory()}
 	vk, err := dkey.GenerateSoftwareKey()
@@ -75,8 +77,11 @@ func newR3World(t testing.TB, opt func(*Config, *device.Config)) *r3World {
 		t.Fatal(err)
 	}
 	w.slot = info.Slot
-	err = w.reader.Enroll(Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), ImmobilizerToken: []byte("immobilizer-r3-1"), Mailboxes: mb})
-	if err != nil {
+	e := Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), ImmobilizerToken: []byte("immobilizer-r3-1"), Mailboxes: mb}
+	if enrol != nil {
+		enrol(&e)
+	}
+	if err := w.reader.Enroll(e); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -155,7 +160,7 @@ func TestInterfaceByte(t *testing.T) {
 		{"vehicle 5E, device C3", ble.InterfaceNFC, ble.InterfaceBLE, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newR3World(t, nil)
+			w := newR3World(t, nil, nil)
 			vk, dk := w.reader.Keys(), w.applet.Keys()
 			res, err := w.reader.Transact(ctx, bleLink(t, w.applet, tc.tunnel, tc.served), dkey.ActionUnlock)
 			if tc.ok {
@@ -179,7 +184,7 @@ func TestInterfaceByte(t *testing.T) {
 	// transaction over BLE serves a fast one over NFC (the fast
 	// derivation binds the interface too: both sides use NFC's there),
 	// and the other way round.
-	w := newR3World(t, nil)
+	w := newR3World(t, nil, nil)
 	for i, step := range []struct {
 		overBLE bool
 		fast    bool
@@ -199,7 +204,7 @@ func TestInterfaceByte(t *testing.T) {
 // ends the transaction in progress: AUTH1 over NFC after AUTH0 over BLE is
 // out of sequence.
 func TestInterfaceSwitchAborts(t *testing.T) {
-	w := newR3World(t, nil)
+	w := newR3World(t, nil, nil)
 	s := w.reader.v.NewSession()
 	if err := s.Start(dkey.ActionUnlock, 0); err != nil {
 		t.Fatal(err)

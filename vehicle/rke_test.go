@@ -116,7 +116,7 @@ func TestRKE(t *testing.T) {
 				return other
 			}},
 		{name: "function not entitled", want: dkey.ErrNotEntitled, status: ble.ExecInsufficientEntitlements,
-			req: ble.RKERequest{Function: ble.FunctionRemoteClimatisation, Action: ble.ActionActivate},
+			req:     ble.RKERequest{Function: ble.FunctionRemoteClimatisation, Action: ble.ActionActivate},
 			profile: dkey.AccessProfile{Entitlements: dkey.EntitleUnlock | dkey.EntitleLock | dkey.EntitleTrunk}},
 		{name: "outside the validity window", want: dkey.ErrKeyExpired, status: ble.ExecAuthenticationError,
 			profile: dkey.OwnerProfile(), setup: func(t *testing.T, w *r3World) { w.clock.advance(48 * time.Hour) }},

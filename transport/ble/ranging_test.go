@@ -191,3 +191,70 @@ func TestRangingKind(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRangingSetup runs the ranging setup of §8.4 (capability,
+// session, setup: three round trips) between the two roles of package
+// ranging, in memory and over the BLE link with the device's side fed by
+// the APDU tunnel's Serve loop, as on a phone.
+func BenchmarkRangingSetup(b *testing.B) {
+	id := ranging.SessionID{0x0B, 0xAD, 0xCA, 0xFE}
+	var ursk ranging.URSK
+	keys, _ := ranging.NewMemoryKeyStore(1, time.Hour, nil)
+	_ = keys.Put(id, &ursk)
+	// A ranging.Vehicle runs one setup; the device's side runs them all.
+	vehicle := func(b *testing.B) *ranging.Vehicle {
+		v, err := ranging.NewVehicle(&ranging.VehicleConfig{Responders: 2, Keys: keys})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	newDevice := func(b *testing.B) *ranging.Device {
+		d, err := ranging.NewDevice(&ranging.DeviceConfig{Keys: keys, UWBTime0: func() (uint64, error) { return 1_000_000, nil }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
+	b.Run("memory", func(b *testing.B) {
+		d := newDevice(b)
+		var vbuf, dbuf [ranging.MaxPayload]byte
+		b.ReportAllocs()
+		for b.Loop() {
+			v := vehicle(b)
+			mid, msg, err := v.Start(vbuf[:0], id)
+			for err == nil && mid != 0 {
+				if mid, msg, err = d.Handle(dbuf[:0], mid, msg); err == nil {
+					mid, msg, err = v.Handle(vbuf[:0], mid, msg)
+				}
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			v.Session().Close()
+		}
+	})
+	b.Run("BLE", func(b *testing.B) {
+		d := newDevice(b)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		a, c := ble.Pipe(0)
+		defer a.Close()
+		dch := ble.NewChannel(c, nil)
+		dlink := ble.NewRangingLink(dch, &ble.RangingLinkConfig{Fed: true})
+		go func() { _ = d.Serve(ctx, dlink) }()
+		go func() {
+			_ = ble.Serve(ctx, dch, noCard{}, &ble.ServerConfig{Handle: func(ctx context.Context, m ble.Message) error { return dlink.Deliver(ctx, m) }})
+			dlink.Close()
+		}()
+		link := ble.NewRangingLink(ble.NewChannel(a, nil), nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			s, err := vehicle(b).Run(ctx, link, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+}

@@ -254,12 +254,9 @@ func (a *Applet) RangingKey(id ranging.SessionID, dst *ranging.URSK) error {
 	case a.power:
 		return fmt.Errorf("%w: %w", ErrPowerReserve, ranging.ErrNoRangingKey)
 	}
-	e, ok := a.rng.table.Find(id)
-	if !ok {
-		if a.rng.table.Revoked(id) {
-			return fmt.Errorf("device: %w: session %v", ranging.ErrRangingKeyRevoked, id)
-		}
-		return fmt.Errorf("device: %w: session %v", ranging.ErrNoRangingKey, id)
+	e, err := a.rng.table.Lookup(id, ranging.ErrNoRangingKey, ranging.ErrRangingKeyRevoked)
+	if err != nil {
+		return fmt.Errorf("device: %w", err)
 	}
 	k := a.keyByID(e.Owner)
 	switch {

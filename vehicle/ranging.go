@@ -211,12 +211,9 @@ func (r *Reader) RangingKey(id ranging.SessionID, dst *ranging.URSK) error {
 	if r.closed {
 		return fmt.Errorf("%w: %w", ErrClosed, ranging.ErrNoRangingKey)
 	}
-	e, ok := r.rng.table.Find(id)
-	if !ok {
-		if r.rng.table.Revoked(id) {
-			return fmt.Errorf("vehicle: %w: session %v", ranging.ErrRangingKeyRevoked, id)
-		}
-		return fmt.Errorf("vehicle: %w: session %v", ranging.ErrNoRangingKey, id)
+	e, err := r.rng.table.Lookup(id, ranging.ErrNoRangingKey, ranging.ErrRangingKeyRevoked)
+	if err != nil {
+		return fmt.Errorf("vehicle: %w", err)
 	}
 	k := r.lookup(e.Owner)
 	now := r.now()

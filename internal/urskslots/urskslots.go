@@ -154,6 +154,20 @@ func (t *Table[O]) Find(session Session) (Entry[O], bool) {
 	return Entry[O]{}, false
 }
 
+// Lookup returns the entry of session, or an error wrapping revoked when
+// its URSK was revoked and not replaced since, notFound otherwise: the
+// caller's sentinels (package ranging's ErrRangingKeyRevoked and
+// ErrNoRangingKey).
+func (t *Table[O]) Lookup(session Session, notFound, revoked error) (Entry[O], error) {
+	if e, ok := t.Find(session); ok {
+		return e, nil
+	}
+	if t.Revoked(session) {
+		return Entry[O]{}, fmt.Errorf("%w: session %x", revoked, session[:])
+	}
+	return Entry[O]{}, fmt.Errorf("%w: session %x", notFound, session[:])
+}
+
 // Revoked reports whether the URSK of session was revoked (and not
 // replaced since).
 func (t *Table[O]) Revoked(session Session) bool {

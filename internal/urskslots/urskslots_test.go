@@ -163,3 +163,20 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestLookup(t *testing.T) {
+	notFound, revoked := errors.New("not found"), errors.New("revoked")
+	var tab Table[int]
+	e := Entry[int]{Owner: 1, Session: session(1), Expires: t0}
+	tab.Apply(&e, nil)
+	if got, err := tab.Lookup(session(1), notFound, revoked); err != nil || got != e {
+		t.Errorf("Lookup(1) = %+v, %v", got, err)
+	}
+	if _, err := tab.Lookup(session(2), notFound, revoked); !errors.Is(err, notFound) {
+		t.Errorf("Lookup(2) = %v, want not found", err)
+	}
+	tab.Revoke([]Entry[int]{e})
+	if _, err := tab.Lookup(session(1), notFound, revoked); !errors.Is(err, revoked) {
+		t.Errorf("Lookup(1) after Revoke = %v, want revoked", err)
+	}
+}

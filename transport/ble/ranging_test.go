@@ -258,3 +258,42 @@ func BenchmarkRangingSetup(b *testing.B) {
 		}
 	})
 }
+
+// FuzzRangingLink sends arbitrary SDUs to a RangingLink: it never panics,
+// returns what is a ranging message of at most MaxRangingData bytes with
+// its per-type ID and its data, and refuses the rest with a documented
+// error.
+func FuzzRangingLink(f *testing.F) {
+	f.Add([]byte("\x02\x0b\x00\x05\x0b\xad\xca\xfe\x03"))
+	f.Add([]byte("\x02\x12\x00\x05\x0b\xad\xca\xfe\x03"))
+	f.Add([]byte("\x02\x01\x00\x08\x02\x01\x00\x02\x00\x01\x01\x12"))
+	f.Add([]byte("\x05\x01\x00\x00"))
+	f.Fuzz(func(t *testing.T, sdu []byte) {
+		if len(sdu) > ble.DefaultMaxSDU {
+			return
+		}
+		ctx := t.Context()
+		a, b := ble.Pipe(0)
+		defer a.Close()
+		if err := b.WriteSDU(ctx, sdu); err != nil {
+			t.Fatal(err)
+		}
+		id, data, err := ble.NewRangingLink(ble.NewChannel(a, nil), nil).ReceiveRanging(ctx, nil)
+		m, perr := ble.ParseMessage(sdu)
+		if err != nil {
+			var u *ble.UnexpectedMessageError
+			switch {
+			case perr != nil && (errors.Is(err, ble.ErrMalformed) || errors.Is(err, ble.ErrUnknownType) || errors.Is(err, ble.ErrUnknownID)):
+			case perr == nil && m.Kind.Type() != ble.TypeRanging && errors.As(err, &u):
+			case perr == nil && len(m.Data) > ble.MaxRangingData && errors.Is(err, ble.ErrMalformed):
+			default:
+				t.Fatalf("ReceiveRanging(%X) = %v (parse: %v)", sdu, err, perr)
+			}
+			return
+		}
+		k, kerr := ble.RangingKind(id)
+		if perr != nil || kerr != nil || k != m.Kind || !bytes.Equal(data, m.Data) {
+			t.Fatalf("ReceiveRanging(%X) = %02X %X, the message is %v %X", sdu, id, data, m.Kind, m.Data)
+		}
+	})
+}

@@ -334,6 +334,14 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 	if cf.Success() {
 		k.txCount++
 	}
+	if standard && (cf.Success() || cf.Continue()) {
+		// The URSK CREATE RANGING KEY staged (ranging.go), first: if
+		// Kpersistent fails after it, the vehicle sees no acknowledgement
+		// and keeps no URSK, and the device's goes at its TTL.
+		if err := a.commitRangingLocked(k, &staged); err != nil {
+			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
+		}
+	}
 	if standard && (cf.Success() || cf.Continue()) && pending.Valid() {
 		var b [transaction.PersistentKeySize]byte
 		copy(b[:], pending.Bytes())
@@ -345,12 +353,6 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
 		}
 		k.cred.Persistent = pending
-	}
-	if standard && (cf.Success() || cf.Continue()) {
-		// The URSK CREATE RANGING KEY staged (ranging.go).
-		if err := a.commitRangingLocked(k, &staged); err != nil {
-			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
-		}
 	}
 	if cf == transaction.CFKeyDeleted && standard {
 		// The vehicle says it deleted the key. CONTROL FLOW is not

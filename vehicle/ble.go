@@ -80,15 +80,16 @@ func (r *Reader) sessionPool(t transport.Transceiver) (*sync.Pool, error) {
 	return &s.pool, nil
 }
 
-// clientConfig returns how to frame APDUs for t: what t says it carries
-// (a BLE tunnel carries extended-length APDUs and refuses chained ones,
-// PROTOCOL.md §8.3), Config.Link otherwise.
-func (r *Reader) clientConfig(t transport.Transceiver) *transport.ClientConfig {
+// newClient returns the APDU client of a protocol run over t, framing
+// APDUs as t says it carries them (a BLE tunnel carries extended-length
+// APDUs and refuses chained ones, PROTOCOL.md §8.3), as Config.Link says
+// otherwise.
+func (r *Reader) newClient(t transport.Transceiver) *transport.Client {
 	if d, ok := t.(linkDescriber); ok {
 		c := d.ClientConfig()
-		return &c
+		return transport.NewClient(t, &c)
 	}
-	return r.link
+	return transport.NewClient(t, r.link)
 }
 
 // RKEKey returns the public key, state and access profile of the key of

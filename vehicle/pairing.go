@@ -269,7 +269,7 @@ func (r *Reader) Pair(ctx context.Context, t transport.Transceiver) (PairResult,
 	if err != nil {
 		return PairResult{}, fmt.Errorf("vehicle: %w", err)
 	}
-	res, err := r.runPairing(ctx, transport.NewClient(t, r.clientConfig(t)), p)
+	res, err := r.runPairing(ctx, r.newClient(t), p)
 	if err != nil {
 		return PairResult{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/race"
 	"github.com/opencarkey/sdk/ranging"
 	"github.com/opencarkey/sdk/store"
 	"github.com/opencarkey/sdk/transaction"
@@ -351,4 +352,32 @@ func (r *sduRecorder) WriteSDU(ctx context.Context, b []byte) error {
 	}
 	r.mu.Unlock()
 	return r.Conn.WriteSDU(ctx, b)
+}
+
+// TestBLEAllocations pins that a fast transaction through the BLE tunnel
+// allocates no more than one with an in-memory card: the interface's
+// sessions are pooled and the tunnel's framing reuses its buffers.
+func TestBLEAllocations(t *testing.T) {
+	if race.Enabled {
+		return // allocations are not counted under the race detector
+	}
+	w := newR3World(t, nil, nil)
+	tunnel := bleLink(t, w.applet, 0, 0)
+	ctx := context.Background()
+	fast := func(tr transport.Transceiver) func() {
+		return func() {
+			if res, err := w.reader.Transact(ctx, tr, dkey.ActionUnlock); err != nil || !res.Fast {
+				t.Fatalf("fast unlock: %+v, %v", res, err)
+			}
+		}
+	}
+	// The first unlock is standard: Kpersistent, over BLE (C3).
+	if _, err := w.reader.Transact(ctx, tunnel, dkey.ActionUnlock); err != nil {
+		t.Fatal(err)
+	}
+	overBLE := testing.AllocsPerRun(20, fast(tunnel))
+	inMemory := testing.AllocsPerRun(20, fast(w.card))
+	if overBLE > inMemory {
+		t.Errorf("a fast unlock over BLE allocates %v times, with an in-memory card %v", overBLE, inMemory)
+	}
 }

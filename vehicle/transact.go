@@ -150,7 +150,7 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 		return res, err
 	}
 	p := pool.Get().(*pooled)
-	x := &run{r: r, s: p.s, c: transport.NewClient(t, r.clientConfig(t)), ctx: ctx, res: &res, buf: p.buf}
+	x := &run{r: r, s: p.s, c: r.newClient(t), ctx: ctx, res: &res, buf: p.buf}
 	defer func() {
 		x.pending.Zeroize()
 		x.ursk.clear()

@@ -18,14 +18,27 @@ const (
 	insAuth1    = 0x81
 	insExchange = 0xC9
 	insControl  = 0x3C
+	// insCreateRangingKey is CREATE RANGING KEY (Release 3, PROTOCOL.md
+	// §2.3; ranging.go).
+	insCreateRangingKey = 0x71
 )
 
-// ProcessAPDU answers one command APDU and appends the response to dst. It
-// never fails: a malformed or refused command gets a status word, and
-// nothing the command could not change legitimately is changed.
+// ProcessAPDU answers one command APDU that arrived over NFC and appends
+// the response to dst. It never fails: a malformed or refused command gets
+// a status word, and nothing the command could not change legitimately is
+// changed. Commands from another interface go through ProcessAPDUOn.
 func (a *Applet) ProcessAPDU(dst, apdu []byte) []byte {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if !a.useInterfaceLocked(transaction.InterfaceNFC) {
+		return transport.AppendResponse(dst, nil, dkey.SWNoPreciseDiagnosis)
+	}
+	return a.processLocked(dst, apdu)
+}
+
+// processLocked answers one command APDU on the interface in use. a.mu is
+// held.
+func (a *Applet) processLocked(dst, apdu []byte) []byte {
 	cmd, err := transport.ParseCommand(apdu)
 	if err != nil {
 		a.abortLocked()
@@ -86,7 +99,9 @@ func (a *Applet) dispatchDK(dst []byte, cmd *transport.Command) ([]byte, error) 
 		return a.exchange(dst, cmd)
 	case cmd.INS == insControl && cmd.CLA == 0x80:
 		return a.controlFlow(dst, cmd)
-	case cmd.INS == insAuth0 || cmd.INS == insAuth1 || cmd.INS == insExchange || cmd.INS == insControl:
+	case cmd.INS == insCreateRangingKey && cmd.CLA == 0x80:
+		return a.createRangingKey(dst, cmd)
+	case cmd.INS == insAuth0 || cmd.INS == insAuth1 || cmd.INS == insExchange || cmd.INS == insControl || cmd.INS == insCreateRangingKey:
 		a.abortLocked()
 		return dst, dkey.SWClassNotSupported
 	}
@@ -102,22 +117,7 @@ func (a *Applet) auth0(dst []byte, cmd *transport.Command) ([]byte, error) {
 		return dst, err
 	}
 	k := a.find(vid)
-	switch {
-	case k == nil:
-		err = dkey.ErrUnknownVehicle
-	case a.lost:
-		err = dkey.ErrKeySuspended
-	case k.state == dkey.KeySuspended:
-		err = dkey.ErrKeySuspended
-	case a.power:
-		// Power reserve (power.go): no host, no host clock, no user
-		// authentication; only the keys marked for it, with express
-		// mode on, transact.
-		err = powerReserveRefusal(k)
-	case !k.express && !a.now().Before(a.authTil):
-		err = dkey.ErrUserAuthenticationRequired
-	}
-	if err != nil {
+	if err = a.policyLocked(k); err != nil {
 		a.abortLocked()
 		return dst, fmt.Errorf("device: %w", err)
 	}
@@ -127,6 +127,29 @@ func (a *Applet) auth0(dst []byte, cmd *transport.Command) ([]byte, error) {
 	}
 	a.current = k
 	return out, nil
+}
+
+// policyLocked is the device's policy for key k (nil: the applet has no
+// live key for the vehicle) at a reader, and for remote keyless entry
+// (SignRKE): lost mode, the key's state, power reserve, express mode and
+// user authentication. a.mu is held.
+func (a *Applet) policyLocked(k *key) error {
+	switch {
+	case k == nil:
+		return dkey.ErrUnknownVehicle
+	case a.lost:
+		return dkey.ErrKeySuspended
+	case k.state == dkey.KeySuspended:
+		return dkey.ErrKeySuspended
+	case a.power:
+		// Power reserve (power.go): no host, no host clock, no user
+		// authentication; only the keys marked for it, with express
+		// mode on, transact.
+		return powerReserveRefusal(k)
+	case !k.express && !a.now().Before(a.authTil):
+		return dkey.ErrUserAuthenticationRequired
+	}
+	return nil
 }
 
 func (a *Applet) auth1(dst []byte, cmd *transport.Command) ([]byte, error) {
@@ -302,12 +325,22 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 	pending := a.pending
 	a.pending.Zeroize()
 	defer pending.Zeroize()
+	staged := a.rng.takeStaged()
+	defer staged.clear()
 	if err != nil || k == nil {
 		return dst, err
 	}
 	k.lastCF, k.dirty = cf, true
 	if cf.Success() {
 		k.txCount++
+	}
+	if standard && (cf.Success() || cf.Continue()) {
+		// The URSK CREATE RANGING KEY staged (ranging.go), first: if
+		// Kpersistent fails after it, the vehicle sees no acknowledgement
+		// and keeps no URSK, and the device's goes at its TTL.
+		if err := a.commitRangingLocked(k, &staged); err != nil {
+			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
+		}
 	}
 	if standard && (cf.Success() || cf.Continue()) && pending.Valid() {
 		var b [transaction.PersistentKeySize]byte

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/seal"
+	"github.com/opencarkey/sdk/internal/urskslots"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
@@ -51,6 +52,9 @@ type Config struct {
 	// Pairing; with neither, the applet does not create shared keys. When
 	// both are set they must be the same certificate.
 	InstanceCA *InstanceCA
+	// Ranging bounds the ranging keys (URSK) the applet keeps for UWB
+	// (CREATE RANGING KEY, ranging.go); the zero value means the defaults.
+	Ranging RangingConfig
 }
 
 // KeyConfig describes a key to create in the applet.
@@ -222,6 +226,10 @@ type Applet struct {
 	testingOnlyDeriving func()
 	// power is power reserve (power.go).
 	power bool
+	// Release 3: the session of each interface (ble.go) and the ranging
+	// keys (ranging.go).
+	iface interfaces
+	rng   rangingState
 	// The stored state (state.go); nextID is the last key ID given out.
 	st     Store
 	sec    *seal.Section
@@ -258,6 +266,9 @@ func NewApplet(cfg *Config) (*Applet, error) {
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.rng.cfg, err = a.rangingConfig(); err != nil {
+		return nil, err
 	}
 	if err := a.open(cfg); err != nil {
 		return nil, err
@@ -567,6 +578,12 @@ func (a *Applet) SetLostMode(on bool) error {
 		return err
 	}
 	a.abortLocked()
+	if on {
+		// Lost mode deletes every ranging key (ranging.go); lookups
+		// refuse them meanwhile, and a restart finishes a deletion a
+		// crash cut short.
+		return a.dropRangingLocked(func(*urskslots.Entry[KeyID]) bool { return true }, true)
+	}
 	return nil
 }
 
@@ -651,7 +668,8 @@ func (a *Applet) terminateLocked(k *key) error {
 	if err != nil {
 		return fmt.Errorf("device: key terminated, but the secure element failed to delete it: %w", err)
 	}
-	return nil
+	// Its ranging keys went with it; the index forgets them (ranging.go).
+	return a.dropRangingLocked(func(e *urskslots.Entry[KeyID]) bool { return e.Owner == k.id }, true)
 }
 
 // ReadPrivateMailbox reads n bytes at off of the private mailbox of the key
@@ -714,6 +732,7 @@ func (a *Applet) Reset() {
 
 func (a *Applet) abortLocked() {
 	a.sess.Deselect()
+	a.rng.staged.clear()
 	a.current = nil
 	a.areaSeen = 0
 	a.pending.Zeroize()

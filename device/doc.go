@@ -101,6 +101,23 @@
 // instance to the automaker's key tracking, by which lost mode reaches the
 // vehicles.
 //
+// # Release 3: BLE and UWB
+//
+// Over Bluetooth LE (PROTOCOL.md §8) package transport/ble's Serve hands
+// the applet each command with the interface byte of the link
+// ([Applet.ProcessAPDUOn]; ProcessAPDU is NFC's, 5E), and the
+// transaction binds it into its key derivation (§4.4). [Applet.SignRKE]
+// signs remote keyless entry (§8.6) under the policy of a transaction;
+// [Applet.BLEKeys] returns the BLE keys owner pairing derived (§3.3), kept
+// in the secure element (SecretBLE) for the first approach. CREATE
+// RANGING KEY (80 71, §2.3) keeps the URSK of a standard transaction in
+// the secure element (SecretRanging) under the UWB session ID, the last
+// four bytes of the transaction identifier (§8.4): a bounded number of
+// slots (Config.Ranging; 6484 when they are full, §2.4), a lifetime (URSK
+// TTL), deleted with its key at termination and at lost mode, stored in
+// the applet's state and restored while its lifetime allows. The applet is
+// the device's ranging.KeyStore ([Applet.RangingKey]).
+//
 // # Where the project chose
 //
 //   - One live key per vehicle in an applet (AUTH0 names the vehicle, not the
@@ -168,4 +185,28 @@
 //     mode) never wait for it (issue 12, finding 6).
 //   - Power reserve: only keys the owner marked, with express mode on; the
 //     host's clock is never read in the mode.
+//   - The interface byte over BLE is C3 (Aliro's) unless the link says
+//     otherwise (PROTOCOL.md §11 row 7). One transaction runs at a time:
+//     a command from another interface than the previous one ends the
+//     transaction in progress, as a phone leaving the field does.
+//   - RKE: SignRKE applies the policy of a transaction (lost mode, key
+//     state, power reserve, express mode and user authentication), not the
+//     stricter one of SharingSigner: unlocking the trunk from the phone is
+//     what an unlock at the door is.
+//   - CREATE RANGING KEY is accepted only after the AUTH1 of a standard
+//     transaction of the CCC profile (the one that derives a URSK), in
+//     clear as CONTROL FLOW, with up to 127 bytes of arbitrary_data the
+//     applet binds nothing to (its use is not public); 6985 otherwise and
+//     in power reserve (no clock for the TTL), 6B00 for P1-P2 other than
+//     00 00, 6700 for more data. The URSK is staged and stored only when
+//     CONTROL FLOW reports the transaction's success, as Kpersistent is,
+//     so a transaction that fails keeps no URSK on either side. Slots are
+//     per applet, every key together (DefaultRangingSlots), the TTL
+//     DefaultURSKTTL (12 hours, Android's default URSK TTL); an expired
+//     URSK makes room for a new one, and a session ID that comes again
+//     replaces its URSK. A suspended key's URSKs stay but are refused
+//     (revoked) until it is resumed; termination and lost mode delete
+//     them. The secret is stored in the secure element before the index
+//     record, and the record deleted before the secret, so that a crash
+//     leaves at most a secret nothing names, which goes with its key.
 package device

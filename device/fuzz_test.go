@@ -30,8 +30,9 @@ func (c *recordingCard) Transceive(_ context.Context, dst, cmd []byte) ([]byte, 
 // authenticate, so the key stays active and its Kpersistent and mailboxes
 // are unchanged, the statement area included (only the vehicle's
 // acknowledgement inside the secure channel clears it; CONTROL FLOW 4082
-// clears nothing). (The display-only transaction count may change: CONTROL FLOW
-// is not authenticated.)
+// clears nothing), and no ranging key is ever kept (CREATE RANGING KEY
+// needs an authenticated standard transaction). (The display-only
+// transaction count may change: CONTROL FLOW is not authenticated.)
 func FuzzApplet(f *testing.F) {
 	a, err := NewApplet(nil)
 	if err != nil {
@@ -53,8 +54,13 @@ func FuzzApplet(f *testing.F) {
 	client := transport.NewClient(card, &transport.ClientConfig{ExtendedLength: true})
 	s := v.NewSession()
 	var pk transaction.PersistentKey
-	for _, flags := range []transaction.Flags{0, transaction.FlagFast} {
-		if err := s.Start(dkey.ActionUnlock, flags); err != nil {
+	for i, flags := range []transaction.Flags{0, transaction.FlagFast, 0} {
+		action := dkey.ActionUnlock
+		if i == 2 {
+			// A ranging-key transaction with CREATE RANGING KEY.
+			action = dkey.ActionRangingKey
+		}
+		if err := s.Start(action, flags); err != nil {
 			f.Fatal(err)
 		}
 		do := func(c transport.Command) transport.Response {
@@ -73,6 +79,9 @@ func FuzzApplet(f *testing.F) {
 			pk, _ = s.VerifyEndpoint(info.PublicKey)
 			c, _ = s.Exchange([]transaction.MailboxOp{{Kind: transaction.OpWrite, Mailbox: dkey.PrivateMailbox, Data: []byte{1, 2}}})
 			_, _ = s.ReadExchange(do(c))
+			if action == dkey.ActionRangingKey {
+				do(transport.Command{CLA: 0x80, INS: 0x71, Data: []byte{1, 2, 3}})
+			}
 		} else if s.FindFast([]transaction.FastKey{transaction.NewFastKey(info.PublicKey, &pk)}) < 0 {
 			f.Fatal("fast seed transaction failed")
 		}
@@ -93,6 +102,13 @@ func FuzzApplet(f *testing.F) {
 	if err := a.WritePrivateMailbox(vid, 0, area); err != nil {
 		f.Fatal(err)
 	}
+	// The seeds' URSKs go: none may come back without the vehicle.
+	if err := a.SetLostMode(true); err != nil {
+		f.Fatal(err)
+	}
+	if err := a.SetLostMode(false); err != nil {
+		f.Fatal(err)
+	}
 	k := a.keys[0]
 	persistent := k.cred.Persistent
 	private, conf := bytes.Clone(k.private), bytes.Clone(k.conf)
@@ -104,7 +120,7 @@ func FuzzApplet(f *testing.F) {
 				t.Fatalf("response %X to %X is malformed", resp, cmd)
 			}
 			if k.state != dkey.KeyActive || !k.cred.Persistent.Equal(&persistent) ||
-				!bytes.Equal(k.private, private) || !bytes.Equal(k.conf, conf) || a.lost {
+				!bytes.Equal(k.private, private) || !bytes.Equal(k.conf, conf) || a.lost || a.rng.table.Len() != 0 {
 				t.Fatalf("command %X changed the key: state %v", cmd, k.state)
 			}
 		}

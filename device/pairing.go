@@ -254,6 +254,10 @@ func (s appletKeys) Commit(r *pairing.DeviceResult) error {
 	if err := a.se.PutSecret(SecretID{Key: a.pairKey, Kind: SecretPairing}, r.LongTermSecret[:]); err != nil {
 		return fmt.Errorf("%w: %w", pairing.ErrKeyStore, err)
 	}
+	// The BLE keys of the first approach (ble.go) stay beside it.
+	if err := a.putBLEKeysLocked(a.pairKey, &r.BLE); err != nil {
+		return fmt.Errorf("%w: %w", pairing.ErrKeyStore, err)
+	}
 	mb := r.KeyConfig.Mailboxes
 	k := &key{
 		id: a.pairKey, vehicle: r.VehicleID, role: dkey.RoleOwner, state: dkey.KeyActive, express: true, mailboxes: mb,

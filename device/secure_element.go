@@ -33,6 +33,10 @@ const (
 	// hold one per session, and the ranging setup stores and deletes them
 	// one by one.
 	SecretRanging SecretKind = 3
+	// SecretBLE is Kble_intro ‖ Kble_oob_master (2 × pairing.BLEKeySize
+	// bytes) of a key from owner pairing: the keys of the first approach
+	// over BLE (PROTOCOL.md §3.3, §8.1).
+	SecretBLE SecretKind = 4
 )
 
 // String returns the name of the kind.
@@ -44,6 +48,8 @@ func (k SecretKind) String() string {
 		return "pairing secret"
 	case SecretRanging:
 		return "ranging key"
+	case SecretBLE:
+		return "BLE keys"
 	}
 	return fmt.Sprintf("SecretKind(%d)", uint8(k))
 }
@@ -64,7 +70,7 @@ func (id SecretID) check(n int) error {
 	switch {
 	case id.Key == 0:
 		return errors.New("device: secret of key 0")
-	case id.Kind < SecretPersistent || id.Kind > SecretRanging:
+	case id.Kind < SecretPersistent || id.Kind > SecretBLE:
 		return fmt.Errorf("device: unknown secret kind %v", id.Kind)
 	case id.Kind != SecretRanging && id.Session != 0:
 		return fmt.Errorf("device: a session ID for a %v", id.Kind)

@@ -303,7 +303,7 @@ func (a *Applet) restore() error {
 			return err
 		}
 	}
-	return nil
+	return a.restoreRanging()
 }
 
 // loadCredential fetches the key handle and Kpersistent of k from the
@@ -327,6 +327,9 @@ func (a *Applet) loadCredential(k *key) error {
 		clear(ltss[:])
 		if err != nil || len(b) != pairing.LongTermSecretSize {
 			return stateError("loading the pairing secret", fmt.Errorf("%w: key %d: %w", seal.ErrCorrupt, k.id, err))
+		}
+		if err := a.checkBLEKeys(k); err != nil {
+			return err
 		}
 	}
 	var buf [transaction.PersistentKeySize]byte

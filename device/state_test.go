@@ -15,6 +15,7 @@ import (
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/seal"
+	"github.com/opencarkey/sdk/internal/urskslots"
 	"github.com/opencarkey/sdk/store"
 	"github.com/opencarkey/sdk/store/bolt"
 	"github.com/opencarkey/sdk/transaction"
@@ -114,7 +115,16 @@ var appletState = cmp.Options{
 		"pairPassword", "pairRequests", "pairRun", "pairBusy", "pairClosed", "pairKey", "testingOnlyDeriving",
 		// Derived: the highest key ID of the records.
 		"nextID",
-		"closed"),
+		"closed",
+		// The interface in use (ble.go): a restart starts on NFC.
+		"iface"),
+	// Ranging keys (ranging.go): the index is stored; the configuration
+	// is given again, a URSK staged in a transaction is not stored, and
+	// the memory of revoked sessions is not either (after a restart a
+	// revoked URSK is reported unknown).
+	cmp.AllowUnexported(rangingState{}, urskslots.Table[KeyID]{}),
+	cmpopts.IgnoreFields(rangingState{}, "cfg", "staged"),
+	cmpopts.IgnoreFields(urskslots.Table[KeyID]{}, "revoked"),
 	cmpopts.IgnoreFields(key{},
 		// Counts host writes within one transaction.
 		"privGen",

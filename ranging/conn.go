@@ -2,160 +2,61 @@ package ranging
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"sync"
-	"time"
 )
 
-// Conn carries ranging messages between the two sides. The BLE link carries
-// them as DK messages of type 2 (PROTOCOL.md §8.3); [StreamConn] carries them
-// over any byte stream.
+// Conn carries ranging messages between the two sides: on a Release 3
+// link, DK messages of type 2 (PROTOCOL.md §8.3), which transport/ble's
+// RangingLink sends and receives over its DK message codec, so that the
+// message header and the two message-ID numberings are encoded in one
+// place. The methods use plain bytes so that a link implements Conn
+// without importing this package.
 //
-// WriteMessage sends one message. ReadMessage receives the next one and
-// appends its payload to dst. Both honour ctx; a Conn whose peer went away
-// returns an error wrapping [ErrConnClosed]. One goroutine reads and one
-// writes at a time.
+// SendRanging sends one message: id is the message ID in the per-type
+// numbering, the value of its [MessageID]; the link puts it on the wire in
+// the numbering it is configured for. ReceiveRanging receives the next
+// ranging message, appends its payload to dst and returns its per-type ID
+// (the link maps the global numbering's IDs back). Both honour ctx and
+// fail with the link's errors; one goroutine receives and one sends at a
+// time.
 type Conn interface {
-	WriteMessage(ctx context.Context, id MessageID, payload []byte) error
-	ReadMessage(ctx context.Context, dst []byte) (MessageID, []byte, error)
+	SendRanging(ctx context.Context, id byte, payload []byte) error
+	ReceiveRanging(ctx context.Context, dst []byte) (byte, []byte, error)
 }
 
-// messageTypeRanging is the DK message type of the UWB ranging service
-// (PROTOCOL.md §8.3).
-const messageTypeRanging = 0x02
-
-// MaxPayload bounds the payload of a ranging message a [StreamConn] accepts.
-// The largest ranging message, a capability request with full lists, is 43
-// bytes.
+// MaxPayload bounds the payload of a ranging message: the largest, a
+// capability request with full lists, is 43 bytes. The drivers below keep
+// their buffers this size.
 const MaxPayload = 64
 
-// StreamConn is a [Conn] over a byte stream (a pipe, a socket, a UART). Each
-// message is framed as a DK message of type 2 (PROTOCOL.md §8.3): type 02,
-// message ID, payload length (2 bytes, big-endian), payload. On receive it
-// accepts both numberings of the configurable recovery messages; on send it
-// uses Numbering.
-//
-// When the stream has deadlines (net.Conn, os.File), StreamConn maps the
-// context's deadline and cancellation onto them; a plain io.ReadWriter
-// blocks until it returns.
-type StreamConn struct {
-	rw        io.ReadWriter
-	Numbering Numbering
-
-	rmu, wmu sync.Mutex
-	wbuf     [4 + MaxPayload]byte
+// send sends one message over conn.
+func send(ctx context.Context, conn Conn, id MessageID, payload []byte) error {
+	return conn.SendRanging(ctx, byte(id), payload)
 }
 
-// NewStreamConn returns a [StreamConn] over rw.
-func NewStreamConn(rw io.ReadWriter) *StreamConn { return &StreamConn{rw: rw} }
-
-type readDeadliner interface{ SetReadDeadline(time.Time) error }
-type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
-
-// withDeadline applies ctx to one blocking operation through set, which sets
-// the stream's deadline: the context's deadline, and a deadline in the past
-// when it is cancelled. The returned function lifts it again.
-func withDeadline(ctx context.Context, set func(time.Time) error) (lift func()) {
-	if d, ok := ctx.Deadline(); ok {
-		_ = set(d)
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		_ = set(time.Unix(1, 0))
-		close(fired)
-	})
-	return func() {
-		if !stop() {
-			<-fired // the cancellation ran; wait so that it cannot outlive the operation
-		}
-		_ = set(time.Time{})
-	}
-}
-
-// WriteMessage implements [Conn].
-func (c *StreamConn) WriteMessage(ctx context.Context, id MessageID, payload []byte) error {
-	if len(payload) > MaxPayload {
-		return fmt.Errorf("ranging: payload of %d bytes, limit %d", len(payload), MaxPayload)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if d, ok := c.rw.(writeDeadliner); ok {
-		defer withDeadline(ctx, d.SetWriteDeadline)()
-	}
-	b := append(c.wbuf[:0], messageTypeRanging, c.Numbering.Wire(id))
-	b = binary.BigEndian.AppendUint16(b, uint16(len(payload)))
-	b = append(b, payload...)
-	if _, err := c.rw.Write(b); err != nil {
-		return c.ioError(ctx, err)
-	}
-	return nil
-}
-
-// ReadMessage implements [Conn]. A frame of another DK message type, an
-// unknown message ID or a payload over [MaxPayload] is an error wrapping
-// [ErrMalformed]; the stream is out of step afterwards.
-func (c *StreamConn) ReadMessage(ctx context.Context, dst []byte) (MessageID, []byte, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, dst, err
-	}
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if d, ok := c.rw.(readDeadliner); ok {
-		defer withDeadline(ctx, d.SetReadDeadline)()
-	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(c.rw, hdr[:]); err != nil {
-		return 0, dst, c.ioError(ctx, err)
-	}
-	if hdr[0] != messageTypeRanging {
-		return 0, dst, malformed("DK message type 0x%02x, want 02", hdr[0])
-	}
-	id, err := ParseMessageID(hdr[1])
+// receive reads the next message from conn and checks its ID: an ID that
+// names no ranging message, or a payload over MaxPayload, is an error
+// wrapping [ErrMalformed].
+func receive(ctx context.Context, conn Conn, dst []byte) (MessageID, []byte, error) {
+	b, payload, err := conn.ReceiveRanging(ctx, dst)
 	if err != nil {
 		return 0, dst, err
 	}
-	n := int(binary.BigEndian.Uint16(hdr[2:]))
-	if n > MaxPayload {
-		return 0, dst, malformed("payload of %d bytes, limit %d", n, MaxPayload)
+	id, err := ParseMessageID(b)
+	if err != nil {
+		return 0, dst, err
 	}
-	start := len(dst)
-	dst = append(dst, make([]byte, n)...)
-	if _, err := io.ReadFull(c.rw, dst[start:]); err != nil {
-		return 0, dst[:start], c.ioError(ctx, err)
+	if n := len(payload) - len(dst); n > MaxPayload {
+		return 0, dst, malformed("%v of %d bytes, limit %d", id, n, MaxPayload)
 	}
-	return id, dst, nil
+	return id, payload, nil
 }
 
-// ioError maps a stream error: the context's error when it ended, else
-// ErrConnClosed for an orderly end of stream.
-func (c *StreamConn) ioError(ctx context.Context, err error) error {
-	if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
-		<-ctx.Done() // the stream's deadline is the context's: report it as such
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("ranging: %w", ctxErr)
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.ErrClosedPipe) {
-		return fmt.Errorf("%w: %w", ErrConnClosed, err)
-	}
-	return fmt.Errorf("ranging: %w", err)
-}
-
-var _ Conn = (*StreamConn)(nil)
-
-// exchange sends one message and, when wait is set, reads the answer.
+// exchange sends one message and reads the answer.
 func exchange(ctx context.Context, conn Conn, id MessageID, payload, buf []byte) (MessageID, []byte, error) {
-	if err := conn.WriteMessage(ctx, id, payload); err != nil {
+	if err := send(ctx, conn, id, payload); err != nil {
 		return 0, buf, err
 	}
-	return conn.ReadMessage(ctx, buf[:0])
+	return receive(ctx, conn, buf[:0])
 }
 
 // Run runs the vehicle's side of the ranging setup of session id over conn
@@ -196,12 +97,12 @@ func (v *Vehicle) Request(ctx context.Context, conn Conn, build func(dst []byte)
 }
 
 // Serve answers the vehicle's messages on conn until ctx ends, the
-// connection closes, or a message fails; it returns that error. It owns d
+// connection fails, or a message fails; it returns that error. It owns d
 // while it runs.
 func (d *Device) Serve(ctx context.Context, conn Conn) error {
 	var out, in [MaxPayload]byte
 	for {
-		id, msg, err := conn.ReadMessage(ctx, in[:0])
+		id, msg, err := receive(ctx, conn, in[:0])
 		if err != nil {
 			return err
 		}
@@ -210,7 +111,7 @@ func (d *Device) Serve(ctx context.Context, conn Conn) error {
 			return err
 		}
 		if rid != 0 {
-			if err := conn.WriteMessage(ctx, rid, rsp); err != nil {
+			if err := send(ctx, conn, rid, rsp); err != nil {
 				return err
 			}
 		}

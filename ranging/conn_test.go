@@ -1,33 +1,74 @@
 package ranging
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net"
+	"sync"
 	"testing"
 	"time"
 )
 
-func pipeConns(t *testing.T) (vehicleEnd, deviceEnd net.Conn) {
+// errMemClosed is what a memConn returns once either end closed it.
+var errMemClosed = errors.New("memConn closed")
+
+type memMessage struct {
+	id      byte
+	payload []byte
+}
+
+// memConn is one end of an in-memory Conn pair: each message is handed
+// over whole, as the BLE link does. The link itself (transport/ble's
+// RangingLink) is tested over a BLE pipe in ble_test.go.
+type memConn struct {
+	in, out chan memMessage
+	done    chan struct{}
+	once    *sync.Once
+}
+
+func memConns(t *testing.T) (vehicleEnd, deviceEnd *memConn) {
 	t.Helper()
-	a, b := net.Pipe()
-	t.Cleanup(func() { a.Close(); b.Close() })
+	ab, ba := make(chan memMessage, 1), make(chan memMessage, 1)
+	done, once := make(chan struct{}), new(sync.Once)
+	a := &memConn{in: ba, out: ab, done: done, once: once}
+	b := &memConn{in: ab, out: ba, done: done, once: once}
+	t.Cleanup(func() { a.Close() })
 	return a, b
 }
 
-// TestRunOverStream runs the setup, a suspend, a recovery and a
-// configurable recovery over a byte stream with the DK message framing.
-func TestRunOverStream(t *testing.T) {
+func (c *memConn) Close() { c.once.Do(func() { close(c.done) }) }
+
+func (c *memConn) SendRanging(ctx context.Context, id byte, payload []byte) error {
+	select {
+	case c.out <- memMessage{id, append([]byte(nil), payload...)}:
+		return nil
+	case <-c.done:
+		return errMemClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *memConn) ReceiveRanging(ctx context.Context, dst []byte) (byte, []byte, error) {
+	select {
+	case m := <-c.in:
+		return m.id, append(dst, m.payload...), nil
+	case <-c.done:
+		return 0, dst, errMemClosed
+	case <-ctx.Done():
+		return 0, dst, ctx.Err()
+	}
+}
+
+// TestRunOverConn runs the setup, a suspend, a recovery and a configurable
+// recovery over a Conn.
+func TestRunOverConn(t *testing.T) {
 	b := newBench(t, Capabilities{}, Capabilities{}, 3)
-	ve, de := pipeConns(t)
+	conn, de := memConns(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- b.d.Serve(ctx, NewStreamConn(de)) }()
+	go func() { served <- b.d.Serve(ctx, de) }()
 
-	conn := NewStreamConn(ve)
 	s, err := b.v.Run(ctx, conn, testSession)
 	if err != nil {
 		t.Fatalf("Run = %v", err)
@@ -44,7 +85,6 @@ func TestRunOverStream(t *testing.T) {
 	if err := b.v.Request(ctx, conn, b.v.Recover); err != nil {
 		t.Fatalf("recover: %v", err)
 	}
-	conn.Numbering = NumberingGlobal
 	if err := b.v.Request(ctx, conn, func(dst []byte) (MessageID, []byte, error) { return b.v.RecoverWith(dst, 3) }); err != nil {
 		t.Fatalf("configurable recovery: %v", err)
 	}
@@ -62,129 +102,69 @@ func TestRunOverStream(t *testing.T) {
 // at the context's deadline instead of hanging.
 func TestRunSilentDevice(t *testing.T) {
 	b := newBench(t, Capabilities{}, Capabilities{}, 1)
-	ve, de := pipeConns(t)
-	go func() { _, _ = io.Copy(io.Discard, de) }()
+	conn, de := memConns(t)
+	go func() {
+		for {
+			if _, _, err := de.ReceiveRanging(context.Background(), nil); err != nil {
+				return
+			}
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := b.v.Run(ctx, NewStreamConn(ve), testSession); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := b.v.Run(ctx, conn, testSession); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run against a silent device = %v, want context.DeadlineExceeded", err)
-	}
-	// The stream still works with a new context: the deadline was lifted.
-	go func() {
-		var buf [4]byte
-		_, _ = io.ReadFull(de, buf[:])
-	}()
-	if err := NewStreamConn(ve).WriteMessage(context.Background(), MsgSuspendRQ, nil); err != nil {
-		t.Errorf("WriteMessage after a timed-out read = %v", err)
 	}
 }
 
 // TestServeFailure checks that a device without the URSK stops serving with
-// the key store's error and that the vehicle sees the connection close.
+// the key store's error and that the vehicle sees the link's error.
 func TestServeFailure(t *testing.T) {
 	b := newBench(t, Capabilities{}, Capabilities{}, 1)
 	b.dkeys.Revoke(testSession)
-	ve, de := pipeConns(t)
+	conn, de := memConns(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	served := make(chan error, 1)
 	go func() {
-		err := b.d.Serve(ctx, NewStreamConn(de))
+		err := b.d.Serve(ctx, de)
 		de.Close()
 		served <- err
 	}()
-	if _, err := b.v.Run(ctx, NewStreamConn(ve), testSession); !errors.Is(err, ErrConnClosed) {
-		t.Errorf("Run = %v, want ErrConnClosed", err)
+	if _, err := b.v.Run(ctx, conn, testSession); !errors.Is(err, errMemClosed) {
+		t.Errorf("Run = %v, want the link's error", err)
 	}
 	if err := <-served; !errors.Is(err, ErrRangingKeyRevoked) {
 		t.Errorf("Serve = %v, want ErrRangingKeyRevoked", err)
 	}
 }
 
-// rw is an io.ReadWriter over fixed input that records output.
-type rw struct {
-	r io.Reader
-	w bytes.Buffer
-}
-
-func (x *rw) Read(p []byte) (int, error)  { return x.r.Read(p) }
-func (x *rw) Write(p []byte) (int, error) { return x.w.Write(p) }
-
-func TestStreamConnFraming(t *testing.T) {
-	ctx := context.Background()
-	s := &rw{r: bytes.NewReader(nil)}
-	c := NewStreamConn(s)
-	rq := SuspendRequest{SessionID: SessionID{0xA1, 0xB2, 0xC3, 0xD4}}
-	if err := c.WriteMessage(ctx, MsgSuspendRQ, rq.Append(nil)); err != nil {
-		t.Fatal(err)
-	}
-	c.Numbering = NumberingGlobal
-	crq := ConfigurableRecoveryRequest{SessionID: rq.SessionID, RANMultiplier: 2}
-	if err := c.WriteMessage(ctx, MsgConfigurableRecoveryRQ, crq.Append(nil)); err != nil {
-		t.Fatal(err)
-	}
-	want := unhex(t, "02 07 0004 a1b2c3d4  02 12 0005 a1b2c3d4 02")
-	if !bytes.Equal(s.w.Bytes(), want) {
-		t.Errorf("frames = %x, want %x", s.w.Bytes(), want)
-	}
-	if err := c.WriteMessage(ctx, MsgSuspendRQ, make([]byte, MaxPayload+1)); err == nil {
-		t.Errorf("WriteMessage of an oversize payload succeeded")
-	}
-
-	r := NewStreamConn(&rw{r: bytes.NewReader(want)})
-	for _, wid := range []MessageID{MsgSuspendRQ, MsgConfigurableRecoveryRQ} {
-		id, payload, err := r.ReadMessage(ctx, nil)
-		if err != nil || id != wid {
-			t.Fatalf("ReadMessage = %v, %x, %v, want %v", id, payload, err, wid)
-		}
-		if _, err := ParseMessage(id, payload); err != nil {
-			t.Errorf("%v payload %x: %v", id, payload, err)
-		}
-	}
-	if _, _, err := r.ReadMessage(ctx, nil); !errors.Is(err, ErrConnClosed) {
-		t.Errorf("ReadMessage at the end = %v, want ErrConnClosed", err)
-	}
-	for _, tc := range []struct{ name, hex string }{
-		{"type 1", "01 07 0004 a1b2c3d4"},
-		{"unknown ID", "02 0d 0000"},
-		{"oversize", "02 01 0041"},
+// TestReceiveChecks checks what the drivers refuse from a Conn: an ID that
+// names no ranging message (a global ID the link should have mapped
+// included) and a payload over MaxPayload.
+func TestReceiveChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    memMessage
+	}{
+		{"unknown ID", memMessage{0x0D, nil}},
+		{"global ID", memMessage{0x12, make([]byte, 5)}},
+		{"oversize", memMessage{byte(MsgSuspendRQ), make([]byte, MaxPayload+1)}},
 	} {
-		r := NewStreamConn(&rw{r: bytes.NewReader(unhex(t, tc.hex))})
-		if _, _, err := r.ReadMessage(ctx, nil); !errors.Is(err, ErrMalformed) {
-			t.Errorf("%s: ReadMessage = %v, want ErrMalformed", tc.name, err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t, Capabilities{}, Capabilities{}, 1)
+			conn, de := memConns(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := conn.SendRanging(ctx, tc.m.id, tc.m.payload); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.d.Serve(ctx, de); !errors.Is(err, ErrMalformed) {
+				t.Errorf("Serve = %v, want ErrMalformed", err)
+			}
+			if b.d.Session() != nil {
+				t.Errorf("a refused message left a session")
+			}
+		})
 	}
-	r = NewStreamConn(&rw{r: bytes.NewReader(unhex(t, "02 07 0004 a1b2"))})
-	if _, _, err := r.ReadMessage(ctx, nil); !errors.Is(err, ErrConnClosed) {
-		t.Errorf("truncated frame: %v, want ErrConnClosed", err)
-	}
-}
-
-// FuzzStreamConn feeds arbitrary bytes to the frame reader: nothing panics,
-// errors are typed, and every message read re-frames to its input bytes.
-func FuzzStreamConn(f *testing.F) {
-	f.Add(unhex(f, "02 07 0004 a1b2c3d4  02 12 0005 a1b2c3d4 02"))
-	f.Add(unhex(f, "02 01 0008 02 0100 02 0001 01 12"))
-	f.Add(unhex(f, "01 07 0004 a1b2c3d4"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r := NewStreamConn(&rw{r: bytes.NewReader(b)})
-		var consumed int
-		for {
-			id, payload, err := r.ReadMessage(context.Background(), nil)
-			if err != nil {
-				if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrConnClosed) {
-					t.Fatalf("ReadMessage: %v is neither ErrMalformed nor ErrConnClosed", err)
-				}
-				return
-			}
-			frame := b[consumed : consumed+4+len(payload)]
-			consumed += len(frame)
-			if frame[1] != byte(id) && frame[1] != NumberingGlobal.Wire(id) {
-				t.Fatalf("frame %x read as %v", frame, id)
-			}
-			if !bytes.Equal(frame[4:], payload) {
-				t.Fatalf("frame %x: payload %x", frame, payload)
-			}
-		}
-	})
 }

@@ -27,9 +27,10 @@
 // [Vehicle] and [Device] are the two roles: bytes in, bytes out, no I/O.
 // Each message is a type with Append and Unmarshal ([Message]); the parsers
 // are strict and fuzzed. A [Conn] carries the messages: the BLE link's DK
-// messages of type 2, or a [StreamConn] over any byte stream, and
-// [Vehicle.Run], [Vehicle.Request] and [Device.Serve] drive the roles over
-// one. The result on both sides is a [Session]: the agreed [SessionParams],
+// messages of type 2 (transport/ble's RangingLink, which encodes the DK
+// message header and maps both message-ID numberings in the one codec of
+// that package), and [Vehicle.Run], [Vehicle.Request] and [Device.Serve]
+// drive the roles over one. The result on both sides is a [Session]: the agreed [SessionParams],
 // a state (established, suspended, recovered, URSK refresh needed, closed)
 // and the session's [KeySchedule].
 //
@@ -82,5 +83,4 @@
 //   - Unknown values in the vehicle's capability lists are kept and skipped,
 //     so that a newer vehicle stays compatible; selected values must be
 //     known.
-//   - [StreamConn] frames messages as DK messages of type 2 on any stream.
 package ranging

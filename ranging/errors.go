@@ -41,8 +41,6 @@ var (
 	// allow: suspending a suspended session, recovering after the URSK
 	// expired, anything after Close.
 	ErrSessionState = errors.New("ranging: operation not allowed in the session state")
-	// ErrConnClosed reports a message connection that the peer closed.
-	ErrConnClosed = errors.New("ranging: connection closed")
 )
 
 // UnexpectedMessageError reports a message that arrived when another was

@@ -14,7 +14,8 @@ type MessageID uint8
 // The ranging-service messages. Both vendor numberings agree on 01 to 0A;
 // the configurable recovery messages are 0B/0C in the per-type numbering of
 // [NXPDK] (these constants) and 12/13 in the global numbering of [CNDK]
-// (PROTOCOL.md §8.3, §11 item 5); see [Numbering].
+// (PROTOCOL.md §8.3, §11 item 5). This package speaks the per-type IDs; the
+// link maps the other numbering (see [Conn]).
 const (
 	MsgCapabilityRQ           MessageID = 0x01 // Ranging_Capability_RQ, vehicle → device
 	MsgCapabilityRS           MessageID = 0x02 // Ranging_Capability_RS, device → vehicle
@@ -28,12 +29,6 @@ const (
 	MsgRecoveryRS             MessageID = 0x0A // Ranging_Recovery_RS, device → vehicle
 	MsgConfigurableRecoveryRQ MessageID = 0x0B // Configurable_Ranging_Recovery_RQ, vehicle → device
 	MsgConfigurableRecoveryRS MessageID = 0x0C // Configurable_Ranging_Recovery_RS, device → vehicle
-)
-
-// The global numbering of the configurable recovery messages ([CNDK]).
-const (
-	globalConfigurableRecoveryRQ = 0x12
-	globalConfigurableRecoveryRS = 0x13
 )
 
 // String names the message, for example "Ranging_Session_RQ".
@@ -67,43 +62,15 @@ func (id MessageID) String() string {
 	return fmt.Sprintf("MessageID(0x%02x)", uint8(id))
 }
 
-// Numbering selects how the configurable recovery messages are numbered on
-// the wire (PROTOCOL.md §8.3: the two vendor stacks disagree). The zero
-// value is [NumberingPerType].
-type Numbering uint8
-
-const (
-	// NumberingPerType numbers them 0B and 0C ([NXPDK]).
-	NumberingPerType Numbering = iota
-	// NumberingGlobal numbers them 12 and 13 ([CNDK]).
-	NumberingGlobal
-)
-
-// Wire returns the message-ID byte that carries id in numbering n.
-func (n Numbering) Wire(id MessageID) byte {
-	if n == NumberingGlobal {
-		switch id {
-		case MsgConfigurableRecoveryRQ:
-			return globalConfigurableRecoveryRQ
-		case MsgConfigurableRecoveryRS:
-			return globalConfigurableRecoveryRS
-		}
-	}
-	return byte(id)
-}
-
-// ParseMessageID returns the ranging message a message-ID byte names. It
-// accepts both numberings of the configurable recovery messages, as
-// PROTOCOL.md §8.3 recommends, and rejects every other value with an error
-// wrapping [ErrMalformed].
+// ParseMessageID returns the ranging message a per-type message ID names
+// (01 to 0C), and rejects every other value with an error wrapping
+// [ErrMalformed]. The global numbering of the configurable recovery
+// messages (12 and 13, PROTOCOL.md §8.3) is the link's to map: package
+// transport/ble's message table holds both numberings, and its
+// RangingLink delivers per-type IDs.
 func ParseMessageID(b byte) (MessageID, error) {
-	switch {
-	case b >= byte(MsgCapabilityRQ) && b <= byte(MsgConfigurableRecoveryRS):
+	if b >= byte(MsgCapabilityRQ) && b <= byte(MsgConfigurableRecoveryRS) {
 		return MessageID(b), nil
-	case b == globalConfigurableRecoveryRQ:
-		return MsgConfigurableRecoveryRQ, nil
-	case b == globalConfigurableRecoveryRS:
-		return MsgConfigurableRecoveryRS, nil
 	}
 	return 0, malformed("unknown ranging message ID 0x%02x", b)
 }

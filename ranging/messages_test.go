@@ -245,19 +245,11 @@ func TestMessageIDs(t *testing.T) {
 			if err != nil || byte(id) != byte(b) {
 				t.Errorf("ParseMessageID(%02x) = %v, %v", b, id, err)
 			}
-		case b == 0x12 || b == 0x13:
-			if err != nil || id != MsgConfigurableRecoveryRQ+MessageID(b-0x12) {
-				t.Errorf("ParseMessageID(%02x) = %v, %v, want the configurable recovery message", b, id, err)
-			}
 		default:
 			if !errors.Is(err, ErrMalformed) {
 				t.Errorf("ParseMessageID(%02x) = %v, %v, want ErrMalformed", b, id, err)
 			}
 		}
-	}
-	if NumberingGlobal.Wire(MsgConfigurableRecoveryRQ) != 0x12 || NumberingGlobal.Wire(MsgConfigurableRecoveryRS) != 0x13 ||
-		NumberingPerType.Wire(MsgConfigurableRecoveryRQ) != 0x0B || NumberingGlobal.Wire(MsgSetupRQ) != 0x05 {
-		t.Errorf("Numbering.Wire disagrees with PROTOCOL.md §8.3")
 	}
 	if _, err := NewMessage(0x0D); err == nil {
 		t.Errorf("NewMessage(0x0D) succeeded")

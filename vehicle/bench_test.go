@@ -131,7 +131,8 @@ func BenchmarkFast(b *testing.B) { benchTransactions(b, dkey.ActionUnlock, true)
 
 // TestStoredTransactionWrites pins the cost in batches: a fast unlock
 // writes nothing on either side, a standard transaction one batch on
-// each, and over bbolt a fast unlock allocates no more than in memory.
+// each (a ranging-key transaction one on the vehicle, three on the
+// phone), and over bbolt a fast unlock allocates no more than in memory.
 func TestStoredTransactionWrites(t *testing.T) {
 	p := newBenchPair(t, true)
 	ctx := context.Background()
@@ -143,6 +144,10 @@ func TestStoredTransactionWrites(t *testing.T) {
 		{dkey.ActionUnlock, 0, 0},
 		{dkey.ActionUnlock, 0, 0},
 		{dkey.ActionEngineStart, 1, 1},
+		// The ranging-key transaction: the vehicle stores its URSK with
+		// the new Kpersistent; the phone's secure element stores
+		// Kpersistent and the URSK, and the applet its URSK index.
+		{dkey.ActionRangingKey, 1, 3},
 	} {
 		v0, d0 := p.writes()
 		if _, err := p.reader.Transact(ctx, p.card, tt.action); err != nil {

@@ -80,6 +80,23 @@
 // damaged, moved or missing record ErrStateCorrupt, and nothing is served
 // from them. Close stores what waits for the next batch.
 //
+// # Release 3: BLE and UWB
+//
+// [Reader.Transact] and [Reader.Pair] run unchanged over package
+// transport/ble's Tunnel (PROTOCOL.md §8.3): the reader binds the
+// interface byte the transceiver reports into the transaction's key
+// derivation (§4.4; 5E when it reports none) and frames APDUs as it says
+// (the tunnel carries extended-length APDUs and refuses chained ones, so
+// the certificates of owner pairing travel extended). [Reader.RKEKey] is
+// the store of keys of transport/ble's RKE core (§8.6); [Reader.BLEKeys]
+// returns the BLE keys owner pairing derived (§3.3), stored with the key
+// for the first approach. A transaction for dkey.ActionRangingKey (P2 10)
+// asks the device to keep its URSK (CREATE RANGING KEY, §2.3) and keeps
+// the vehicle's copy under the UWB session ID (§8.4,
+// Result.RangingSession) with the device's rules: bounded slots
+// (Config.Ranging), a lifetime, deleted with the key; the reader is the
+// vehicle's ranging.KeyStore ([Reader.RangingKey]).
+//
 // # Where the project chose
 //
 //   - CONTROL FLOW codes for the policy's refusals (PROTOCOL.md §4.9 lists
@@ -159,4 +176,23 @@
 //     Config.Revocations, when given with a Store, receives the stored
 //     ones, and those it holds that the store lacks are stored at
 //     NewReader.
+//   - The interface byte of a transceiver comes from an InterfaceByte
+//     method (transport/ble's Tunnel: C3 unless configured, PROTOCOL.md
+//     §11 row 7), its framing from a ClientConfig method; a transceiver
+//     without them is NFC (5E, Config.Link).
+//   - RKE: RKEKey refuses a key outside its validity window and the RKE
+//     core one that is not active or not entitled, as Transact does; a
+//     removed key is unknown.
+//   - Only the ranging-key transaction (P2 10) sends CREATE RANGING KEY,
+//     after the policy and the mailboxes, before CONTROL FLOW; the reader
+//     checks its own slots first, so that the device never keeps a URSK
+//     the vehicle would not. A refusal (6484: the device's slots are full)
+//     fails the transaction with ranging.ErrKeySlotsFull. The vehicle's
+//     copy is stored with the new Kpersistent, in the same batch, once the
+//     device acknowledged the success CONTROL FLOW (on which it stores its
+//     own). Slots are per reader (DefaultRangingSlots), the TTL the
+//     device's (DefaultURSKTTL). A suspended key's URSKs, and those of a
+//     key outside its validity window, are refused (revoked) and kept; a
+//     removed, terminated or rolled-back key's are deleted with it. The
+//     records of a key gone, and expired URSKs, are dropped at NewReader.
 package vehicle

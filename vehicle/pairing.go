@@ -269,7 +269,7 @@ func (r *Reader) Pair(ctx context.Context, t transport.Transceiver) (PairResult,
 	if err != nil {
 		return PairResult{}, fmt.Errorf("vehicle: %w", err)
 	}
-	res, err := r.runPairing(ctx, transport.NewClient(t, r.link), p)
+	res, err := r.runPairing(ctx, r.newClient(t), p)
 	if err != nil {
 		return PairResult{}, err
 	}
@@ -386,6 +386,11 @@ func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *
 	var pair *pairingState
 	_, err := r.enroll(e, &res.LongTermSecret, func(ops []store.Op, k *enrolled) ([]store.Op, error) {
 		var err error
+		// The BLE keys of the first approach (ble.go) are stored with
+		// the key.
+		if ops, err = r.bleOps(ops, res.Slot, &res.BLE); err != nil {
+			return ops, err
+		}
 		ops, pair, err = r.pairingOps(ops, func(p *pairingState) {
 			if p.replace != replaceNone {
 				pr := &pendingReplace{slot: res.Slot, mode: p.replace}
@@ -403,7 +408,10 @@ func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *
 	})
 	clear(token)
 	clear(res.LongTermSecret[:])
+	bleKeys := res.BLE
+	res.BLE.Zeroize()
 	if err != nil {
+		bleKeys.Zeroize()
 		// The device holds a key the vehicle cannot take (an owner or the
 		// same key enrolled meanwhile): mark it removed, so that its next
 		// transaction tells the device to delete it.
@@ -414,6 +422,10 @@ func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *
 	}
 	r.mu.Lock()
 	r.setPairingLocked(pair)
+	if r.ble == nil {
+		r.ble = map[dkey.KeySlot]*pairing.BLEKeys{}
+	}
+	r.ble[res.Slot] = &bleKeys
 	r.mu.Unlock()
 
 	out := PairResult{Slot: res.Slot, PublicKey: res.PublicKey}
@@ -544,6 +556,7 @@ func (r *Reader) forget(slot dkey.KeySlot) error {
 	keys := r.keys
 	if i >= 0 {
 		ops = r.sec.Delete(ops, keyName(slot))
+		ops = r.keyGoneOps(ops, slot)
 		keys = slices.Delete(slices.Clone(r.keys), i, i+1)
 	}
 	if err := r.commitLocked(ops, keys); err != nil {
@@ -551,6 +564,7 @@ func (r *Reader) forget(slot dkey.KeySlot) error {
 	}
 	r.setPairingLocked(pair)
 	if i >= 0 {
+		r.keyGoneLocked(slot)
 		r.fast[i].Zeroize()
 		r.keys[i].zeroize()
 		r.keys = slices.Delete(r.keys, i, i+1)

@@ -68,6 +68,9 @@ type Config struct {
 	Store Store
 	// KEK seals the records of Store; it is required with a Store.
 	KEK KeyEncryptionKey
+	// Ranging bounds the ranging keys (URSK) the reader keeps for UWB
+	// (ranging.go); the zero value means the defaults.
+	Ranging RangingConfig
 }
 
 // Enrollment describes a key the vehicle accepts.
@@ -241,6 +244,13 @@ type Reader struct {
 	fingerprint [sha256.Size]byte
 	pending     *pendingReplace
 	pairingBusy bool
+
+	// Release 3: the sessions of other interfaces than NFC (ble.go), the
+	// BLE keys of owner keys from pairing, and the ranging keys
+	// (ranging.go).
+	ifaces interfaces
+	ble    map[dkey.KeySlot]*pairing.BLEKeys
+	rng    rangingState
 }
 
 // NewReader returns a Reader with the state cfg.Store holds: the keys
@@ -253,11 +263,16 @@ type Reader struct {
 // with ErrStateVersion, and one with a damaged or tampered record with
 // ErrStateCorrupt: nothing is served from it.
 func NewReader(cfg *Config) (*Reader, error) {
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key, Versions: cfg.Versions})
+	vcfg := transaction.VehicleConfig{Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key, Versions: cfg.Versions}
+	v, err := transaction.NewVehicle(&vcfg)
 	if err != nil {
 		return nil, fmt.Errorf("vehicle: %w", err)
 	}
 	r := &Reader{v: v, now: cfg.Time, link: cfg.Link, trackingKeys: slices.Clone(cfg.TrackingKeys)}
+	r.ifaces.base = vcfg
+	if r.rng.cfg, err = resolveRanging(cfg.Ranging); err != nil {
+		return nil, err
+	}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -311,6 +326,12 @@ func (r *Reader) Close() error {
 	}
 	for i := range r.fast {
 		r.fast[i].Zeroize()
+	}
+	for _, k := range r.ble {
+		k.Zeroize()
+	}
+	for _, k := range r.rng.keys {
+		k.Clear()
 	}
 	if r.verifier != nil {
 		r.verifier.Zeroize()
@@ -572,6 +593,7 @@ func (r *Reader) removeAll(slots []dkey.KeySlot, extraOps []store.Op, after func
 			return fmt.Errorf("vehicle: recording the revocation: %w", err)
 		}
 		ops = r.sec.Delete(ops, keyName(slot))
+		ops = r.keyGoneOps(ops, slot)
 		var err error
 		if ops, err = r.addRemoved(ops, removed, k.info); err != nil {
 			return err
@@ -587,6 +609,7 @@ func (r *Reader) removeAll(slots []dkey.KeySlot, extraOps []store.Op, after func
 	}
 	r.setRemovedLocked(removed)
 	for _, k := range gone {
+		r.keyGoneLocked(k.info.Slot)
 		i := r.indexOf(k)
 		r.fast[i].Zeroize()
 		k.zeroize()

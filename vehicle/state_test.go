@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/seal"
+	"github.com/opencarkey/sdk/internal/urskslots"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/store"
@@ -43,7 +44,15 @@ var readerState = cmp.Options{
 		// (the revocations, compared apart, live in share).
 		"v", "now", "link", "share", "trackingKeys", "pairCfg", "maxAttempts", "st", "sec",
 		// Locks, pools and the pairing in progress: a restart ends them.
-		"mu", "sessions", "pairingBusy", "closed"),
+		"mu", "sessions", "pairingBusy", "closed",
+		// The configuration and sessions of other interfaces (ble.go).
+		"ifaces"),
+	// Ranging keys (ranging.go): the index and the keys are stored; the
+	// configuration is given again, and the memory of revoked sessions
+	// is not stored (after a restart a revoked URSK is reported unknown).
+	cmp.AllowUnexported(rangingState{}, urskslots.Table[dkey.KeySlot]{}),
+	cmpopts.IgnoreFields(rangingState{}, "cfg"),
+	cmpopts.IgnoreFields(urskslots.Table[dkey.KeySlot]{}, "revoked"),
 	cmp.Comparer(func(a, b *dkey.PublicKey) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b *pairing.Verifier) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b dkey.KeySlot) bool { return a == b }),
@@ -333,14 +342,22 @@ func FuzzStateRecord(f *testing.F) {
 			kind = 3
 		case name == recPairing:
 			kind = 4
+		case strings.HasPrefix(name, recBLE):
+			kind = 5
 		}
 		f.Add(kind, bytes.Clone(p))
 		return nil
 	})
+	// A URSK record (ranging.go), which the stored world holds none of.
+	ursk, err := urskslots.Encode([]byte{1, 2, 3, 4, 5, 6, 7, 8}, urskslots.Session{0x0B, 0xAD, 0xCA, 0xFE}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), make([]byte, urskslots.URSKSize))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(byte(6), ursk)
 	f.Fuzz(func(t *testing.T, kind byte, b []byte) {
 		var out []byte
 		var err error
-		switch kind % 5 {
+		switch kind % 7 {
 		case 0:
 			var k *enrolled
 			if k, err = decodeKey(b); err == nil {
@@ -371,15 +388,29 @@ func FuzzStateRecord(f *testing.F) {
 			if p, err = decodePairing(b); err == nil {
 				out, err = encodePairing(p)
 			}
+		case 5:
+			var k *pairing.BLEKeys
+			if k, err = decodeBLE(b); err == nil {
+				out, err = encodeBLE(k)
+			}
+		case 6:
+			// The record's name is the one of its session.
+			var owner, ursk []byte
+			var session urskslots.Session
+			var expires time.Time
+			name := urskslots.Name(urskslots.Session{0x0B, 0xAD, 0xCA, 0xFE})
+			if owner, session, expires, ursk, err = urskslots.Decode(name, b); err == nil {
+				out, err = urskslots.Encode(owner, session, expires, ursk)
+			}
 		}
 		if err != nil {
 			if !errors.Is(err, seal.ErrCorrupt) {
-				t.Fatalf("record kind %d: error %v is not seal.ErrCorrupt", kind%5, err)
+				t.Fatalf("record kind %d: error %v is not seal.ErrCorrupt", kind%7, err)
 			}
 			return
 		}
 		if !bytes.Equal(out, b) {
-			t.Fatalf("record kind %d %X decodes and re-encodes as %X", kind%5, b, out)
+			t.Fatalf("record kind %d %X decodes and re-encodes as %X", kind%7, b, out)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/ranging"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
@@ -48,6 +49,14 @@ type Result struct {
 	// HasRangingKey reports that the transaction derived the UWB ranging
 	// key (URSK) of a standard CCC transaction, which RangingKey returns.
 	HasRangingKey bool
+	// RangingKeyStored reports that both sides keep the URSK for UWB
+	// ranging under RangingSession, the UWB session ID (the last four
+	// bytes of the transaction identifier, PROTOCOL.md §8.4): a
+	// ranging-key transaction (dkey.ActionRangingKey, P2 10) whose CREATE
+	// RANGING KEY the device accepted, and whose success it acknowledged.
+	// The reader is the vehicle's ranging.KeyStore (RangingKey).
+	RangingKeyStored bool
+	RangingSession   ranging.SessionID
 	// Err is why the transaction failed, nil on success; Transact returns
 	// it too.
 	Err error
@@ -67,8 +76,8 @@ func (r *Result) RangingKey() (transaction.RangingKey, bool) {
 
 // String describes the result without the ranging key.
 func (r Result) String() string {
-	return fmt.Sprintf("{Action:%v Slot:%v Role:%v Profile:%+v Fast:%v Version:%v ControlFlow:%v ControlFlowDelivered:%v FirstFriend:%v Statements:%v HasRangingKey:%v RangingKey:[redacted] Err:%v}",
-		r.Action, r.Slot, r.Role, r.Profile, r.Fast, r.Version, r.ControlFlow, r.ControlFlowDelivered, r.FirstFriend, r.Statements, r.HasRangingKey, r.Err)
+	return fmt.Sprintf("{Action:%v Slot:%v Role:%v Profile:%+v Fast:%v Version:%v ControlFlow:%v ControlFlowDelivered:%v FirstFriend:%v Statements:%v HasRangingKey:%v RangingKey:[redacted] RangingKeyStored:%v RangingSession:%v Err:%v}",
+		r.Action, r.Slot, r.Role, r.Profile, r.Fast, r.Version, r.ControlFlow, r.ControlFlowDelivered, r.FirstFriend, r.Statements, r.HasRangingKey, r.RangingKeyStored, r.RangingSession, r.Err)
 }
 
 // GoString is String: the ranging key is never printed.
@@ -113,6 +122,9 @@ type run struct {
 	// wrote reports that the transaction wrote the key's immobilizer
 	// token, which the reader stores with the outcome.
 	wrote bool
+	// ursk is the vehicle's copy of the URSK the device agreed to keep
+	// (ranging.go), stored with the outcome.
+	ursk stagedURSK
 }
 
 func (x *run) do(cmd transport.Command) (transport.Response, error) {
@@ -130,13 +142,21 @@ func (x *run) do(cmd transport.Command) (transport.Response, error) {
 // returned error.
 func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action dkey.Action) (Result, error) {
 	res := Result{Action: action}
-	p := r.sessions.Get().(*pooled)
-	x := &run{r: r, s: p.s, c: transport.NewClient(t, r.link), ctx: ctx, res: &res, buf: p.buf}
+	// The interface of t (ble.go) picks the sessions, whose key
+	// derivation binds its byte, and how APDUs are framed.
+	pool, err := r.sessionPool(t)
+	if err != nil {
+		res.Err = err
+		return res, err
+	}
+	p := pool.Get().(*pooled)
+	x := &run{r: r, s: p.s, c: r.newClient(t), ctx: ctx, res: &res, buf: p.buf}
 	defer func() {
 		x.pending.Zeroize()
+		x.ursk.clear()
 		p.s.Close()
 		p.buf = x.buf[:0]
-		r.sessions.Put(p)
+		pool.Put(p)
 	}()
 	r.mu.Lock()
 	closed := r.closed
@@ -155,7 +175,9 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 	res.ControlFlowDelivered = x.controlFlow(cf) == nil
 	// Both sides replace Kpersistent only when a standard transaction
 	// succeeded and the device acknowledged CONTROL FLOW: a transaction
-	// that fails anywhere leaves both with the old key.
+	// that fails anywhere leaves both with the old key, and the URSK
+	// the device agreed to keep goes with the new Kpersistent or not at
+	// all.
 	commit := err == nil && res.ControlFlowDelivered && x.pending.Valid()
 	if commit || x.wrote {
 		if serr := x.record(commit); serr != nil {
@@ -178,19 +200,32 @@ func (x *run) record(commit bool) error {
 	if i < 0 {
 		return nil
 	}
-	err := r.updateLocked(x.key, func(k *enrolled) {
-		if x.wrote {
-			k.provisioned = true
-		}
-		if commit {
-			k.persistent = x.pending
-		}
-	})
+	c := *x.key
+	if x.wrote {
+		c.provisioned = true
+	}
+	if commit {
+		c.persistent = x.pending
+	}
+	ops, err := r.keyOps(nil, &c)
+	var apply func()
+	if err == nil && commit && x.ursk.ok {
+		// The URSK the device keeps, in the same batch (ranging.go).
+		ops, apply, err = r.rangingOps(ops, c.info.Slot, &x.ursk)
+	}
+	if err == nil {
+		err = r.commitLocked(ops, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("vehicle: recording the transaction: %w", err)
 	}
+	*x.key = c
 	if commit {
 		r.fast[i] = transaction.NewFastKey(x.key.info.PublicKey, &x.pending)
+	}
+	if apply != nil {
+		apply()
+		x.res.RangingKeyStored, x.res.RangingSession = true, x.ursk.session
 	}
 	return nil
 }
@@ -382,6 +417,12 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 				consumed = false
 				x.res.Statements = append(x.res.Statements, StatementResult{Err: err})
 			}
+		}
+	}
+	if wantsRangingKey(action) {
+		// The device keeps the URSK of this transaction (ranging.go).
+		if err := x.createRangingKey(); err != nil {
+			return transaction.CFFailure, err
 		}
 	}
 	x.res.rangingKey = s.RangingKey()

@@ -45,25 +45,6 @@ func (p *printer) say(format string, args ...any) {
 	fmt.Fprintf(p.w, format+"\n", args...)
 }
 
-// readerKeys gives transport/ble's RKE core the vehicle's enrolled keys
-// through vehicle.Reader.Keys, applying the key's validity window as the
-// reader does.
-type readerKeys struct{ r *vehicle.Reader }
-
-func (k readerKeys) RKEKey(slot dkey.KeySlot) (*dkey.PublicKey, dkey.KeyState, dkey.AccessProfile, error) {
-	now := time.Now()
-	for _, info := range k.r.Keys() {
-		if info.Slot != slot {
-			continue
-		}
-		if (!info.NotBefore.IsZero() && now.Before(info.NotBefore)) || (!info.NotAfter.IsZero() && !now.Before(info.NotAfter)) {
-			return nil, 0, dkey.AccessProfile{}, fmt.Errorf("slot %v: %w", slot, dkey.ErrKeyExpired)
-		}
-		return info.PublicKey, info.State, info.Profile, nil
-	}
-	return nil, 0, dkey.AccessProfile{}, fmt.Errorf("slot %v: %w", slot, dkey.ErrUnknownKey)
-}
-
 // errDone ends the phone's session once the vehicle reported the trunk.
 var errDone = errors.New("trunk reported")
 
@@ -91,7 +72,8 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rke, err := ble.NewRKEVehicle(&ble.RKEConfig{Keys: readerKeys{reader},
+	// The reader is the RKE core's store of keys (vehicle.Reader.RKEKey).
+	rke, err := ble.NewRKEVehicle(&ble.RKEConfig{Keys: reader,
 		Functions: map[ble.FunctionID]ble.ActionType{ble.FunctionTrunkManual: ble.ActionTypeExecution}})
 	if err != nil {
 		return err
@@ -217,14 +199,10 @@ func runPhone(ctx context.Context, out *printer, phone *device.Applet, vid dkey.
 		return err
 	}
 
-	// Signing RKE is a user action: the phone's OS has authenticated the
-	// user, and the applet's management signer signs with the key.
-	phone.AuthenticateUser(time.Now().Add(time.Minute))
-	signer, _, err := phone.SharingSigner(vid)
-	if err != nil {
-		return err
-	}
-	rke := ble.NewRKEDevice(vid, &ble.CryptoRKESigner{Vehicle: vid, Signer: signer})
+	// The applet signs the challenge with the key, under the policy of a
+	// transaction (device.Applet.SignRKE): an express key signs without
+	// user authentication, as it would unlock at the door.
+	rke := ble.NewRKEDevice(vid, phone)
 
 	handle := func(ctx context.Context, m ble.Message) error {
 		switch m.Kind {

@@ -34,7 +34,13 @@
 //     [Serve] is the device's loop that answers DK_APDU_RQ from a
 //     transport.Card such as device.Applet. A link that drops is
 //     transport.ErrCardRemoved to the vehicle and a card reset to the
-//     device, as when a phone leaves the NFC field.
+//     device, as when a phone leaves the NFC field. [Tunnel.ClientConfig]
+//     says that the tunnel carries extended-length APDUs and no chains,
+//     so that owner pairing's certificates travel extended.
+//   - Ranging: [RangingLink] carries the messages of package ranging
+//     (§8.4) as DK messages of type 2 through this package's codec, both
+//     numberings included; on the device, a fed link takes them from
+//     Serve's handler.
 //   - Remote keyless entry, sans I/O: [RKEDevice] (request, then the
 //     signature through an [RKESigner]) and [RKEVehicle] (policy, one-time
 //     challenges, verification through [RKEKeys]).

@@ -516,6 +516,8 @@ func (r *Reader) setRemovedLocked(l *removedList) {
 func (r *Reader) addRemoved(ops []store.Op, l *removedList, info KeyInfo) ([]store.Op, error) {
 	info.State = dkey.KeyTerminated
 	info.HasPersistent, info.TokenProvisioned = false, false
+	// Its record keeps the key's identity and profile only (decodeRemoved).
+	info.LastUse = time.Time{}
 	if r.sec != nil {
 		b, err := encodeKey(&enrolled{info: info}, false)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/opencarkey/sdk/attest"
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/seal"
+	"github.com/opencarkey/sdk/mdoc"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/store"
@@ -68,6 +69,10 @@ type Config struct {
 	Store Store
 	// KEK seals the records of Store; it is required with a Store.
 	KEK KeyEncryptionKey
+	// HomeKey configures the attestation flow of a Home Key reader
+	// (homekey.go); nil means the defaults. The issuers it trusts are
+	// enrolled with EnrollIssuer.
+	HomeKey *HomeKeyConfig
 }
 
 // Enrollment describes a key the vehicle accepts.
@@ -165,6 +170,9 @@ type KeyInfo struct {
 	// TokenProvisioned reports whether the immobilizer token is in the
 	// key's mailbox.
 	TokenProvisioned bool
+	// Issuer is, for a Home Key key enrolled by attestation, the issuer
+	// whose document vouched for it (homekey.go); zero otherwise.
+	Issuer mdoc.IssuerID
 }
 
 type enrolled struct {
@@ -181,6 +189,8 @@ type enrolled struct {
 	// ltss is the LONG_TERM_SHARED_SECRET of an owner key from pairing.
 	ltss    [pairing.LongTermSecretSize]byte
 	hasLTSS bool
+	// issuer is Issuer of KeyInfo (homekey_state.go stores it).
+	issuer mdoc.IssuerID
 }
 
 // zeroize erases the key's secrets.
@@ -241,6 +251,11 @@ type Reader struct {
 	fingerprint [sha256.Size]byte
 	pending     *pendingReplace
 	pairingBusy bool
+
+	// Home Key (homekey.go): the configuration, and the enrolled issuers
+	// by identifier.
+	hk      *HomeKeyConfig
+	issuers []*mdoc.IssuerKey
 }
 
 // NewReader returns a Reader with the state cfg.Store holds: the keys
@@ -258,6 +273,10 @@ func NewReader(cfg *Config) (*Reader, error) {
 		return nil, fmt.Errorf("vehicle: %w", err)
 	}
 	r := &Reader{v: v, now: cfg.Time, link: cfg.Link, trackingKeys: slices.Clone(cfg.TrackingKeys)}
+	if cfg.HomeKey != nil {
+		hk := *cfg.HomeKey
+		r.hk = &hk
+	}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -454,6 +473,7 @@ func (r *Reader) Keys() []KeyInfo {
 		out[i] = k.info
 		out[i].HasPersistent = r.fast[i].Valid()
 		out[i].TokenProvisioned = k.provisioned
+		out[i].Issuer = k.issuer
 	}
 	return out
 }
@@ -574,6 +594,7 @@ func (r *Reader) removeAll(slots []dkey.KeySlot, extraOps []store.Op, after func
 			return fmt.Errorf("vehicle: recording the revocation: %w", err)
 		}
 		ops = r.sec.Delete(ops, keyName(slot))
+		ops = r.sec.Delete(ops, attestedName(slot))
 		var err error
 		if ops, err = r.addRemoved(ops, removed, k.info); err != nil {
 			return err

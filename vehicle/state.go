@@ -517,7 +517,7 @@ func (r *Reader) restore() error {
 	if err := r.restorePairing(); err != nil {
 		return err
 	}
-	return nil
+	return r.restoreHomeKey()
 }
 
 func (r *Reader) readUsage() ([]dkey.KeySlot, []time.Time, error) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/seal"
+	"github.com/opencarkey/sdk/mdoc"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/store"
@@ -41,12 +42,13 @@ var readerState = cmp.Options{
 	cmpopts.IgnoreFields(Reader{},
 		// Configuration and collaborators, given again at NewReader
 		// (the revocations, compared apart, live in share).
-		"v", "now", "link", "share", "trackingKeys", "pairCfg", "maxAttempts", "st", "sec",
+		"v", "now", "link", "share", "trackingKeys", "pairCfg", "maxAttempts", "st", "sec", "hk",
 		// Locks, pools and the pairing in progress: a restart ends them.
 		"mu", "sessions", "pairingBusy", "closed"),
 	cmp.Comparer(func(a, b *dkey.PublicKey) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b *pairing.Verifier) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b dkey.KeySlot) bool { return a == b }),
+	cmp.Comparer(func(a, b *mdoc.IssuerKey) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 }
 
 // storedWorld is a paired vehicle with its state in a store, with keys of

@@ -612,3 +612,68 @@ func TestGoldenHomeKeyAttestation(t *testing.T) {
 	}
 	transporttest.CheckGolden(t, "testdata/HomeKeyAttestation.transcript", tr, *update)
 }
+
+// TestHomeKeyRecordedTrace compares the frames of a lock's attestation flow
+// with the recorded iPhone exchange (internal/testvec,
+// kormax_trace_km_fast_standard_exchange_configuration.json), up to the
+// handover: the same commands and replies where neither side's randomness
+// enters (SELECTs, CONTROL FLOW 40A0, the handover reply), the same
+// headers and lengths elsewhere (AUTH0, AUTH1 and its response, the
+// EXCHANGE and its R-MAC-only reply), and the handover request but for
+// its collision random number.
+func TestHomeKeyRecordedTrace(t *testing.T) {
+	traces, err := testvec.HomeKeyTraces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []testvec.HomeKeyAPDU
+	for _, tr := range traces {
+		if tr.Name == "nfc_km_fast_standard_exchange_configuration_success.log" {
+			want = tr.APDUs
+		}
+	}
+	if len(want) < 7 {
+		t.Fatalf("recorded trace: %d APDUs", len(want))
+	}
+	w := newHomeWorld(t, nil)
+	rec := transporttest.NewRecorder(transporttest.NewCard(w.phone))
+	if res, err := w.locks[0].Transact(context.Background(), rec, dkey.ActionUnlock); err != nil || !res.Attested {
+		t.Fatalf("attestation: %v, %v", res, err)
+	}
+	got := rec.Transcript()
+	const (
+		exact   = iota // command and response
+		shape          // command header and length, Le, response length and status word
+		command        // command header, length and Le; the response's status word
+		handover
+	)
+	for i, kind := range []int{exact, command, shape, shape, exact, exact, handover} {
+		g, w := got[i], want[i]
+		switch kind {
+		case exact:
+			if !bytes.Equal(g.Command, w.Command) || !bytes.Equal(g.Response, w.Response) {
+				t.Errorf("APDU %d: %X -> %X, recorded %X -> %X", i, g.Command, g.Response, w.Command, w.Response)
+			}
+		case shape, command:
+			ok := len(g.Command) == len(w.Command) && bytes.Equal(g.Command[:5], w.Command[:5]) &&
+				g.Command[len(g.Command)-1] == w.Command[len(w.Command)-1] && bytes.Equal(g.Response[len(g.Response)-2:], w.Response[len(w.Response)-2:])
+			if kind == shape {
+				ok = ok && len(g.Response) == len(w.Response)
+			}
+			if !ok {
+				t.Errorf("APDU %d: %X -> %X, recorded %X -> %X", i, g.Command, g.Response, w.Command, w.Response)
+			}
+		case handover:
+			// The collision random number follows the "cr" record type.
+			j := bytes.Index(w.Command, []byte("cr"))
+			gc := bytes.Clone(g.Command)
+			if j < 0 || len(gc) != len(w.Command) {
+				t.Fatalf("handover request %X, recorded %X", g.Command, w.Command)
+			}
+			copy(gc[j+2:j+4], w.Command[j+2:j+4])
+			if !bytes.Equal(gc, w.Command) || !bytes.Equal(g.Response, w.Response) {
+				t.Errorf("handover: %X -> %X, recorded %X -> %X", g.Command, g.Response, w.Command, w.Response)
+			}
+		}
+	}
+}

@@ -2,11 +2,14 @@ package device
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"testing"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/seal"
 	"github.com/opencarkey/sdk/mdoc"
+	"github.com/opencarkey/sdk/store"
 	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/transporttest"
 )
@@ -76,4 +79,42 @@ func joinCommands(tr transporttest.Transcript) []byte {
 		cmds = append(cmds, e.Command)
 	}
 	return bytes.Join(cmds, []byte{0xFE, 0xED})
+}
+
+// FuzzHomeKeyRecord decodes arbitrary bytes as the Home Key record of a
+// key (the plaintext once unsealed) whose secure element holds the
+// Kpersistent of locks 1 and 2: never a panic, every error is
+// seal.ErrCorrupt, and what decodes encodes back to the same bytes.
+func FuzzHomeKeyRecord(f *testing.F) {
+	h := newHome(f, 0x22)
+	m, kek := store.NewMemory(), testKEK(f, 4)
+	a, info := newHomeApplet(f, h, withStore(m, kek))
+	for _, l := range []dkey.VehicleID{h.lock(1), h.lock(2)} {
+		if _, _, err := homeTap(f, h, l, a, tapOptions{endpoint: info.PublicKey}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	k := a.keys[0]
+	b, err := a.sec.Get(homeKeyName(k.id))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bytes.Clone(b))
+	docOnly, _ := encodeHomeKey(&homeKey{doc: k.home.doc})
+	f.Add(docOnly)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		hk, err := a.decodeHomeKey(b, k)
+		if err != nil {
+			if !errors.Is(err, seal.ErrCorrupt) {
+				t.Fatalf("error %v is not seal.ErrCorrupt", err)
+			}
+			return
+		}
+		out, err := encodeHomeKey(hk)
+		if err != nil || !bytes.Equal(out, b) {
+			t.Fatalf("%X decodes and re-encodes as %X, %v", b, out, err)
+		}
+	})
 }

@@ -45,18 +45,7 @@ func (a *Applet) homeKeyOps(ops []store.Op, k *key) ([]store.Op, error) {
 	if k.state == dkey.KeyTerminated || k.home.empty() {
 		return a.sec.Delete(ops, homeKeyName(k.id)), nil
 	}
-	r := homeKeyRecord{Readers: make([]readerRecord, len(k.home.readers))}
-	for i, rk := range k.home.readers {
-		r.Readers[i] = readerRecord{ID: rk.id[:], Number: rk.n}
-	}
-	if k.home.doc != nil {
-		b, err := k.home.doc.MarshalBinary()
-		if err != nil {
-			return ops, fmt.Errorf("device: %w", err)
-		}
-		r.Document = b
-	}
-	b, err := seal.Encode(&r)
+	b, err := encodeHomeKey(k.home)
 	if err != nil {
 		return ops, fmt.Errorf("device: %w", err)
 	}
@@ -64,6 +53,23 @@ func (a *Applet) homeKeyOps(ops []store.Op, k *key) ([]store.Op, error) {
 		return ops, fmt.Errorf("device: %w", err)
 	}
 	return ops, nil
+}
+
+// encodeHomeKey returns the record of h. The Kpersistent of each lock
+// stays in the secure element.
+func encodeHomeKey(h *homeKey) ([]byte, error) {
+	r := homeKeyRecord{Readers: make([]readerRecord, len(h.readers))}
+	for i, rk := range h.readers {
+		r.Readers[i] = readerRecord{ID: rk.id[:], Number: rk.n}
+	}
+	if h.doc != nil {
+		b, err := h.doc.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		r.Document = b
+	}
+	return seal.Encode(&r)
 }
 
 // restoreHomeKey loads the Home Key data of the keys, each lock's

@@ -37,12 +37,44 @@ func issuerName(id mdoc.IssuerID) string { return recIssuer + hex.EncodeToString
 
 func attestedName(s dkey.KeySlot) string { return recAttested + s.String() }
 
+func encodeIssuer(key *mdoc.IssuerKey) ([]byte, error) { return seal.Encode(&issuerRecord{Key: key.Bytes()}) }
+
+// decodeIssuer parses an issuer record: a Home Key (Ed25519) issuer key.
+func decodeIssuer(b []byte) (*mdoc.IssuerKey, error) {
+	var rec issuerRecord
+	if err := seal.Decode(b, &rec); err != nil {
+		return nil, err
+	}
+	key, err := mdoc.NewEd25519IssuerKey(rec.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: issuer record: %w", seal.ErrCorrupt, err)
+	}
+	return key, nil
+}
+
+func encodeAttested(id mdoc.IssuerID) ([]byte, error) {
+	return seal.Encode(&attestedRecord{Issuer: id[:]})
+}
+
+// decodeAttested parses the record of a key enrolled by attestation: its
+// issuer's identifier.
+func decodeAttested(b []byte) (mdoc.IssuerID, error) {
+	var rec attestedRecord
+	if err := seal.Decode(b, &rec); err != nil {
+		return mdoc.IssuerID{}, err
+	}
+	if len(rec.Issuer) != mdoc.IssuerIDSize {
+		return mdoc.IssuerID{}, fmt.Errorf("%w: attestation record: issuer of %d bytes", seal.ErrCorrupt, len(rec.Issuer))
+	}
+	return mdoc.IssuerID(rec.Issuer), nil
+}
+
 // issuerOps appends the record of the issuer key to ops.
 func (r *Reader) issuerOps(ops []store.Op, key *mdoc.IssuerKey) ([]store.Op, error) {
 	if r.sec == nil {
 		return ops, nil
 	}
-	b, err := seal.Encode(&issuerRecord{Key: key.Bytes()})
+	b, err := encodeIssuer(key)
 	if err != nil {
 		return ops, fmt.Errorf("vehicle: %w", err)
 	}
@@ -57,7 +89,7 @@ func (r *Reader) attestedOps(ops []store.Op, k *enrolled) ([]store.Op, error) {
 	if r.sec == nil {
 		return ops, nil
 	}
-	b, err := seal.Encode(&attestedRecord{Issuer: k.issuer[:]})
+	b, err := encodeAttested(k.issuer)
 	if err != nil {
 		return ops, fmt.Errorf("vehicle: %w", err)
 	}
@@ -74,12 +106,11 @@ func (r *Reader) attestedOps(ops []store.Op, k *enrolled) ([]store.Op, error) {
 func (r *Reader) restoreHomeKey() error {
 	homeKey := r.v.Profile() == dkey.HomeKey
 	err := r.sec.Scan(recIssuer, func(name string, p []byte) error {
-		var rec issuerRecord
-		if err := seal.Decode(p, &rec); err != nil {
+		key, err := decodeIssuer(p)
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		key, err := mdoc.NewEd25519IssuerKey(rec.Key)
-		if err != nil || !homeKey || name != issuerName(key.ID()) {
+		if !homeKey || name != issuerName(key.ID()) {
 			return fmt.Errorf("%w: issuer record %s", seal.ErrCorrupt, name)
 		}
 		r.issuers = append(r.issuers, key)
@@ -90,15 +121,15 @@ func (r *Reader) restoreHomeKey() error {
 	}
 	slices.SortFunc(r.issuers, compareIssuers)
 	err = r.sec.Scan(recAttested, func(name string, p []byte) error {
-		var rec attestedRecord
-		if err := seal.Decode(p, &rec); err != nil {
+		id, err := decodeAttested(p)
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		k := r.findByName(strings.TrimPrefix(name, recAttested))
-		if k == nil || !homeKey || len(rec.Issuer) != mdoc.IssuerIDSize || name != attestedName(k.info.Slot) {
+		if k == nil || !homeKey || name != attestedName(k.info.Slot) {
 			return fmt.Errorf("%w: attestation record %s", seal.ErrCorrupt, name)
 		}
-		k.issuer = mdoc.IssuerID(rec.Issuer)
+		k.issuer = id
 		return nil
 	})
 	if err != nil {

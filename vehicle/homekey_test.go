@@ -14,6 +14,7 @@ import (
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/seal"
 	"github.com/opencarkey/sdk/internal/testvec"
 	"github.com/opencarkey/sdk/mdoc"
 	"github.com/opencarkey/sdk/store"
@@ -676,4 +677,49 @@ func TestHomeKeyRecordedTrace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzHomeKeyRecord decodes arbitrary bytes as the Home Key records of a
+// lock (the plaintext once unsealed): never a panic, every error is
+// seal.ErrCorrupt, and what decodes encodes back to the same bytes.
+func FuzzHomeKeyRecord(f *testing.F) {
+	w := newHomeWorld(f, nil)
+	if _, err := w.tap(f, 0, w.phone, dkey.ActionUnlock); err != nil {
+		f.Fatal(err)
+	}
+	sec, _, err := seal.OpenSection(w.stores[0], statePrefix, w.kek, stateRole, stateSchema)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for kind, prefix := range []string{recIssuer, recAttested} {
+		_ = sec.Scan(prefix, func(_ string, p []byte) error {
+			f.Add(byte(kind), bytes.Clone(p))
+			return nil
+		})
+	}
+	f.Fuzz(func(t *testing.T, kind byte, b []byte) {
+		var out []byte
+		var err error
+		switch kind % 2 {
+		case 0:
+			var k *mdoc.IssuerKey
+			if k, err = decodeIssuer(b); err == nil {
+				out, err = encodeIssuer(k)
+			}
+		case 1:
+			var id mdoc.IssuerID
+			if id, err = decodeAttested(b); err == nil {
+				out, err = encodeAttested(id)
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, seal.ErrCorrupt) {
+				t.Fatalf("record kind %d: error %v is not seal.ErrCorrupt", kind%2, err)
+			}
+			return
+		}
+		if !bytes.Equal(out, b) {
+			t.Fatalf("record kind %d %X decodes and re-encodes as %X", kind%2, b, out)
+		}
+	})
 }

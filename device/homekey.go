@@ -355,37 +355,34 @@ func (a *Applet) configurationAPDU(dst, apdu []byte) []byte {
 // (ErrDocumentMismatch); the applet does not check the issuer, which only
 // the locks know. Encoded documents parse with mdoc.ParseDocument.
 func (a *Applet) ProvisionHomeKeyDocument(group dkey.VehicleID, doc *mdoc.Document) error {
-	if a.cfg.Profile != dkey.HomeKey {
-		return ErrNotHomeKey
-	}
 	if doc == nil || doc.Dialect() != mdoc.HomeKey || doc.DocType() != mdoc.HomeKeyDocType {
+		if a.cfg.Profile != dkey.HomeKey {
+			return ErrNotHomeKey
+		}
 		return fmt.Errorf("%w: not a Home Key attestation document", ErrDocumentMismatch)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err := a.usableLocked(); err != nil {
-		return err
-	}
-	k, err := a.live(group)
-	if err != nil {
-		return err
-	}
-	if !doc.DeviceKey().Equal(k.cred.PublicKey) {
-		return fmt.Errorf("%w: it binds another device key", ErrDocumentMismatch)
-	}
-	p, err := mdoc.NewProvisioned(k.vehicle.Bytes(), doc)
-	if err != nil {
-		return fmt.Errorf("device: %w", err)
-	}
-	h := k.home.clone()
-	h.doc = p
-	return a.replaceHomeLocked(k, h)
+	return a.changeDocument(group, func(k *key) (*mdoc.Provisioned, error) {
+		if !doc.DeviceKey().Equal(k.cred.PublicKey) {
+			return nil, fmt.Errorf("%w: it binds another device key", ErrDocumentMismatch)
+		}
+		p, err := mdoc.NewProvisioned(k.vehicle.Bytes(), doc)
+		if err != nil {
+			return nil, fmt.Errorf("device: %w", err)
+		}
+		return p, nil
+	})
 }
 
 // RemoveHomeKeyDocument deletes the attestation document of the key of
 // group; the locks of the home that do not know the key can no longer
 // learn it. Removing none is not an error.
 func (a *Applet) RemoveHomeKeyDocument(group dkey.VehicleID) error {
+	return a.changeDocument(group, func(*key) (*mdoc.Provisioned, error) { return nil, nil })
+}
+
+// changeDocument makes the document that doc returns the attestation
+// document of the live key of group, and stores it.
+func (a *Applet) changeDocument(group dkey.VehicleID, doc func(k *key) (*mdoc.Provisioned, error)) error {
 	if a.cfg.Profile != dkey.HomeKey {
 		return ErrNotHomeKey
 	}
@@ -398,11 +395,15 @@ func (a *Applet) RemoveHomeKeyDocument(group dkey.VehicleID) error {
 	if err != nil {
 		return err
 	}
-	if k.home == nil || k.home.doc == nil {
+	p, err := doc(k)
+	if err != nil {
+		return err
+	}
+	if p == nil && (k.home == nil || k.home.doc == nil) {
 		return nil
 	}
 	h := k.home.clone()
-	h.doc = nil
+	h.doc = p
 	return a.replaceHomeLocked(k, h)
 }
 

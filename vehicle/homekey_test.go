@@ -723,3 +723,48 @@ func FuzzHomeKeyRecord(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHomeKeyReader runs the attestation flow against the phone up to its
+// CONTROL FLOW 40A0, then answers the reader's commands (the SELECT of the
+// configuration applet, the ENVELOPEs, GET RESPONSE) with arbitrary
+// responses (split on FE ED), as a malicious phone would. The reader never
+// panics and never enrolls a key: without the EXCHANGE secret nothing
+// decrypts, and without the issuer's key nothing verifies.
+func FuzzHomeKeyReader(f *testing.F) {
+	w := newHomeWorld(f, nil)
+	// Seed with the responses of a real attestation, after 40A0.
+	rec := transporttest.NewRecorder(transporttest.NewCard(w.phone))
+	if res, err := w.locks[1].Transact(context.Background(), rec, dkey.ActionUnlock); err != nil || !res.Attested {
+		f.Fatalf("seed: %v, %v", res, err)
+	}
+	var resps [][]byte
+	after := false
+	for _, e := range rec.Transcript() {
+		if after {
+			resps = append(resps, e.Response)
+		}
+		after = after || bytes.Equal(e.Command, []byte{0x80, 0x3C, 0x40, 0xA0})
+	}
+	f.Add(bytes.Join(resps, []byte{0xFE, 0xED}))
+	f.Add([]byte{0x90, 0x00, 0xFE, 0xED, 0x53, 0x00, 0x90, 0x00})
+	f.Fuzz(func(t *testing.T, script []byte) {
+		resps := bytes.Split(script, []byte{0xFE, 0xED})
+		replaying := false
+		card := transporttest.HandlerFunc(func(dst, cmd []byte) []byte {
+			if !replaying {
+				replaying = bytes.Equal(cmd, []byte{0x80, 0x3C, 0x40, 0xA0})
+				return w.phone.ProcessAPDU(dst, cmd)
+			}
+			if len(resps) == 0 {
+				return append(dst, 0x6F, 0x00)
+			}
+			r := resps[0]
+			resps = resps[1:]
+			return append(dst, r...)
+		})
+		res, err := w.locks[0].Transact(context.Background(), transporttest.NewCard(card), dkey.ActionUnlock)
+		if err == nil || res.Attested || len(w.locks[0].Keys()) != 0 {
+			t.Fatalf("a forged attestation: %v, %v", res, err)
+		}
+	})
+}

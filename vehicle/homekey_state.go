@@ -37,7 +37,9 @@ func issuerName(id mdoc.IssuerID) string { return recIssuer + hex.EncodeToString
 
 func attestedName(s dkey.KeySlot) string { return recAttested + s.String() }
 
-func encodeIssuer(key *mdoc.IssuerKey) ([]byte, error) { return seal.Encode(&issuerRecord{Key: key.Bytes()}) }
+func encodeIssuer(key *mdoc.IssuerKey) ([]byte, error) {
+	return seal.Encode(&issuerRecord{Key: key.Bytes()})
+}
 
 // decodeIssuer parses an issuer record: a Home Key (Ed25519) issuer key.
 func decodeIssuer(b []byte) (*mdoc.IssuerKey, error) {

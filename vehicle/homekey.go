@@ -184,10 +184,10 @@ func (x *run) attest(action dkey.Action, a1 *transaction.Auth1Result, known *enr
 	}
 	r.mu.Lock()
 	opts := &mdoc.VerifyOptions{Issuers: slices.Clone(r.issuers), Time: r.now}
-	r.mu.Unlock()
 	if known != nil {
 		opts.DeviceKey = known.info.PublicKey
 	}
+	r.mu.Unlock()
 	vs, err := dr.Verify(opts)
 	if err != nil {
 		return failf(transaction.CFLongProcessing, "%w", err)

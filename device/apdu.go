@@ -1,11 +1,11 @@
 package device
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/mdoc"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
 	"github.com/opencarkey/sdk/transport"
@@ -44,6 +44,11 @@ func (a *Applet) processLocked(dst, apdu []byte) []byte {
 		a.abortLocked()
 		return transport.AppendResponse(dst, nil, dkey.SWWrongLength)
 	}
+	if a.sel == selConfiguration && !(cmd.CLA == 0x00 && cmd.INS == insSelect) {
+		// The Home Key configuration applet has its own ChainingCard
+		// (homekey.go).
+		return a.configurationAPDU(dst, apdu)
+	}
 	if cmd.IsChained() {
 		// Chained commands are reassembled by transport.ChainingCard in
 		// front of the applet.
@@ -74,6 +79,7 @@ func (a *Applet) dispatch(dst []byte, cmd *transport.Command) ([]byte, error) {
 }
 
 func (a *Applet) selectApplet(dst []byte, cmd *transport.Command) ([]byte, error) {
+	armed := a.takeArmedLocked()
 	a.abortLocked()
 	a.sel = selNone
 	if cmd.P1 != 0x04 || cmd.P2 != 0x00 {
@@ -85,6 +91,12 @@ func (a *Applet) selectApplet(dst []byte, cmd *transport.Command) ([]byte, error
 	}
 	if dkey.AIDFramework.Selects(cmd.Data) && a.pairingOffered() {
 		return a.selectFramework(dst)
+	}
+	if a.cfg.Profile == dkey.HomeKey && mdoc.AIDHomeKeyConfiguration.Selects(cmd.Data) {
+		return a.selectConfigurationLocked(dst, armed)
+	}
+	if armed != nil {
+		armed.secret.Zeroize()
 	}
 	return dst, dkey.SWFileNotFound
 }
@@ -121,7 +133,7 @@ func (a *Applet) auth0(dst []byte, cmd *transport.Command) ([]byte, error) {
 		a.abortLocked()
 		return dst, fmt.Errorf("device: %w", err)
 	}
-	out, err := a.sess.Auth0(dst, &k.cred)
+	out, err := a.sess.Auth0(dst, a.credentialLocked(k, vid))
 	if err != nil {
 		return dst, err
 	}
@@ -188,11 +200,17 @@ func (a *Applet) exchange(dst []byte, cmd *transport.Command) ([]byte, error) {
 	if k == nil {
 		return dst, transaction.ErrOutOfSequence
 	}
-	ops, err := a.sess.OpenExchange(cmd)
+	plain, err := a.sess.OpenExchangeData(cmd)
 	if err != nil {
-		if !errors.Is(err, transaction.ErrInvalidOp) {
-			a.current = nil
-		}
+		a.current = nil
+		return dst, err
+	}
+	if a.cfg.Profile == dkey.HomeKey && isAttestationExchange(plain) {
+		return a.attestationExchangeLocked(dst, plain)
+	}
+	ops, err := a.sess.ParseExchange(plain)
+	if err != nil {
+		// A command that verified: the channel stays up.
 		return dst, err
 	}
 	writes, ack := false, false
@@ -321,6 +339,8 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 	k := a.current
 	standard := a.sess.Standard()
 	cf, err := a.sess.ReadControlFlow(cmd)
+	secret, hasSecret := a.takeSecretLocked()
+	defer secret.Zeroize()
 	a.current, a.areaSeen = nil, 0
 	pending := a.pending
 	a.pending.Zeroize()
@@ -343,16 +363,11 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 		}
 	}
 	if standard && (cf.Success() || cf.Continue()) && pending.Valid() {
-		var b [transaction.PersistentKeySize]byte
-		copy(b[:], pending.Bytes())
-		err := a.se.PutSecret(SecretID{Key: k.id, Kind: SecretPersistent}, b[:])
-		clear(b[:])
-		if err != nil {
+		if err := a.commitPersistentLocked(k, &pending); err != nil {
 			// Both sides keep the old Kpersistent: the vehicle sees no
 			// acknowledgement.
 			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
 		}
-		k.cred.Persistent = pending
 	}
 	if cf == transaction.CFKeyDeleted && standard {
 		// The vehicle says it deleted the key. CONTROL FLOW is not
@@ -369,5 +384,6 @@ func (a *Applet) controlFlow(dst []byte, cmd *transport.Command) ([]byte, error)
 			return dst, fmt.Errorf("%w: %w", dkey.SWMemoryError, err)
 		}
 	}
+	a.armLocked(k, cf, standard, &secret, hasSecret)
 	return dst, nil
 }

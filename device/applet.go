@@ -167,6 +167,9 @@ type key struct {
 	// CONTROL FLOW 4082 clears only the statement area the vehicle read
 	// (controlFlow).
 	privGen uint64
+	// home is what a key of the Home Key profile holds besides its
+	// credential (homekey.go); nil for none.
+	home *homeKey
 }
 
 // selection is which applet of the instance answers commands.
@@ -176,6 +179,7 @@ const (
 	selNone selection = iota
 	selDK
 	selFramework
+	selConfiguration // the Home Key configuration applet (homekey.go)
 )
 
 // Applet is the device side: one Digital Key applet instance hosting every
@@ -230,6 +234,8 @@ type Applet struct {
 	// keys (ranging.go).
 	iface interfaces
 	rng   rangingState
+	// hk is the Home Key state between commands (homekey.go).
+	hk homeKeyTx
 	// The stored state (state.go); nextID is the last key ID given out.
 	st     Store
 	sec    *seal.Section
@@ -293,6 +299,7 @@ func (a *Applet) Close() error {
 	a.pairPassword = nil
 	for _, k := range a.keys {
 		k.cred.Persistent.Zeroize()
+		k.home.zeroize()
 		clear(k.private)
 		clear(k.conf)
 	}
@@ -333,6 +340,7 @@ func (a *Applet) Profile() dkey.Profile { return a.cfg.Profile }
 
 // find returns the live (not terminated) key for vehicle, or nil.
 func (a *Applet) find(vehicle dkey.VehicleID) *key {
+	vehicle = a.keyVehicle(vehicle)
 	for _, k := range a.keys {
 		if k.vehicle == vehicle && k.state != dkey.KeyTerminated {
 			return k
@@ -362,9 +370,10 @@ func (a *Applet) CreateKey(c KeyConfig) (KeyInfo, error) {
 // between leaves an orphan the next key created under the same ID
 // replaces, never a record without its key.
 func (a *Applet) createKey(c KeyConfig, pending bool) (*key, error) {
-	if c.VehicleID.Len() != a.cfg.Profile.VehicleIDLen() {
+	if !validKeyVehicle(a.cfg.Profile, c.VehicleID) {
 		return nil, fmt.Errorf("device: %w: %d bytes for profile %v", dkey.ErrInvalidVehicleID, c.VehicleID.Len(), a.cfg.Profile)
 	}
+	c.VehicleID = a.keyVehicle(c.VehicleID)
 	if c.VehicleKey == nil || c.VehicleKey.ECDSA() == nil {
 		return nil, errors.New("device: no vehicle key")
 	}
@@ -486,7 +495,7 @@ func (a *Applet) deriveSlot(pub *dkey.PublicKey) (dkey.KeySlot, error) {
 func (k *key) info() KeyInfo {
 	return KeyInfo{
 		VehicleID: k.vehicle, VehicleKey: k.cred.VehicleKey, Slot: k.cred.Slot, PublicKey: k.cred.PublicKey, Role: k.role, State: k.state,
-		AwaitingImport: k.awaitingImport, Express: k.express, PowerReserve: k.powerReserve, HasPersistent: k.cred.Persistent.Valid(), Transactions: k.txCount,
+		AwaitingImport: k.awaitingImport, Express: k.express, PowerReserve: k.powerReserve, HasPersistent: k.hasPersistent(), Transactions: k.txCount,
 		LastControlFlow: k.lastCF, VehicleDeleted: k.vehicleDeleted,
 	}
 }
@@ -649,12 +658,13 @@ func (a *Applet) terminateLocked(k *key) error {
 	if a.current == k {
 		a.abortLocked()
 	}
-	private, conf := k.private, k.conf
+	private, conf, home := k.private, k.conf, k.home
 	err := a.saveKeyLocked(k, func(c *key) {
 		c.state = dkey.KeyTerminated
 		c.private, c.conf = nil, nil
 		c.awaitingImport = false
 		c.pairing = nil
+		c.home = nil
 	})
 	if err != nil {
 		return err
@@ -662,6 +672,7 @@ func (a *Applet) terminateLocked(k *key) error {
 	// The record no longer holds them; erase the memory too.
 	clear(private)
 	clear(conf)
+	home.zeroize()
 	err = a.se.DeleteKey(k.id)
 	k.cred.Key = nil
 	k.cred.Persistent.Zeroize()
@@ -733,6 +744,7 @@ func (a *Applet) Reset() {
 func (a *Applet) abortLocked() {
 	a.sess.Deselect()
 	a.rng.staged.clear()
+	a.resetHomeKeyLocked()
 	a.current = nil
 	a.areaSeen = 0
 	a.pending.Zeroize()

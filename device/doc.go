@@ -42,7 +42,9 @@
 // mailboxes, states, express and power-reserve marks and pairing records;
 // lost mode; power reserve. Each state change is one atomic batch: key
 // creation and import, a shared key's import, Kpersistent's replacement
-// (in the secure element), a termination, a vehicle's mailbox writes
+// (in the secure element; in Home Key with the lock's number in the key's
+// Home Key record when the lock is new), a Home Key document's
+// provisioning, a termination, a vehicle's mailbox writes
 // (one EXCHANGE), a host's mailbox write or queued statement, the
 // acknowledgement that clears a statement area, a key state, lost mode.
 // The records are versioned and sealed (AES-256-GCM under a data key that
@@ -81,6 +83,31 @@
 //     key attestation at the start of its private mailbox and activates it.
 //     The vehicle reads the attestation from the AUTH1 response of the
 //     key's first transaction.
+//
+// # Home Key
+//
+// Which bytes of AUTH0 tag 4D select the key (PROTOCOL.md §4.2): in the CCC
+// profile all 8 of the vehicle identifier; in the Home Key profile the
+// first 8 of the 16-byte reader identifier, the reader group identifier
+// (SHA-256("key-identifier" ‖ reader private key)[:8], §10.4) that every
+// lock of a home shares, so that one key opens them all. A Home Key key
+// is created and named with the group ([HomeKeyGroupLen] bytes) or with
+// any reader identifier of the home, and KeyInfo.VehicleID is the group.
+// The last 8 bytes name the lock: the fast cryptogram binds the whole
+// reader identifier (§4.5), so a key keeps a Kpersistent per lock, up to
+// [MaxHomeKeyReaders], each in the secure element under the key's ID and
+// the lock's number (SecretID.Session), and a standard transaction at one
+// lock leaves the others' untouched.
+//
+// The attestation flow (§2.1, §2.3, §4.8, §4.9, package mdoc): a lock that
+// does not know the key ends a standard transaction with the attestation
+// EXCHANGE (00 8E 22 C0 20 <secret>, answered with the R-MAC alone) and
+// CONTROL FLOW 40A0, then selects the configuration applet A0000008580102
+// and reads, through two ENVELOPEs and GET RESPONSE, the attestation
+// document the owner's device provisioned with
+// [Applet.ProvisionHomeKeyDocument]: an issuer-signed mdoc.Document that
+// binds the key's public key, stored with the key (sealed like every
+// record) for its reader group.
 //
 // # Sharing and key management
 //
@@ -121,7 +148,29 @@
 // # Where the project chose
 //
 //   - One live key per vehicle in an applet (AUTH0 names the vehicle, not the
-//     key).
+//     key); in Home Key one per reader group, that is per home.
+//   - Home Key: the applet accepts the attestation EXCHANGE only in a
+//     standard transaction, after the lock's AUTH1 signature verified, and
+//     arms the configuration applet only when that transaction ends with
+//     CONTROL FLOW 40A0; the next SELECT (of any applet), a field reset or
+//     any host change that ends transactions disarms it, and so does
+//     serving it once. Until then SELECT of the configuration applet is
+//     6A82, as it is for a key suspended or in lost mode meanwhile, or
+//     without a document for the lock's group. The applet serves the
+//     long response with 61xx and GET RESPONSE itself (a
+//     transport.ChainingCard in front of the configuration applet), as
+//     the recorded iPhone does. The Kpersistent of the transaction is
+//     committed at 40A0, a "continue" (PROTOCOL.md §4.9), so the lock's
+//     next tap is fast once it has enrolled the key.
+//   - Home Key: past MaxHomeKeyReaders locks the Kpersistent committed
+//     least recently is forgotten and its number reused (the secure
+//     element is written first, then the key's record: a crash in
+//     between leaves at worst a lock whose Kpersistent no longer matches,
+//     and its next transaction is standard). The order of commits is
+//     display data, stored with the next batch. The applet does not check
+//     a provisioned document's issuer or validity (only the locks know
+//     the issuers, and the secure element has no clock); it checks that
+//     the document binds the key.
 //   - CONTROL FLOW travels in clear (PROTOCOL.md §4.9), so a relay can
 //     rewrite the code of a genuine transaction. On "key deleted" (00A0),
 //     and only after the vehicle authenticated itself with AUTH1 in the same

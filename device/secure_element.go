@@ -22,7 +22,8 @@ type SecretKind uint8
 const (
 	// SecretPersistent is the key's Kpersistent (transaction.
 	// PersistentKeySize bytes): the secret of its fast transactions,
-	// replaced after every standard transaction (PROTOCOL.md §4.5).
+	// replaced after every standard transaction (PROTOCOL.md §4.5). A
+	// Home Key key holds one per lock, named by SecretID.Session.
 	SecretPersistent SecretKind = 1
 	// SecretPairing is the LONG_TERM_SHARED_SECRET of a key from owner
 	// pairing (pairing.LongTermSecretSize bytes, PROTOCOL.md §3.3).
@@ -55,7 +56,8 @@ func (k SecretKind) String() string {
 }
 
 // SecretID names a secret of a key: its kind and, for a ranging key, the
-// UWB session ID (zero for the other kinds).
+// UWB session ID; for the Kpersistent of a Home Key key, the number of the
+// lock it is for (1 to MaxHomeKeyReaders, homekey.go); zero otherwise.
 type SecretID struct {
 	Key     KeyID
 	Kind    SecretKind
@@ -72,7 +74,7 @@ func (id SecretID) check(n int) error {
 		return errors.New("device: secret of key 0")
 	case id.Kind < SecretPersistent || id.Kind > SecretBLE:
 		return fmt.Errorf("device: unknown secret kind %v", id.Kind)
-	case id.Kind != SecretRanging && id.Session != 0:
+	case id.Kind == SecretPairing && id.Session != 0:
 		return fmt.Errorf("device: a session ID for a %v", id.Kind)
 	case n > maxSecretSize:
 		return fmt.Errorf("device: secret of %d bytes", n)

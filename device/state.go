@@ -160,8 +160,13 @@ func decodeKey(b []byte, profile dkey.Profile) (*key, error) {
 	case r.Transactions > 1<<53:
 		return nil, bad("transaction count")
 	}
-	if k.vehicle, err = dkey.NewVehicleID(r.Vehicle); err != nil || k.vehicle.Len() != profile.VehicleIDLen() {
+	// A Home Key key is named by its reader group (homekey.go); a record
+	// that names a whole reader identifier is read as its group.
+	if k.vehicle, err = dkey.NewVehicleID(r.Vehicle); err != nil || !validKeyVehicle(profile, k.vehicle) {
 		return nil, bad("vehicle")
+	}
+	if profile == dkey.HomeKey && k.vehicle.Len() != HomeKeyGroupLen {
+		k.vehicle, _ = dkey.NewVehicleID(r.Vehicle[:HomeKeyGroupLen])
 	}
 	if k.cred.VehicleKey, err = dkey.ParsePublicKey(r.VehicleKey); err != nil {
 		return nil, bad("vehicle key")
@@ -303,7 +308,10 @@ func (a *Applet) restore() error {
 			return err
 		}
 	}
-	return a.restoreRanging()
+	if err := a.restoreRanging(); err != nil {
+		return err
+	}
+	return a.restoreHomeKey()
 }
 
 // loadCredential fetches the key handle and Kpersistent of k from the
@@ -360,7 +368,7 @@ func (a *Applet) keyOps(ops []store.Op, k *key) ([]store.Op, error) {
 	if ops, err = a.sec.Put(ops, keyName(k.id), b); err != nil {
 		return ops, fmt.Errorf("device: %w", err)
 	}
-	return ops, nil
+	return a.homeKeyOps(ops, k)
 }
 
 // commitLocked writes ops as one batch, with the records of keys whose

@@ -16,6 +16,7 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/seal"
 	"github.com/opencarkey/sdk/internal/urskslots"
+	"github.com/opencarkey/sdk/mdoc"
 	"github.com/opencarkey/sdk/store"
 	"github.com/opencarkey/sdk/store/bolt"
 	"github.com/opencarkey/sdk/transaction"
@@ -104,7 +105,7 @@ func storedState(t testing.TB) (*pairingSetup, *store.Memory, KeyEncryptionKey) 
 // that a field added later fails the round trip until it is stored or
 // listed with its reason.
 var appletState = cmp.Options{
-	cmp.AllowUnexported(Applet{}, key{}, transaction.PersistentKey{}),
+	cmp.AllowUnexported(Applet{}, key{}, transaction.PersistentKey{}, homeKey{}, readerKey{}),
 	cmpopts.IgnoreFields(Applet{},
 		// Configuration and collaborators, given again at NewApplet.
 		"cfg", "se", "now", "ca", "st", "sec",
@@ -113,6 +114,9 @@ var appletState = cmp.Options{
 		// restart ends them.
 		"mu", "sess", "sel", "current", "pending", "authTil", "results", "areaSeen", "areaGen",
 		"pairPassword", "pairRequests", "pairRun", "pairBusy", "pairClosed", "pairKey", "testingOnlyDeriving",
+		// The Home Key transaction, attestation and configuration
+		// applet session in progress: a restart ends them too.
+		"hk",
 		// Derived: the highest key ID of the records.
 		"nextID",
 		"closed",
@@ -133,6 +137,9 @@ var appletState = cmp.Options{
 	cmp.Comparer(func(a, b *dkey.PublicKey) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b dkey.KeySlot) bool { return a == b }),
 	cmp.Comparer(func(a, b dkey.VehicleID) bool { return a == b }),
+	cmp.Comparer(func(a, b *mdoc.Document) bool {
+		return a == nil && b == nil || a != nil && b != nil && bytes.Equal(a.Append(nil), b.Append(nil))
+	}),
 	cmp.Comparer(func(a, b crypto.Signer) bool {
 		if a == nil || b == nil {
 			return a == nil && b == nil

@@ -285,37 +285,13 @@ func (s *EndpointSession) RangingKey() RangingKey { return s.rangingKey() }
 // alias the session and are valid until the next call. EXCHANGE needs a
 // standard transaction, or a fast one in which this endpoint sent a
 // cryptogram. A command that does not verify returns ErrChannel and ends
-// the transaction.
+// the transaction. It is OpenExchangeData then ParseExchange.
 func (s *EndpointSession) OpenExchange(cmd *transport.Command) ([]MailboxOp, error) {
-	if s.stage != stageStandard && !(s.stage == stageAuth0 && s.fastKeys) {
-		return nil, s.fail(fmt.Errorf("%w: EXCHANGE before authentication", ErrOutOfSequence))
-	}
-	if cmd.CLA != claSecure {
-		return nil, s.fail(dkey.SWClassNotSupported)
-	}
-	if cmd.P1 != 0 || cmd.P2 != 0 {
-		return nil, s.fail(fmt.Errorf("%w: EXCHANGE P1 %02X P2 %02X", ErrWrongParameters, cmd.P1, cmd.P2))
-	}
-	if !s.smReady {
-		if err := s.sm.Init(&s.smKeys, securemsg.CommandFirst); err != nil {
-			return nil, s.fail(fmt.Errorf("transaction: secure channel: %w", err))
-		}
-		s.smReady = true
-	}
-	plain, err := s.sm.UnprotectCommand(s.plain[:0], cmd.Data)
+	plain, err := s.OpenExchangeData(cmd)
 	if err != nil {
-		return nil, s.fail(fmt.Errorf("%w: EXCHANGE: %w", ErrChannel, err))
-	}
-	if s.fastKeys {
-		s.fastProof = true
-	}
-	n, err := parseOps(&s.ops, plain)
-	if err != nil {
-		// The command verified, so the channel stays up; the device answers
-		// an error status word without R-MAC.
 		return nil, err
 	}
-	return s.ops[:n], nil
+	return s.ParseExchange(plain)
 }
 
 // SealExchange protects plaintext (read results built with

@@ -424,26 +424,17 @@ func (s *VehicleSession) Exchange(ops []MailboxOp) (transport.Command, error) {
 	if err != nil {
 		return transport.Command{}, err
 	}
-	if !s.smReady {
-		if err := s.sm.Init(&s.smKeys, securemsg.CommandFirst); err != nil {
-			return transport.Command{}, s.fail(fmt.Errorf("transaction: secure channel: %w", err))
-		}
-		s.smReady = true
-	}
-	data, err := s.sm.ProtectCommand(s.cmd[:0], plain)
-	if err != nil {
-		return transport.Command{}, s.fail(fmt.Errorf("%w: %w", ErrChannel, err))
-	}
-	return transport.Command{CLA: claSecure, INS: insExchange, Data: data, Ne: responseNe}, nil
+	return s.protectExchange(plain)
 }
 
-// ReadExchange verifies and decrypts an EXCHANGE response and returns its
-// plaintext (read results, see NewReadResults). It aliases the session and
+// ReadExchange verifies and decrypts an EXCHANGE response (to Exchange or
+// AttestationExchange) and returns its plaintext (read results, see
+// NewReadResults). It aliases the session and
 // is valid until the next call. A status word other than 9000 returns an
 // error wrapping it and leaves the channel usable; a response that does not
 // verify returns ErrChannel and ends the transaction.
 func (s *VehicleSession) ReadExchange(r transport.Response) ([]byte, error) {
-	if !s.Authenticated() || !s.smReady {
+	if !(s.Authenticated() || s.attestable()) || !s.smReady {
 		return nil, fmt.Errorf("%w: EXCHANGE response without EXCHANGE", ErrOutOfSequence)
 	}
 	if err := responseError("EXCHANGE", &r); err != nil {

@@ -60,6 +60,26 @@
 //     suspend and resume (lost mode), terminate with a termination
 //     attestation.
 //
+// # Home Key
+//
+// In the Home Key profile a Reader is a lock of a home (PROTOCOL.md §2, §4,
+// package mdoc). The locks of a home share the home's reader key and reader
+// group identifier ([HomeKeyGroupID], the first 8 bytes of AUTH0 tag 4D);
+// each has its own 8-byte reader identifier (the last 8), so Config.VehicleID
+// is the group then the lock's identifier. Keys arrive by Enroll (the
+// home's controller) or by attestation: with issuers enrolled
+// ([Reader.EnrollIssuer], the Ed25519 keys of the home's members), a
+// standard transaction whose AUTH1 names a key the lock does not know
+// runs the attestation flow ([HomeKeyConfig.Attest] can also ask for it in
+// every standard transaction of a known key, or never): the attestation
+// EXCHANGE with a fresh secret, CONTROL FLOW 40A0, then the configuration
+// applet's ENVELOPEs; the document must verify against an enrolled issuer
+// at the reader's time, name the slot AUTH1 named (SHA-1 of its key,
+// [HomeKeySlot]) and bind the key whose signature AUTH1 carries; then the
+// key is enrolled, with the issuer (KeyInfo.Issuer) and the transaction's
+// Kpersistent, and its next tap is fast. Result.Attested says so. Any
+// failure before the enrolment leaves the stored state as it was.
+//
 // # State and durability
 //
 // With Config.Store (store.Memory, store/bolt's one-file store, or any
@@ -99,6 +119,26 @@
 //
 // # Where the project chose
 //
+//   - Home Key locks are this Reader in the Home Key profile, not a type of
+//     their own: a lock needs what a vehicle's reader has (enrolled keys
+//     with Kpersistent, fast-then-standard, policy, CONTROL FLOW, the
+//     stored state), and the attestation flow is one more way for a key
+//     to arrive, like a first friend transaction. What a lock does not use
+//     (immobilizer tokens, statement areas, pairing) stays off: keys
+//     enrolled by attestation have none.
+//   - Home Key attestation: the flow ends with CONTROL FLOW 40A0, the
+//     transaction's only one (the device is on the configuration applet,
+//     and the public reader sends none after it); the device commits its
+//     Kpersistent on it, and the reader commits its copy with the
+//     enrolment's outcome, as for any standard transaction. A key enrolled
+//     by attestation gets HomeKeyConfig.Profile (AccessOnly by default)
+//     and no validity window: the document is checked at its attestation
+//     (and at every standard transaction with AttestAlways); removing its
+//     issuer suspends it. A removed key is not attested again: its slot
+//     is told to delete the key (00A0), and the revocation store refuses
+//     its enrolment. The public reader ([AHKR]) enrols the document's key
+//     without checking the AUTH1 signature; this reader checks it, and the
+//     slot, before it enrols anything.
 //   - CONTROL FLOW codes for the policy's refusals (PROTOCOL.md §4.9 lists
 //     no code for them): 0000 for a suspended key or a missing entitlement,
 //     0002 for a key outside its validity window, 0001 for an unknown slot,

@@ -14,6 +14,7 @@ import (
 	"github.com/opencarkey/sdk/attest"
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/seal"
+	"github.com/opencarkey/sdk/mdoc"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/store"
@@ -71,6 +72,10 @@ type Config struct {
 	// Ranging bounds the ranging keys (URSK) the reader keeps for UWB
 	// (ranging.go); the zero value means the defaults.
 	Ranging RangingConfig
+	// HomeKey configures the attestation flow of a Home Key reader
+	// (homekey.go); nil means the defaults. The issuers it trusts are
+	// enrolled with EnrollIssuer.
+	HomeKey *HomeKeyConfig
 }
 
 // Enrollment describes a key the vehicle accepts.
@@ -168,6 +173,9 @@ type KeyInfo struct {
 	// TokenProvisioned reports whether the immobilizer token is in the
 	// key's mailbox.
 	TokenProvisioned bool
+	// Issuer is, for a Home Key key enrolled by attestation, the issuer
+	// whose document vouched for it (homekey.go); zero otherwise.
+	Issuer mdoc.IssuerID
 }
 
 type enrolled struct {
@@ -184,6 +192,8 @@ type enrolled struct {
 	// ltss is the LONG_TERM_SHARED_SECRET of an owner key from pairing.
 	ltss    [pairing.LongTermSecretSize]byte
 	hasLTSS bool
+	// issuer is Issuer of KeyInfo (homekey_state.go stores it).
+	issuer mdoc.IssuerID
 }
 
 // zeroize erases the key's secrets.
@@ -251,6 +261,10 @@ type Reader struct {
 	ifaces interfaces
 	ble    map[dkey.KeySlot]*pairing.BLEKeys
 	rng    rangingState
+	// Home Key (homekey.go): the configuration, and the enrolled issuers
+	// by identifier.
+	hk      *HomeKeyConfig
+	issuers []*mdoc.IssuerKey
 }
 
 // NewReader returns a Reader with the state cfg.Store holds: the keys
@@ -272,6 +286,10 @@ func NewReader(cfg *Config) (*Reader, error) {
 	r.ifaces.base = vcfg
 	if r.rng.cfg, err = resolveRanging(cfg.Ranging); err != nil {
 		return nil, err
+	}
+	if cfg.HomeKey != nil {
+		hk := *cfg.HomeKey
+		r.hk = &hk
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -475,6 +493,7 @@ func (r *Reader) Keys() []KeyInfo {
 		out[i] = k.info
 		out[i].HasPersistent = r.fast[i].Valid()
 		out[i].TokenProvisioned = k.provisioned
+		out[i].Issuer = k.issuer
 	}
 	return out
 }
@@ -537,6 +556,8 @@ func (r *Reader) setRemovedLocked(l *removedList) {
 func (r *Reader) addRemoved(ops []store.Op, l *removedList, info KeyInfo) ([]store.Op, error) {
 	info.State = dkey.KeyTerminated
 	info.HasPersistent, info.TokenProvisioned = false, false
+	// Its record keeps the key's identity and profile only (decodeRemoved).
+	info.LastUse = time.Time{}
 	if r.sec != nil {
 		b, err := encodeKey(&enrolled{info: info}, false)
 		if err != nil {
@@ -594,6 +615,7 @@ func (r *Reader) removeAll(slots []dkey.KeySlot, extraOps []store.Op, after func
 		}
 		ops = r.sec.Delete(ops, keyName(slot))
 		ops = r.keyGoneOps(ops, slot)
+		ops = r.sec.Delete(ops, attestedName(slot))
 		var err error
 		if ops, err = r.addRemoved(ops, removed, k.info); err != nil {
 			return err

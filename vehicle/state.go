@@ -517,7 +517,10 @@ func (r *Reader) restore() error {
 	if err := r.restorePairing(); err != nil {
 		return err
 	}
-	return r.restoreR3()
+	if err := r.restoreR3(); err != nil {
+		return err
+	}
+	return r.restoreHomeKey()
 }
 
 func (r *Reader) readUsage() ([]dkey.KeySlot, []time.Time, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/seal"
 	"github.com/opencarkey/sdk/internal/urskslots"
+	"github.com/opencarkey/sdk/mdoc"
 	"github.com/opencarkey/sdk/pairing"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/store"
@@ -42,7 +43,7 @@ var readerState = cmp.Options{
 	cmpopts.IgnoreFields(Reader{},
 		// Configuration and collaborators, given again at NewReader
 		// (the revocations, compared apart, live in share).
-		"v", "now", "link", "share", "trackingKeys", "pairCfg", "maxAttempts", "st", "sec",
+		"v", "now", "link", "share", "trackingKeys", "pairCfg", "maxAttempts", "st", "sec", "hk",
 		// Locks, pools and the pairing in progress: a restart ends them.
 		"mu", "sessions", "pairingBusy", "closed",
 		// The configuration and sessions of other interfaces (ble.go).
@@ -56,6 +57,7 @@ var readerState = cmp.Options{
 	cmp.Comparer(func(a, b *dkey.PublicKey) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b *pairing.Verifier) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 	cmp.Comparer(func(a, b dkey.KeySlot) bool { return a == b }),
+	cmp.Comparer(func(a, b *mdoc.IssuerKey) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(b) }),
 }
 
 // storedWorld is a paired vehicle with its state in a store, with keys of

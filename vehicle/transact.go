@@ -46,6 +46,13 @@ type Result struct {
 	// admitted, keys terminated, receipts checked. When the area was
 	// consumed the transaction ends with CONTROL FLOW 4082 instead of 0100.
 	Statements []StatementResult
+	// Attested reports a Home Key transaction that ran the attestation
+	// flow (homekey.go): the key was unknown and its document enrolled it
+	// (Slot, Role and Profile are its), whether or not the action itself
+	// was allowed, or, with AttestAlways, the enrolled key's document was
+	// confirmed. Its CONTROL FLOW is 40A0, which sent the device to the
+	// configuration applet.
+	Attested bool
 	// HasRangingKey reports that the transaction derived the UWB ranging
 	// key (URSK) of a standard CCC transaction, which RangingKey returns.
 	HasRangingKey bool
@@ -76,8 +83,8 @@ func (r *Result) RangingKey() (transaction.RangingKey, bool) {
 
 // String describes the result without the ranging key.
 func (r Result) String() string {
-	return fmt.Sprintf("{Action:%v Slot:%v Role:%v Profile:%+v Fast:%v Version:%v ControlFlow:%v ControlFlowDelivered:%v FirstFriend:%v Statements:%v HasRangingKey:%v RangingKey:[redacted] RangingKeyStored:%v RangingSession:%v Err:%v}",
-		r.Action, r.Slot, r.Role, r.Profile, r.Fast, r.Version, r.ControlFlow, r.ControlFlowDelivered, r.FirstFriend, r.Statements, r.HasRangingKey, r.RangingKeyStored, r.RangingSession, r.Err)
+	return fmt.Sprintf("{Action:%v Slot:%v Role:%v Profile:%+v Fast:%v Version:%v ControlFlow:%v ControlFlowDelivered:%v FirstFriend:%v Statements:%v Attested:%v HasRangingKey:%v RangingKey:[redacted] RangingKeyStored:%v RangingSession:%v Err:%v}",
+		r.Action, r.Slot, r.Role, r.Profile, r.Fast, r.Version, r.ControlFlow, r.ControlFlowDelivered, r.FirstFriend, r.Statements, r.Attested, r.HasRangingKey, r.RangingKeyStored, r.RangingSession, r.Err)
 }
 
 // GoString is String: the ranging key is never printed.
@@ -125,6 +132,10 @@ type run struct {
 	// ursk is the vehicle's copy of the URSK the device agreed to keep
 	// (ranging.go), stored with the outcome.
 	ursk stagedURSK
+	// cfSent reports that the transaction sent its CONTROL FLOW already
+	// (40A0 of the Home Key attestation flow, homekey.go), and
+	// cfDelivered that the device acknowledged it.
+	cfSent, cfDelivered bool
 }
 
 func (x *run) do(cmd transport.Command) (transport.Response, error) {
@@ -172,7 +183,13 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 		cf = transaction.CFPairingComplete
 	}
 	res.ControlFlow = cf
-	res.ControlFlowDelivered = x.controlFlow(cf) == nil
+	if x.cfSent {
+		// The device is on the configuration applet: the transaction's
+		// CONTROL FLOW was 40A0.
+		res.ControlFlowDelivered = x.cfDelivered
+	} else {
+		res.ControlFlowDelivered = x.controlFlow(cf) == nil
+	}
 	// Both sides replace Kpersistent only when a standard transaction
 	// succeeded and the device acknowledged CONTROL FLOW: a transaction
 	// that fails anywhere leaves both with the old key, and the URSK
@@ -345,7 +362,13 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 			header = statementHeader(k.mailboxes.PrivateAuth1, a1.Private)
 		}
 	}
+	attest := k == nil && r.attestsUnknownLocked(a1.Slot)
 	r.mu.Unlock()
+	if attest {
+		// Home Key: a lock that does not know the key learns it from its
+		// attestation document (homekey.go).
+		return x.attest(action, &a1, nil)
+	}
 	// area is the key's statement area once read; statements says whether
 	// to read it.
 	var area []byte
@@ -366,6 +389,9 @@ func (x *run) standard(action dkey.Action) (transaction.ControlFlow, error) {
 		x.pending = pk
 		pk.Zeroize()
 		x.key = k
+		if r.attestsKnown() {
+			return x.attest(action, &a1, k)
+		}
 	}
 
 	r.mu.Lock()

@@ -20,8 +20,8 @@ var update = flag.Bool("update", false, "rewrite the golden decodings in testdat
 // keyLogs maps the repository's golden transcripts to their key logs,
 // written by package transaction's and package pairing's golden tests.
 var keyLogs = map[string]string{
-	"../vehicle/testdata/CCC.transcript":            "../transaction/testdata/CCC.keylog",
-	"../vehicle/testdata/HomeKey.transcript":        "../transaction/testdata/HomeKey.keylog",
+	"../vehicle/testdata/CCC.transcript":            "../vehicle/testdata/CCC.keylog",
+	"../vehicle/testdata/HomeKey.transcript":        "../vehicle/testdata/HomeKey.keylog",
 	"../pairing/testdata/pairing-own-share.txt":     "../pairing/testdata/pairing-own-share.keylog",
 	"../pairing/testdata/pairing-peer-share.txt":    "../pairing/testdata/pairing-peer-share.keylog",
 	"../pairing/testdata/pairing-intermediates.txt": "../pairing/testdata/pairing-intermediates.keylog",
@@ -146,7 +146,7 @@ func TestGoldenDecodings(t *testing.T) {
 // protected payload was changed, is reported at the first message that does
 // not verify, and the rest of the channel is not checked.
 func TestDecodeWrongKeys(t *testing.T) {
-	logText := string(readFile(t, "../transaction/testdata/CCC.keylog"))
+	logText := string(readFile(t, "../vehicle/testdata/CCC.keylog"))
 	bad := strings.Replace(logText, "TRANSACTION_KMAC 7b7c831d1c902015740489ea15542638 2e", "TRANSACTION_KMAC 7b7c831d1c902015740489ea15542638 2f", 1)
 	if bad == logText {
 		t.Fatal("the key log has no entry to corrupt")
@@ -188,7 +188,7 @@ func TestDecodeWrongKeys(t *testing.T) {
 		t.Errorf("tampered AUTH1 response: %+v", p)
 	}
 	// Keys of another session are not used.
-	other, _ := ParseKeyLog(readFile(t, "../transaction/testdata/HomeKey.keylog"))
+	other, _ := ParseKeyLog(readFile(t, "../vehicle/testdata/HomeKey.keylog"))
 	r = Decode(tr, other)
 	if p := r.Steps[2].Reply.SecureMessaging; p.Verified || !strings.Contains(p.Result, "no TRANSACTION keys for this session") {
 		t.Errorf("foreign key log: %+v", p)
@@ -244,7 +244,7 @@ func TestDecodeProblems(t *testing.T) {
 }
 
 func TestKeyLogParse(t *testing.T) {
-	keys, err := ParseKeyLog(readFile(t, "../transaction/testdata/CCC.keylog"))
+	keys, err := ParseKeyLog(readFile(t, "../vehicle/testdata/CCC.keylog"))
 	if err != nil {
 		t.Fatal(err)
 	}

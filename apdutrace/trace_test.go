@@ -135,7 +135,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("> 00a4 0400\n! x\n"))
 	f.Add([]byte("# n\n> 94D40000 01 AA\n< 9000\n> 84D40000 01 BB\n< 6102\n> 00C0000002\n< 0102 9000\n"))
-	keys, err := ParseKeyLog(readFile(f, "../transaction/testdata/CCC.keylog"))
+	keys, err := ParseKeyLog(readFile(f, "../vehicle/testdata/CCC.keylog"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func (a *Applet) dispatchDK(dst []byte, cmd *transport.Command) ([]byte, error) 
 	case cmd.INS == insExchange && cmd.CLA == 0x84:
 		return a.exchange(dst, cmd)
 	case cmd.INS == insControl && cmd.CLA == 0x80:
-		return a.controlFlow(dst, cmd)
+		return a.controlFlowHooked(dst, cmd)
 	case cmd.INS == insCreateRangingKey && cmd.CLA == 0x80:
 		return a.createRangingKey(dst, cmd)
 	case cmd.INS == insAuth0 || cmd.INS == insAuth1 || cmd.INS == insExchange || cmd.INS == insControl || cmd.INS == insCreateRangingKey:
@@ -130,14 +130,17 @@ func (a *Applet) auth0(dst []byte, cmd *transport.Command) ([]byte, error) {
 	}
 	k := a.find(vid)
 	if err = a.policyLocked(k); err != nil {
+		a.cfg.Hooks.keyRefused(vid, k, a.sess.Action(), err)
 		a.abortLocked()
 		return dst, fmt.Errorf("device: %w", err)
 	}
-	out, err := a.sess.Auth0(dst, a.credentialLocked(k, vid))
+	cred := a.credentialLocked(k, vid)
+	out, err := a.sess.Auth0(dst, cred)
 	if err != nil {
 		return dst, err
 	}
 	a.current = k
+	a.cfg.Hooks.transactionStart(k, a.sess.Action(), a.sess.Flags()&transaction.FlagFast != 0 && cred.Persistent.Valid())
 	return out, nil
 }
 
@@ -287,6 +290,7 @@ func (a *Applet) exchange(dst []byte, cmd *transport.Command) ([]byte, error) {
 		if ack {
 			// What was read is gone.
 			a.areaSeen = 0
+			a.cfg.Hooks.statementsCleared(k)
 		}
 	}
 	out, err := a.sess.SealExchange(dst, res)

@@ -2,10 +2,10 @@ package device
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -55,6 +55,34 @@ type Config struct {
 	// Ranging bounds the ranging keys (URSK) the applet keeps for UWB
 	// (CREATE RANGING KEY, ranging.go); the zero value means the defaults.
 	Ranging RangingConfig
+	// Hooks, when not nil, are called as the applet answers vehicles:
+	// transactions, refusals, statement areas, pairing (see Hooks). For
+	// test benches and the host app; nil costs nothing.
+	Hooks *Hooks
+	// Rand, when not nil, replaces crypto/rand as the source of the
+	// applet's protocol randomness: each transaction's ephemeral key
+	// (transaction.EndpointConfig.Rand), the SPAKE2+ scalar and slot
+	// identifier of owner pairing (pairing.DeviceConfig.Rand, unless
+	// Pairing sets its own) and the slot identifier CreateKey derives in
+	// the CCC profile (see "Key log and deterministic randomness" in the
+	// package documentation). It is for tests and conformance vectors
+	// only: a predictable source gives away every session key. Key pairs
+	// come from the secure element, and the sealing of stored records
+	// from crypto/rand, whatever Rand is. Nil, the default, means
+	// crypto/rand.
+	Rand io.Reader
+	// KeyLog, when not nil, receives the session keys of every
+	// transaction and the keys of every pairing channel the applet runs,
+	// in the key log format of package transaction (transaction.
+	// EndpointConfig.KeyLog, and pairing.DeviceConfig.KeyLog unless
+	// Pairing sets its own), for dkey trace decode -keylog.
+	//
+	// WARNING: anyone who reads the key log can decrypt the recorded
+	// sessions, read the mailboxes they carried, and with Kpersistent
+	// answer the vehicle's next fast transaction in the phone's place. Use
+	// it on test benches only, never in a device. Nil, the default, logs
+	// nothing.
+	KeyLog io.Writer
 }
 
 // KeyConfig describes a key to create in the applet.
@@ -262,7 +290,7 @@ func NewApplet(cfg *Config) (*Applet, error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	sess, err := transaction.NewEndpointSession(&transaction.EndpointConfig{Profile: cfg.Profile})
+	sess, err := transaction.NewEndpointSession(&transaction.EndpointConfig{Profile: cfg.Profile, Rand: cfg.Rand, KeyLog: cfg.KeyLog})
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}
@@ -486,7 +514,7 @@ func (a *Applet) deriveSlot(pub *dkey.PublicKey) (dkey.KeySlot, error) {
 		return dkey.NewKeySlot(h[:6])
 	}
 	var b [dkey.MaxKeySlotLen]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if err := a.readRand(b[:]); err != nil {
 		return dkey.KeySlot{}, fmt.Errorf("device: key slot: %w", err)
 	}
 	return dkey.NewKeySlot(b[:])

@@ -145,6 +145,28 @@
 // the applet's state and restored while its lifetime allows. The applet is
 // the device's ranging.KeyStore ([Applet.RangingKey]).
 //
+// # Hooks
+//
+// Config.Hooks (in the style of net/http/httptrace) reports what a bench or
+// the host app needs to see: each transaction the applet accepts (with
+// whether it offered a fast cryptogram) and its end with the vehicle's
+// CONTROL FLOW and whether a new Kpersistent was stored, each refusal of
+// AUTH0 with its reason (no key, lost mode, suspended, power reserve, user
+// authentication required), a statement area the vehicle consumed, and
+// owner pairing's derivation, attempt and end. Hooks run inside
+// ProcessAPDU, mostly with the applet's lock held, so they must not call
+// the applet; nil hooks cost nothing.
+//
+// # Key log and deterministic randomness
+//
+// For test benches only, Config.KeyLog receives the keys of every
+// transaction (transaction.EndpointConfig.KeyLog) and pairing channel
+// (pairing.DeviceConfig.KeyLog) the applet runs; anyone who reads it can
+// answer the vehicle's next fast transaction in the phone's place. For
+// tests and conformance vectors only, Config.Rand replaces crypto/rand for
+// ephemeral keys, SPAKE2+ scalars and derived slot identifiers; key pairs
+// come from the secure element whatever it is.
+//
 // # Where the project chose
 //
 //   - One live key per vehicle in an applet (AUTH0 names the vehicle, not the

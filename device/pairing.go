@@ -144,6 +144,12 @@ func (a *Applet) selectFramework(dst []byte) ([]byte, error) {
 	if cfg.Time == nil {
 		cfg.Time = a.now
 	}
+	if cfg.Rand == nil {
+		cfg.Rand = a.cfg.Rand
+	}
+	if cfg.KeyLog == nil {
+		cfg.KeyLog = a.cfg.KeyLog
+	}
 	run, err := pairing.NewDevice(&cfg, appletKeys{a}, a.pairPassword)
 	if err != nil {
 		return dst, dkey.SWFileNotFound
@@ -179,11 +185,12 @@ func (a *Applet) dispatchFramework(dst []byte, cmd *transport.Command) ([]byte, 
 			a.forgetPasswordLocked()
 		}
 		a.pairBusy = true
+		left := a.pairRequests
 		a.mu.Unlock()
 		if a.testingOnlyDeriving != nil {
 			a.testingOnlyDeriving()
 		}
-		out, err = run.Process(dst, cmd)
+		out, err = a.processPairing(run, dst, cmd, left)
 		a.mu.Lock()
 		a.pairBusy = false
 		if a.pairClosed || a.pairRun != run {
@@ -193,7 +200,7 @@ func (a *Applet) dispatchFramework(dst []byte, cmd *transport.Command) ([]byte, 
 			return dst, dkey.SWConditionsNotSatisfied
 		}
 	} else {
-		out, err = run.Process(dst, cmd)
+		out, err = a.processPairing(run, dst, cmd, 0)
 	}
 	if run.Attempted() {
 		// One SPAKE2+ VERIFY per password entry.

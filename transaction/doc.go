@@ -110,7 +110,8 @@
 // would have yielded therefore gives the same wire bytes, and the
 // repository's golden transcripts, recorded under
 // testing/cryptotest.SetGlobalRandom, are reproduced byte for byte with it
-// (golden_test.go). The ECDSA signatures of AUTH1 still draw their nonces
+// (package vehicle's TestGoldenTranscripts, through vehicle.Config.Rand and
+// device.Config.Rand, which pass it here). The ECDSA signatures of AUTH1 still draw their nonces
 // from the process-wide source, which only cryptotest.SetGlobalRandom can
 // fix. With Rand nil nothing changes on the wire.
 //

@@ -117,6 +117,38 @@
 // (Config.Ranging), a lifetime, deleted with the key; the reader is the
 // vehicle's ranging.KeyStore ([Reader.RangingKey]).
 //
+// # Hooks
+//
+// Config.Hooks (in the style of net/http/httptrace) reports what a bench or
+// the vehicle's diagnostics need to see: each transaction's start and end
+// with its Result and duration, a fast cryptogram that matched no key (the
+// two sides disagree about Kpersistent), a refusal because of the key's
+// state (suspended, outside its validity, not entitled, removed or revoked,
+// unknown, or refused by the device), each statement processed, and owner
+// pairing's start, attempts (with the attempts left) and end. Hooks run
+// outside the reader's lock; nil hooks cost nothing, and set hooks allocate
+// nothing (TestHooksAllocations, BenchmarkFastHooks). The library does not
+// log: cmd/dkey wires the hooks to log/slog.
+//
+// # Key log and deterministic randomness
+//
+// For test benches only, Config.KeyLog receives the keys of every
+// transaction (transaction.VehicleConfig.KeyLog) and of every pairing
+// channel (pairing.VehicleConfig.KeyLog) the reader runs, so that a
+// recorded trace can be decrypted (dkey trace decode -keylog). Anyone who
+// reads it can decrypt the sessions, immobilizer tokens included, and
+// answer the next fast transaction in a key's place: never set it in a
+// vehicle.
+//
+// For tests and conformance vectors only, Config.Rand replaces crypto/rand
+// for the reader's protocol randomness: each transaction's ephemeral key
+// and identifier, the SPAKE2+ scalar, and the immobilizer token of a paired
+// owner key. With device.Config.Rand on the applet's side, the golden
+// transcripts in testdata are reproduced byte for byte
+// (TestGoldenTranscripts); key pairs and ECDSA nonces come from the
+// process-wide source, which testing/cryptotest.SetGlobalRandom fixes, and
+// the sealing of stored records always from crypto/rand.
+//
 // # Where the project chose
 //
 //   - Home Key locks are this Reader in the Home Key profile, not a type of

@@ -61,6 +61,10 @@ type worldOptions struct {
 	notBefore   time.Time
 	notAfter    time.Time
 	haveProfile bool
+	// vehicle and device, when set, change the configurations before
+	// NewReader and NewApplet.
+	vehicle func(*Config)
+	device  func(*device.Config)
 }
 
 type worldOption func(*worldOptions)
@@ -95,11 +99,19 @@ func newWorld(t testing.TB, p dkey.Profile, opts ...worldOption) *world {
 		t.Fatal(err)
 	}
 	vid, _ := dkey.NewVehicleID([]byte("VIN-0001-reader-")[:p.VehicleIDLen()])
-	r, err := NewReader(&Config{Profile: p, VehicleID: vid, Key: vk, Time: o.readerTime})
+	vcfg := &Config{Profile: p, VehicleID: vid, Key: vk, Time: o.readerTime}
+	if o.vehicle != nil {
+		o.vehicle(vcfg)
+	}
+	r, err := NewReader(vcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := device.NewApplet(&device.Config{Profile: p, Time: o.deviceTime})
+	dcfg := &device.Config{Profile: p, Time: o.deviceTime}
+	if o.device != nil {
+		o.device(dcfg)
+	}
+	a, err := device.NewApplet(dcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package vehicle
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
@@ -80,7 +79,7 @@ func (r *Reader) initPairing(cfg *Config) error {
 	}
 	r.pairCfg = &pairing.VehicleConfig{
 		VehicleID: r.ID(), VehicleKey: r.PublicKey(), VehicleRoot: slices.Clone(pc.VehicleRoot),
-		DeviceRoots: pc.DeviceRoots, Time: r.now, Brand: pc.Brand, Evidence: pc.Evidence,
+		DeviceRoots: pc.DeviceRoots, Time: r.now, Brand: pc.Brand, Evidence: pc.Evidence, Rand: cfg.Rand, KeyLog: cfg.KeyLog,
 	}
 	for _, c := range pc.Certificates {
 		r.pairCfg.Certificates = append(r.pairCfg.Certificates, slices.Clone(c))
@@ -258,22 +257,25 @@ func (r *Reader) Pair(ctx context.Context, t transport.Transceiver) (PairResult,
 	}
 	v := r.verifier
 	r.pairingBusy = true
+	left := max(r.maxAttempts-r.spent, 0)
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
 		r.pairingBusy = false
 		r.mu.Unlock()
 	}()
+	start := r.hooks.pairingStart(left)
 
 	p, err := pairing.NewVehicle(r.pairCfg, v)
 	if err != nil {
-		return PairResult{}, fmt.Errorf("vehicle: %w", err)
+		return r.hooks.pairingDone(PairResult{}, fmt.Errorf("vehicle: %w", err), start)
 	}
 	res, err := r.runPairing(ctx, r.newClient(t), p)
 	if err != nil {
-		return PairResult{}, err
+		return r.hooks.pairingDone(PairResult{}, err, start)
 	}
-	return r.enrollOwner(ctx, t, res)
+	out, err := r.enrollOwner(ctx, t, res)
+	return r.hooks.pairingDone(out, err, start)
 }
 
 // runPairing moves the APDUs of p and keeps the attempt counter.
@@ -337,6 +339,7 @@ func (r *Reader) runPairing(ctx context.Context, c *transport.Client, p *pairing
 				}
 				return nil, err
 			}
+			r.hooks.pairingAttempt(remaining)
 		}
 		cmd = st.Command
 	}
@@ -370,7 +373,7 @@ func (r *Reader) spendAttempt() (int, error) {
 // turns out not to hold the key.
 func (r *Reader) enrollOwner(ctx context.Context, t transport.Transceiver, res *pairing.VehicleResult) (PairResult, error) {
 	token := make([]byte, res.KeyConfig.Mapping.ImmobilizerTokenLength)
-	if _, err := rand.Read(token); err != nil {
+	if err := r.readRand(token); err != nil {
 		return PairResult{}, fmt.Errorf("vehicle: immobilizer token: %w", err)
 	}
 	e := Enrollment{

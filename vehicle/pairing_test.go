@@ -106,14 +106,18 @@ func pairMust(t testing.TB) func(*x509.Certificate, error) *x509.Certificate {
 }
 
 // newPairPhone returns a phone whose applet instance CA chains to a new
-// Device OEM root.
-func newPairPhone(t testing.TB) *pairPhone {
+// Device OEM root; opts change the applet's configuration.
+func newPairPhone(t testing.TB, opts ...func(*device.Config)) *pairPhone {
 	t.Helper()
 	rootKey, caKey := pairKey(t), pairKey(t)
 	root := pairMust(t)(cert.NewDeviceRoot(pairTemplate("Device OEM Root"), rootKey))
 	ca := pairMust(t)(cert.NewInstanceCA(pairTemplate("Instance CA"), &cert.InstanceCAExtension{Version: 1, AppletVersion: [4]byte{1, 0, 0, 0}}, caKey.PublicKey(), root, rootKey))
 	se := &pairSE{}
-	a, err := device.NewApplet(&device.Config{SecureElement: se, Time: pairTime, Pairing: &pairing.DeviceConfig{InstanceCA: ca, InstanceCAKey: caKey}})
+	cfg := &device.Config{SecureElement: se, Time: pairTime, Pairing: &pairing.DeviceConfig{InstanceCA: ca, InstanceCAKey: caKey}}
+	for _, o := range opts {
+		o(cfg)
+	}
+	a, err := device.NewApplet(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

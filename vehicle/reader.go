@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -76,6 +77,32 @@ type Config struct {
 	// (homekey.go); nil means the defaults. The issuers it trusts are
 	// enrolled with EnrollIssuer.
 	HomeKey *HomeKeyConfig
+	// Hooks, when not nil, are called as the reader works: transactions,
+	// fast misses, refusals, statements, pairing (see Hooks). For test
+	// benches, diagnostics and metrics; nil costs nothing.
+	Hooks *Hooks
+	// Rand, when not nil, replaces crypto/rand as the source of the
+	// reader's protocol randomness: each transaction's ephemeral key and
+	// transaction identifier (transaction.VehicleConfig.Rand), the SPAKE2+
+	// scalar of owner pairing (pairing.VehicleConfig.Rand) and the
+	// immobilizer token of a paired owner key (see "Key log and
+	// deterministic randomness" in the package documentation). It is for
+	// tests and conformance vectors only: a predictable source gives away
+	// every session key and every token. Nil, the default, means
+	// crypto/rand.
+	Rand io.Reader
+	// KeyLog, when not nil, receives the session keys of every
+	// transaction and the keys of every pairing channel the reader runs,
+	// in the key log format of package transaction (transaction.
+	// VehicleConfig.KeyLog, pairing.VehicleConfig.KeyLog), for dkey trace
+	// decode -keylog.
+	//
+	// WARNING: anyone who reads the key log can decrypt the recorded
+	// sessions, read the mailboxes they carried (immobilizer tokens
+	// included), and with Kpersistent answer the next fast transaction of
+	// any key in its place. Use it on test benches only, never in a
+	// vehicle. Nil, the default, logs nothing.
+	KeyLog io.Writer
 }
 
 // Enrollment describes a key the vehicle accepts.
@@ -220,6 +247,9 @@ type Reader struct {
 	// store (sharing.go).
 	share        *sharing.Vehicle
 	trackingKeys []*dkey.PublicKey
+	// hooks are Config.Hooks (hooks.go), rand Config.Rand.
+	hooks *Hooks
+	rand  io.Reader
 
 	mu sync.Mutex
 	// keys and fast are parallel, most recently used first: the fast lookup
@@ -277,12 +307,14 @@ type Reader struct {
 // with ErrStateVersion, and one with a damaged or tampered record with
 // ErrStateCorrupt: nothing is served from it.
 func NewReader(cfg *Config) (*Reader, error) {
-	vcfg := transaction.VehicleConfig{Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key, Versions: cfg.Versions}
+	vcfg := transaction.VehicleConfig{
+		Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key, Versions: cfg.Versions, Rand: cfg.Rand, KeyLog: cfg.KeyLog,
+	}
 	v, err := transaction.NewVehicle(&vcfg)
 	if err != nil {
 		return nil, fmt.Errorf("vehicle: %w", err)
 	}
-	r := &Reader{v: v, now: cfg.Time, link: cfg.Link, trackingKeys: slices.Clone(cfg.TrackingKeys)}
+	r := &Reader{v: v, now: cfg.Time, link: cfg.Link, trackingKeys: slices.Clone(cfg.TrackingKeys), hooks: cfg.Hooks, rand: cfg.Rand}
 	r.ifaces.base = vcfg
 	if r.rng.cfg, err = resolveRanging(cfg.Ranging); err != nil {
 		return nil, err

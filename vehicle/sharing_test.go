@@ -38,6 +38,7 @@ type shareOptions struct {
 	// store and kek keep the reader's state.
 	store Store
 	kek   KeyEncryptionKey
+	hooks *Hooks
 }
 
 func newShareWorld(t testing.TB, o shareOptions) *shareWorld {
@@ -53,7 +54,7 @@ func newShareWorld(t testing.TB, o shareOptions) *shareWorld {
 	root := pairMust(t)(cert.NewVehicleRoot(pairTemplate("Vehicle OEM Root"), rootKey))
 	vc := pairMust(t)(cert.NewVehicle(pairTemplate("Vehicle"), vk.PublicKey(), root, rootKey))
 	vid, _ := dkey.NewVehicleID([]byte("VIN00042"))
-	cfg := &Config{VehicleID: vid, Key: vk, Time: pairTime, Revocations: w.store, Store: o.store, KEK: o.kek, Pairing: &PairingConfig{
+	cfg := &Config{VehicleID: vid, Key: vk, Time: pairTime, Revocations: w.store, Store: o.store, KEK: o.kek, Hooks: o.hooks, Pairing: &PairingConfig{
 		VehicleRoot: root.Raw, Certificates: [][]byte{vc.Raw}, DeviceRoots: w.roots, KeyConfig: o.keyConfig,
 	}}
 	if !o.noTrack {

@@ -136,6 +136,8 @@ type run struct {
 	// (40A0 of the Home Key attestation flow, homekey.go), and
 	// cfDelivered that the device acknowledged it.
 	cfSent, cfDelivered bool
+	// fastMiss reports a fast cryptogram that matched no key (hooks.go).
+	fastMiss bool
 }
 
 func (x *run) do(cmd transport.Command) (transport.Response, error) {
@@ -153,11 +155,13 @@ func (x *run) do(cmd transport.Command) (transport.Response, error) {
 // returned error.
 func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action dkey.Action) (Result, error) {
 	res := Result{Action: action}
+	start := r.hooks.transactionStart(action)
 	// The interface of t (ble.go) picks the sessions, whose key
 	// derivation binds its byte, and how APDUs are framed.
 	pool, err := r.sessionPool(t)
 	if err != nil {
 		res.Err = err
+		r.hooks.transactionDone(&res, false, start)
 		return res, err
 	}
 	p := pool.Get().(*pooled)
@@ -174,6 +178,7 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 	r.mu.Unlock()
 	if closed {
 		res.Err = ErrClosed
+		r.hooks.transactionDone(&res, false, start)
 		return res, ErrClosed
 	}
 	cf, err := x.transact(action)
@@ -202,6 +207,7 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 		}
 	}
 	res.Err = err
+	r.hooks.transactionDone(&res, x.fastMiss, start)
 	return res, err
 }
 
@@ -301,6 +307,8 @@ func (x *run) transact(action dkey.Action) (transaction.ControlFlow, error) {
 		if cf, matched, err := x.fast(action); matched {
 			return cf, err
 		}
+		x.fastMiss = true
+		x.r.hooks.fastMiss(x.res)
 	}
 	return x.standard(action)
 }

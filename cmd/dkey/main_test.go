@@ -142,8 +142,8 @@ var goldens = []struct {
 	trace, keyLog, name string
 	json                bool
 }{
-	{"../../vehicle/testdata/CCC.transcript", "../../transaction/testdata/CCC.keylog", "CCC", true},
-	{"../../vehicle/testdata/HomeKey.transcript", "../../transaction/testdata/HomeKey.keylog", "HomeKey", false},
+	{"../../vehicle/testdata/CCC.transcript", "../../vehicle/testdata/CCC.keylog", "CCC", true},
+	{"../../vehicle/testdata/HomeKey.transcript", "../../vehicle/testdata/HomeKey.keylog", "HomeKey", false},
 	{"../../pairing/testdata/pairing-own-share.txt", "../../pairing/testdata/pairing-own-share.keylog", "pairing-own-share", true},
 	{"../../pairing/testdata/pairing-peer-share.txt", "../../pairing/testdata/pairing-peer-share.keylog", "pairing-peer-share", false},
 	{"../../pairing/testdata/pairing-intermediates.txt", "../../pairing/testdata/pairing-intermediates.keylog", "pairing-intermediates", false},

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
-	"github.com/opencarkey/sdk/store/bolt"
+	"github.com/opencarkey/sdk/internal/statefile"
 	"github.com/opencarkey/sdk/transport"
 )
 
@@ -80,11 +77,11 @@ func newAppletCard(statePath, kekPath string) (transport.Card, func() error, err
 func newDemoApplet(statePath, kekPath string) (*device.Applet, error) {
 	cfg := &device.Config{}
 	if statePath != "" {
-		st, kek, err := openState(statePath, kekPath)
+		f, err := statefile.Open(statePath, kekPath)
 		if err != nil {
 			return nil, err
 		}
-		cfg.Store, cfg.KEK = st, kek
+		cfg.Store, cfg.KEK = f.Store, f.KEK
 	}
 	a, err := device.NewApplet(cfg)
 	if err != nil {
@@ -117,37 +114,4 @@ func newDemoApplet(statePath, kekPath string) (*device.Applet, error) {
 		return nil, errors.Join(fmt.Errorf("creating the demo key: %w", err), a.Close())
 	}
 	return a, nil
-}
-
-// openState opens the bbolt file at path and the key-encryption key in
-// kekPath (path + ".kek" when empty), which it creates, 32 random bytes
-// with mode 0600, when the file does not exist. TEST BENCH ONLY: a phone
-// keeps its key-encryption key in its secure element, not beside the
-// state.
-func openState(path, kekPath string) (*bolt.Store, device.KeyEncryptionKey, error) {
-	if kekPath == "" {
-		kekPath = path + ".kek"
-	}
-	key, err := os.ReadFile(kekPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, nil, err
-		}
-		if err := os.WriteFile(kekPath, key, 0o600); err != nil {
-			return nil, nil, fmt.Errorf("creating the key-encryption key: %w", err)
-		}
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("reading the key-encryption key: %w", err)
-	}
-	kek, err := device.SoftwareKEK(key)
-	clear(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("the key-encryption key in %s: %w", kekPath, err)
-	}
-	st, err := bolt.Open(path, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening the state: %w", err)
-	}
-	return st, kek, nil
 }

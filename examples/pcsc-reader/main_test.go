@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/statefile"
 	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/transporttest"
 	"github.com/opencarkey/sdk/vehicle"
@@ -131,7 +133,14 @@ func TestUnlockAcrossRestarts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := newDemoVehicle(state, filepath.Join(t.TempDir(), "other.kek")); !errors.Is(err, vehicle.ErrStateKEK) {
+	other := filepath.Join(t.TempDir(), "other.kek")
+	if _, err := newDemoVehicle(state, other); !errors.Is(err, statefile.ErrNoKEK) {
+		t.Errorf("the state with a missing key-encryption key file = %v, want %v", err, statefile.ErrNoKEK)
+	}
+	if err := os.WriteFile(other, bytes.Repeat([]byte{7}, statefile.KEKSize), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newDemoVehicle(state, other); !errors.Is(err, vehicle.ErrStateKEK) {
 		t.Errorf("the state with another key-encryption key = %v, want %v", err, vehicle.ErrStateKEK)
 	}
 }

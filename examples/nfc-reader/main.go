@@ -18,10 +18,18 @@
 // answers only after the vehicle's ECP frame) that taps every three
 // seconds; -once stops after the first tap.
 //
-// The vehicle is a CCC vehicle with a new key each run, held in memory: it
-// forgets its enrolled keys and Kpersistent when it exits. On hardware no
-// phone holds its key; the result says why the phone refused (a Home Key or
-// car key of your own needs owner pairing, package pairing).
+// The vehicle is a CCC vehicle. Without -state it has a new key each run,
+// held in memory: it forgets its enrolled keys and Kpersistent when it
+// exits. With -state FILE its state (enrolled keys, Kpersistent,
+// immobilizer tokens) and its long-term key are in FILE, sealed under the
+// key-encryption key in FILE.kek (created with FILE; TEST BENCH ONLY: a
+// vehicle keeps both in its HSM), and in simulation the phone's applet
+// state is in FILE.phone (with FILE.phone.kek): a restarted program is the
+// same vehicle and the same phone, and the first tap after a restart is
+// fast. The simulated phone's key is enrolled when the vehicle does not
+// have it yet (a new state file), not at every run. On hardware no phone
+// holds the vehicle's key; the result says why the phone refused (a Home
+// Key or car key of your own needs owner pairing, package pairing).
 //
 // # ECP
 //
@@ -46,6 +54,9 @@
 //	-no-ecp          poll without the ECP frame
 //	-once            stop after the first tap; the exit status says whether it unlocked
 //	-timeout d       give up when no phone taps within d (0: wait for ever)
+//	-state FILE      keep the vehicle's state and key in FILE (and the simulated
+//	                 phone's in FILE.phone) across runs
+//	-kek FILE        the key-encryption key of -state elsewhere (default FILE.kek)
 package main
 
 import (
@@ -63,6 +74,7 @@ import (
 
 	"github.com/opencarkey/sdk/device"
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/statefile"
 	"github.com/opencarkey/sdk/transport/nci"
 	"github.com/opencarkey/sdk/transport/nci/ncitest"
 	"github.com/opencarkey/sdk/transport/pn532"
@@ -99,6 +111,7 @@ type options struct {
 	nciAddr                                      uint
 	baud                                         int
 	tci                                          string
+	state, kek                                   string
 	noECP, once                                  bool
 	timeout                                      time.Duration
 }
@@ -119,6 +132,8 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.noECP, "no-ecp", false, "poll without the ECP frame")
 	fs.BoolVar(&o.once, "once", false, "stop after the first tap")
 	fs.DurationVar(&o.timeout, "timeout", 0, "give up when no phone taps within this time (0: wait for ever)")
+	fs.StringVar(&o.state, "state", "", "file that keeps the vehicle's state and key across runs (and FILE.phone the simulated phone's)")
+	fs.StringVar(&o.kek, "kek", "", "file of the key-encryption key of -state (default: the -state file with .kek appended; created with it)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -140,18 +155,34 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("invalid -timeout %v", o.timeout)
 	case n == 0 && o.sim != "pn532" && o.sim != "nci":
 		return nil, fmt.Errorf("invalid -sim %q: pn532 or nci", o.sim)
+	case o.kek != "" && o.state == "":
+		return nil, errors.New("-kek needs -state")
 	}
 	return &o, nil
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
 	}
-	v, phone, err := newVehicle()
+	simulated := o.pn532 == "" && o.nciI2C == "" && o.nciUART == ""
+	v, err := newVehicle(o.state, o.kek)
 	if err != nil {
 		return err
+	}
+	defer func() { err = errors.Join(err, v.Close()) }()
+	var phone *device.Applet
+	if simulated {
+		phone, err = newPhone(v, o.state)
+		if err != nil {
+			return err
+		}
+		// Closed after the simulation stopped (deferred below).
+		defer func() { err = errors.Join(err, phone.Close()) }()
+	}
+	if o.state != "" {
+		fmt.Fprintf(stdout, "vehicle state in %s: keys enrolled: %d\n", o.state, len(v.Keys()))
 	}
 	var ecp *polling.ECP
 	if !o.noECP {
@@ -170,7 +201,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// stdout.
 	stdout = &lockedWriter{w: stdout}
 	var reader polling.Reader
-	simulated := o.pn532 == "" && o.nciI2C == "" && o.nciUART == ""
 	if simulated {
 		r, stop, err := simulate(ctx, o, phone, ecp, stdout)
 		if err != nil {
@@ -230,36 +260,95 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return ctx.Err()
 }
 
-// newVehicle returns a CCC vehicle with a new key and a phone (a device
-// applet) holding an owner key that the vehicle has enrolled.
-func newVehicle() (*vehicle.Reader, *device.Applet, error) {
-	vk, err := dkey.GenerateSoftwareKey()
-	if err != nil {
-		return nil, nil, err
-	}
+// demoMailboxes is the mailbox configuration of the simulated phone's
+// key: the immobilizer token comes back in the AUTH1 response.
+var demoMailboxes = dkey.MailboxConfig{PrivateSize: 256, ConfidentialSize: 64, ConfidentialAuth1: dkey.MailboxRange{Offset: 0, Length: 16}}
+
+// newVehicle returns the CCC vehicle "NFC-DEMO". Without a statePath it
+// has a new key and keeps its state in memory; with one, its state and its
+// long-term key are in that file (package internal/statefile), so that a
+// restarted program is the same vehicle.
+func newVehicle(statePath, kekPath string) (*vehicle.Reader, error) {
 	vid, err := dkey.NewVehicleID([]byte("NFC-DEMO"))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	v, err := vehicle.NewReader(&vehicle.Config{VehicleID: vid, Key: vk})
-	if err != nil {
-		return nil, nil, err
+	cfg := &vehicle.Config{VehicleID: vid}
+	if statePath == "" {
+		if cfg.Key, err = dkey.GenerateSoftwareKey(); err != nil {
+			return nil, err
+		}
+		return vehicle.NewReader(cfg)
 	}
-	phone, err := device.NewApplet(nil)
+	f, err := statefile.Open(statePath, kekPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	mb := dkey.MailboxConfig{PrivateSize: 256, ConfidentialSize: 64, ConfidentialAuth1: dkey.MailboxRange{Offset: 0, Length: 16}}
-	info, err := phone.CreateKey(device.KeyConfig{VehicleID: vid, VehicleKey: v.PublicKey(), Mailboxes: mb})
+	// The vehicle's long-term key, sealed in the state file: a vehicle
+	// with a new key would be a stranger to the phones that hold its
+	// old one.
+	key, _, err := f.SigningKey("vehicle")
 	if err != nil {
-		return nil, nil, err
+		return nil, errors.Join(err, f.Close())
+	}
+	cfg.Key, cfg.Store, cfg.KEK = key, f.Store, f.KEK
+	v, err := vehicle.NewReader(cfg)
+	if err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return v, nil
+}
+
+// newPhone returns the simulated phone: a device applet holding an owner
+// key for v, which v has enrolled. With a statePath the applet's state is
+// in statePath + ".phone": a phone that has the key from an earlier run
+// keeps it, and the vehicle enrols the phone's key only when it does not
+// have it yet.
+func newPhone(v *vehicle.Reader, statePath string) (phone *device.Applet, err error) {
+	cfg := &device.Config{}
+	if statePath != "" {
+		f, err := statefile.Open(statePath+".phone", "")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Store, cfg.KEK = f.Store, f.KEK
+	}
+	if phone, err = device.NewApplet(cfg); err != nil {
+		if cfg.Store != nil {
+			cfg.Store.Close()
+		}
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, phone.Close())
+		}
+	}()
+	info, ok := phone.Key(v.ID())
+	if ok && !info.VehicleKey.Equal(v.PublicKey()) {
+		// The key of another vehicle of the same name (the vehicle's
+		// state file was replaced): the phone deletes it.
+		if err := phone.Terminate(v.ID()); err != nil {
+			return nil, err
+		}
+		ok = false
+	}
+	if !ok {
+		if info, err = phone.CreateKey(device.KeyConfig{VehicleID: v.ID(), VehicleKey: v.PublicKey(), Mailboxes: demoMailboxes}); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range v.Keys() {
+		if k.Slot == info.Slot {
+			return phone, nil
+		}
 	}
 	err = v.Enroll(vehicle.Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(),
-		ImmobilizerToken: []byte("nfc-demo-token16"), Mailboxes: mb})
+		ImmobilizerToken: []byte("nfc-demo-token16"), Mailboxes: demoMailboxes})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return v, phone, nil
+	return phone, nil
 }
 
 // simulate starts a simulated controller on a pseudo-terminal with the

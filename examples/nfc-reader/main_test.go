@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencarkey/sdk/internal/statefile"
 )
 
 // TestSimulated runs the example as `go run ./examples/nfc-reader -once`
@@ -83,6 +87,8 @@ func TestFlags(t *testing.T) {
 		{"-pn532", "/nonexistent/ttyUSB9"},
 		{"-nci-uart", "/nonexistent/ttyACM9"},
 		{"-nci-uart", "/nonexistent/ttyACM9", "-nci-ecp", "zz"},
+		{"-kek", "x.kek"},
+		{"-state", "/nonexistent/dir/car.db"},
 	} {
 		if err := run(context.Background(), args, &out, &out); err == nil || exitCode(err) != 1 {
 			t.Errorf("run(%q) = %v, exit %d; want an error", args, err, exitCode(err))
@@ -90,5 +96,57 @@ func TestFlags(t *testing.T) {
 	}
 	if exitCode(nil) != 0 || exitCode(context.Canceled) != 0 {
 		t.Error("exitCode of success or an interrupt is not 0")
+	}
+}
+
+// TestStateAcrossRestarts runs the example twice on the same state files,
+// as `nfc-reader -once -state FILE` twice: the vehicle and the simulated
+// phone come back with their keys and Kpersistent, so the first tap of
+// the second run is fast, and the phone's key is enrolled once. The
+// second run uses the other simulated controller: the state is the
+// vehicle's and the phone's, not the controller's.
+func TestStateAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "car.db")
+	for i, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-once", "-state", state}, "unlock OK, standard transaction"},
+		{[]string{"-once", "-state", state, "-sim", "nci"}, "unlock OK, fast transaction"},
+		{[]string{"-once", "-state", state}, "unlock OK, fast transaction"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var out bytes.Buffer
+		err := run(ctx, tt.args, &out, &out)
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d (%q) = %v\n%s", i+1, tt.args, err, out.String())
+		}
+		for _, want := range []string{"vehicle state in " + state + ": keys enrolled: 1", tt.want} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("run %d (%q) lacks %q:\n%s", i+1, tt.args, want, out.String())
+			}
+		}
+	}
+	for _, f := range []string{"car.db", "car.db.kek", "car.db.phone", "car.db.phone.kek"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("state file %s: %v", f, err)
+		}
+	}
+	// Without the phone's state the phone is new: the vehicle enrolls its
+	// key next to the old one, and its first tap is standard.
+	os.Remove(filepath.Join(dir, "car.db.phone"))
+	os.Remove(filepath.Join(dir, "car.db.phone.kek"))
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-once", "-state", state}, &out, &out); err != nil ||
+		!strings.Contains(out.String(), "keys enrolled: 2") || !strings.Contains(out.String(), "unlock OK, standard transaction") {
+		t.Errorf("run with a new phone = %v:\n%s", err, out.String())
+	}
+	// A state file without its key file is refused.
+	os.Remove(state + ".kek")
+	out.Reset()
+	if err := run(t.Context(), []string{"-once", "-state", state}, &out, &out); !errors.Is(err, statefile.ErrNoKEK) || exitCode(err) != 1 {
+		t.Errorf("run without the key file = %v, want %v", err, statefile.ErrNoKEK)
 	}
 }

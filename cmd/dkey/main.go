@@ -1,7 +1,9 @@
 // Command dkey is the test-bench tool of the opencarkey SDK: it decodes
 // recorded APDU traces of Digital Key sessions (decrypting them with a key
-// log) and sets up the test PKI a bench needs, with its keys in files or in
-// an HSM.
+// log), sets up the test PKI a bench needs, with its keys in files or in an
+// HSM, and runs vehicles and phones kept in state files: pairing, sharing,
+// transactions on a PC/SC reader or in process, the applet as a virtual
+// card, and the keys of either side.
 //
 // Usage:
 //
@@ -9,6 +11,13 @@
 //	dkey [-q] pki init [-dir DIR] [-days N] [-device-root-key URI] [-instance-ca-key URI]
 //	                   [-vehicle-root-key URI] [-vehicle-key URI]
 //	dkey [-q] pki issue [-dir DIR] -kind instance-ca|vehicle -name NAME [-key URI] [-issuer-key URI] [-days N]
+//	dkey [-q] pair -vehicle FILE (-device FILE | -reader NAME) -password PW [-pki DIR] [-vehicle-id ID]
+//	               [-vehicle-cert NAME] [-instance-ca NAME] [-replace owner|device] [-scrypt-n N] [-keylog FILE] [-v]
+//	dkey [-q] share -from FILE -to FILE [-pki DIR] [-entitlements LIST] [-max-speed KMH] [-days N] [-vehicle ID]
+//	dkey [-q] reader -state FILE [-reader NAME | -card FILE] [-action unlock|lock|engine-start] [-once]
+//	                 [-timeout D] [-keylog FILE] [-v]
+//	dkey [-q] card -state FILE [-pki DIR] [-pair PW] [-host HOST] [-port PORT] [-atr HEX] [-keylog FILE] [-v]
+//	dkey [-q] keys list|suspend|resume|remove -state FILE [SLOT]
 //
 // trace decode reads a trace in the transcript form of
 // transport/transporttest (lines "> command", "< response", "! error",
@@ -32,9 +41,58 @@
 // OEM root. pki.json never holds a pin-value: give the issuer's key URI
 // again with -issuer-key, or use pin-source=FILE in it.
 //
-// Every command prints progress lines on standard error ("dkey: ..."), which
-// -q silences. -h prints a command's usage and exits 0. An error prints one
-// line, "dkey: ...", and exits 1 (2 for a usage error).
+// # State files
+//
+// A state file (-state, -vehicle, -device, -from, -to) holds a vehicle
+// (vehicle.Config.Store) or a phone's applet (device.Config.Store) with
+// everything they keep: keys, Kpersistent, tokens, mailboxes, revocations,
+// pairing attempts. It is a store/bolt file sealed under the
+// key-encryption key in the file beside it, FILE.kek (or -kek FILE),
+// created with a new state file; a state file without its key file is
+// refused. dkey keeps in it, sealed too, what the role is: a vehicle's
+// identifier, certificates and the URI of its key; a phone's applet
+// instance CA and the URI of its key; the Device OEM roots. pair creates a
+// vehicle and a phone from a test PKI (-pki, from pki init) when their
+// files hold none, share the friend's phone, card a phone. Keys stay where
+// the PKI keeps them (a file, an HSM); a URI with a PIN is not kept, give
+// it again with -key or -instance-ca-key. Each program run is a restart of
+// the vehicle or the phone: the first transaction after it is fast. One
+// program at a time opens a state file. TEST BENCH ONLY: the
+// key-encryption key beside the state protects nothing from whoever can
+// read both.
+//
+// pair runs owner pairing: the vehicle OEM server's part (a verifier from
+// -password, scrypt with -scrypt-n), then SPAKE2+, the certificate
+// exchange and the first transaction, with the phone of -device in this
+// process, or with the card in a PC/SC reader (-reader: a phone, or dkey
+// card -pair PW). A vehicle with an owner pairs again with -replace owner
+// (sold: the previous owner's keys and their shares go) or -replace device
+// (the owner's new phone). share has the owner's phone (-from) share a key
+// with a friend's phone (-to): the invitation sealed end to end, the key
+// created in the friend's applet, the key attestation signed (the bench
+// authenticates the owner) and imported; the vehicle enrols it at the
+// friend's first transaction. reader runs the vehicle: on a PC/SC reader
+// a transaction at each tap (-once: one), or one transaction with the
+// phone of -card in this process. card serves the phone as a virtual card
+// of vsmartcard's vpcd until interrupted; with -pair it waits for owner
+// pairing. keys lists the keys of either side, or suspends, resumes or
+// removes one by its slot (on a vehicle, remove revokes the key for good;
+// on a phone it terminates it).
+//
+// # Output
+//
+// Results go to standard output, one line each (reader: one per
+// transaction). Every command prints progress lines on standard error
+// ("dkey: ..."), which -q silences. The commands that run a vehicle or a
+// phone wire their hooks (vehicle.Hooks, device.Hooks) to log/slog, on
+// standard error after "dkey: ": transactions, fast misses, refusals,
+// statements, pairing attempts, at level Info (refusals and failures at
+// Warn; -q keeps those, -v adds each transaction's start). -keylog appends
+// the session keys of what they run to a file, for trace decode -keylog:
+// whoever reads it can decrypt the sessions and answer the next fast
+// transaction. -h prints a command's usage and exits 0. An error prints one
+// line, "dkey: ...", and exits 1 (2 for a usage error); reader exits 1 when
+// its transaction failed (-once, -card).
 //
 // The PKI is for tests and benches: its validity starts now (or at -start)
 // and its keys are as safe as where they are kept.
@@ -72,6 +130,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	quiet  bool
+	// verbose adds the Debug records of the hooks' log (-v).
+	verbose bool
 }
 
 // progress prints a status line on standard error unless -q.
@@ -98,6 +158,22 @@ func allCommands() []command {
 			"dkey pki init [-q] [-dir DIR] [-days N] [-start DATE] [-device-root-key URI] [-instance-ca-key URI] [-vehicle-root-key URI] [-vehicle-key URI]", pkiInit},
 		{"pki issue", "issue another instance CA or vehicle certificate in a test PKI",
 			"dkey pki issue [-q] [-dir DIR] -kind instance-ca|vehicle -name NAME [-key URI] [-issuer-key URI] [-days N] [-start DATE]", pkiIssue},
+		{"pair", "owner pairing of the vehicle in a state file with the phone in another, or with the card in a PC/SC reader",
+			"dkey pair [-q] [-v] -vehicle FILE (-device FILE | -reader NAME) -password PW [-pki DIR] [-vehicle-id ID] [-replace owner|device] [-keylog FILE] ...", pairCmd},
+		{"share", "share a key from the owner's phone in a state file with a friend's phone in another",
+			"dkey share [-q] -from FILE -to FILE [-pki DIR] [-entitlements LIST] [-max-speed KMH] [-days N] [-vehicle ID]", shareCmd},
+		{"reader", "the vehicle in a state file on a PC/SC reader: a transaction at each tap",
+			"dkey reader [-q] [-v] -state FILE [-reader NAME | -card FILE] [-action unlock|lock|engine-start] [-once] [-timeout D] [-keylog FILE]", readerCmd},
+		{"card", "the phone in a state file as a virtual card of vpcd (pcscd's virtual reader)",
+			"dkey card [-q] [-v] -state FILE [-pki DIR] [-pair PW] [-host HOST] [-port PORT] [-atr HEX] [-keylog FILE]", cardCmd},
+		{"keys list", "list the keys of the vehicle or the phone in a state file",
+			"dkey keys list [-q] -state FILE", keysCmd("list")},
+		{"keys suspend", "suspend a key of the vehicle or the phone in a state file",
+			"dkey keys suspend [-q] -state FILE SLOT", keysCmd("suspend")},
+		{"keys resume", "resume a suspended key of the vehicle or the phone in a state file",
+			"dkey keys resume [-q] -state FILE SLOT", keysCmd("resume")},
+		{"keys remove", "remove a key from the vehicle for good (revoked), or terminate it on the phone",
+			"dkey keys remove [-q] -state FILE SLOT", keysCmd("remove")},
 	}
 }
 
@@ -149,8 +225,12 @@ func dispatch(e *env, args []string) error {
 	var group []command
 	for _, c := range allCommands() {
 		first, second, _ := strings.Cut(c.path, " ")
-		if first != args[0] {
+		switch {
+		case first != args[0]:
 			continue
+		case second == "":
+			// A command of one word.
+			return c.run(e, args[1:])
 		}
 		group = append(group, c)
 		if len(args) > 1 && args[1] == second {

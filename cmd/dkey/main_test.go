@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,30 +21,44 @@ import (
 	"github.com/opencarkey/sdk/keyuri"
 )
 
-// binary is the dkey program built by TestMain, with PKCS#11 support when
-// this test is (-tags pkcs11 with cgo).
-var binary string
+// The dkey program, built once, on the first run of a test that needs it
+// (not in the fuzzing workers, which run no such test), with PKCS#11
+// support when this test is (-tags pkcs11 with cgo).
+var (
+	buildOnce sync.Once
+	binDir    string
+	binary    string
+	buildErr  error
+)
+
+// dkeyBinary returns the path of the built program.
+func dkeyBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "dkey-test"); buildErr != nil {
+			return
+		}
+		binary = filepath.Join(binDir, "dkey")
+		args := []string{"build", "-o", binary}
+		if keyuri.PKCS11 {
+			args = append(args, "-tags", "pkcs11")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building dkey: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dkey-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "dkey")
-	args := []string{"build", "-o", binary}
-	if keyuri.PKCS11 {
-		args = append(args, "-tags", "pkcs11")
-	}
-	cmd := exec.Command("go", append(args, ".")...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building dkey:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
 }
 
@@ -59,7 +74,7 @@ func dkeyRun(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, dkeyBinary(t), args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if stdin != nil {

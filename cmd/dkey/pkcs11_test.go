@@ -56,3 +56,32 @@ func TestPKIInHSM(t *testing.T) {
 	// The issuer key must be the one of the issuer's certificate.
 	wantError(t, dkeyRun(t, nil, "pki", "issue", "-dir", dir, "-kind", "vehicle", "-name", "x", "-issuer-key", deviceRoot), 1, "is not the key of vehicle-root.crt")
 }
+
+// TestBenchInHSM: a vehicle whose key, and a phone whose instance CA key,
+// live in the HSM. The state files keep their URIs without the PIN: the
+// commands that need the key are told it again with -key and
+// -instance-ca-key, and say so when they are not.
+func TestBenchInHSM(t *testing.T) {
+	key := softhsmtest.KeyURIs(t, "./cmd/dkey")
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	vehicleKey, caKey := key("vehicle"), key("instance-ca")
+	if r := dkeyRun(t, nil, "-q", "pki", "init", "-dir", pki, "-vehicle-key", vehicleKey, "-instance-ca-key", caKey); r.code != 0 {
+		t.Fatalf("pki init: %q", r.stderr)
+	}
+	car, phone := filepath.Join(dir, "car.db"), filepath.Join(dir, "phone.db")
+	pair := []string{"pair", "-vehicle", car, "-device", phone, "-pki", pki, "-password", "271828", "-scrypt-n", "1024"}
+	wantError(t, dkeyRun(t, nil, pair...), 2, "the vehicle key's PIN is not kept: give its URI with -key")
+	r := dkeyRun(t, nil, append(pair, "-key", vehicleKey, "-instance-ca-key", caKey)...)
+	wantOK(t, r, "paired: owner key "+slotRE+" enrolled in .*")
+	if strings.Contains(r.stderr, softhsmtest.PIN()) {
+		t.Errorf("the output shows the PIN: %q", r.stderr)
+	}
+	wantError(t, dkeyRun(t, nil, "reader", "-state", car, "-card", phone), 2, "give its URI with -key")
+	wantOK(t, dkeyRun(t, nil, "reader", "-state", car, "-card", phone, "-key", vehicleKey, "-action", "engine-start"),
+		"engine start: OK, standard transaction .*")
+	wantOK(t, dkeyRun(t, nil, "keys", "list", "-state", car, "-key", vehicleKey), "vehicle DKEY-VIN in .*: 1 key")
+	// The phone's keys need no instance CA; sharing from it does.
+	wantOK(t, dkeyRun(t, nil, "keys", "list", "-state", phone), "phone .*: 1 key")
+	wantError(t, dkeyRun(t, nil, "share", "-from", phone, "-to", filepath.Join(dir, "friend.db"), "-pki", pki), 2, "give its URI with -from-instance-ca-key")
+}

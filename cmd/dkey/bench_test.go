@@ -74,7 +74,7 @@ func TestBenchCommands(t *testing.T) {
 	wantOK(t, r, "paired: owner key "+slotRE+" enrolled in "+regexp.QuoteMeta(b.car)+`, first transaction 0181 \(pairing complete\)`)
 	owner := slotOf(t, r)
 	for _, want := range []string{
-		"dkey: new vehicle \"DKEY-VIN\" in " + b.car,
+		"dkey: new vehicle \"DKEY-VIN\" in " + b.car + ", from vehicle in " + b.pki,
 		"dkey: deriving the pairing verifier from the password (scrypt N=1024, r=8, p=1)",
 		`dkey: level=INFO msg="pairing: deriving the keys from the password (scrypt)" side=phone`,
 		`dkey: level=INFO msg="pairing done" side=vehicle slot=` + owner,

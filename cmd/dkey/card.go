@@ -47,14 +47,11 @@ func cardCmd(e *env, args []string) (err error) {
 		}
 		cfg.ATR = atr
 	}
-	keyLog, err := openKeyLog(*keyLogPath)
+	keyLog, closeKeyLog, err := e.openKeyLog(*keyLogPath)
 	if err != nil {
 		return err
 	}
-	if keyLog != nil {
-		defer keyLog.Close()
-		e.progress(keyLogWarning, *keyLogPath)
-	}
+	defer closeKeyLog()
 	o := deviceOptions{log: e.logger(), keyLog: keyLog, adjust: func(h *device.Hooks) {
 		// Say on standard output when a pairing completes.
 		logDone := h.PairingDone

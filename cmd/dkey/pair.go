@@ -58,14 +58,11 @@ func pairCmd(e *env, args []string) (err error) {
 	case *timeout < 0:
 		return usagef("pair: -timeout %v", *timeout)
 	}
-	keyLog, err := openKeyLog(*keyLogPath)
+	keyLog, closeKeyLog, err := e.openKeyLog(*keyLogPath)
 	if err != nil {
 		return err
 	}
-	if keyLog != nil {
-		defer keyLog.Close()
-		e.progress(keyLogWarning, *keyLogPath)
-	}
+	defer closeKeyLog()
 	log := e.logger()
 	v, err := e.openVehicle(vsf, &vc, vehicleOptions{log: log.With("side", "vehicle"), keyLog: keyLog})
 	if err != nil {

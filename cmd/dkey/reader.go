@@ -36,16 +36,19 @@ func keyFlag(fs *flag.FlagSet, sf *stateFlags, name, what string) {
 	fs.StringVar(&sf.key, name, "", "`URI` of "+what+" (default: the one the state keeps; give it when that one needs a PIN)")
 }
 
-// openKeyLog opens the -keylog file for appending.
-func openKeyLog(path string) (io.WriteCloser, error) {
+// openKeyLog opens the -keylog file for appending, mode 0600, and says
+// what it is about to hold; nil for no file. closeLog closes it.
+func (e *env) openKeyLog(path string) (w io.Writer, closeLog func(), err error) {
 	if path == "" {
-		return nil, nil
+		return nil, func() {}, nil
 	}
-	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.progress("writing session keys to %s: whoever reads it can decrypt the sessions and answer the next fast transaction (benches only)", path)
+	return f, func() { f.Close() }, nil
 }
-
-// keyLogWarning is the progress line of a command that writes a key log.
-const keyLogWarning = "writing session keys to %s: whoever reads it can decrypt the sessions and answer the next fast transaction (benches only)"
 
 // readerCmd is dkey reader.
 func readerCmd(e *env, args []string) (err error) {
@@ -76,14 +79,11 @@ func readerCmd(e *env, args []string) (err error) {
 	case card.path != "" && *readerName != "":
 		return usagef("reader: -card and -reader exclude each other")
 	}
-	keyLog, err := openKeyLog(*keyLogPath)
+	keyLog, closeKeyLog, err := e.openKeyLog(*keyLogPath)
 	if err != nil {
 		return err
 	}
-	if keyLog != nil {
-		defer keyLog.Close()
-		e.progress(keyLogWarning, *keyLogPath)
-	}
+	defer closeKeyLog()
 	log := e.logger()
 	v, err := e.openVehicle(sf, nil, vehicleOptions{log: log.With("side", "vehicle"), keyLog: keyLog})
 	if err != nil {

@@ -420,20 +420,36 @@ func (e *env) openVehicle(sf stateFlags, c *create, o vehicleOptions) (*openedVe
 	return v, nil
 }
 
+// createFrom gives a state file without a record the record newRecord
+// makes from the PKI of c, when c names one, and says so; c may be nil.
+func (e *env) createFrom(s *stateFile, c *create, newRecord func(p *pkiParts) (*benchRecord, error), what string) error {
+	if s.rec != nil || c == nil || c.pki == "" {
+		return nil
+	}
+	p, err := readPKI(c.pki)
+	if err != nil {
+		return err
+	}
+	r, err := newRecord(p)
+	if err != nil {
+		return err
+	}
+	if err := s.setRecord(r); err != nil {
+		return err
+	}
+	e.progress("new %s in %s, from %s in %s", what, s.Path, c.name, c.pki)
+	return nil
+}
+
 func (e *env) vehicleFrom(s *stateFile, sf stateFlags, c *create, o vehicleOptions) (*openedVehicle, error) {
-	if s.rec == nil && c != nil && c.pki != "" {
-		p, err := readPKI(c.pki)
-		if err != nil {
-			return nil, err
-		}
-		r, err := e.newVehicleRecord(p, c.name, c.vehicleID, sf.key, sf.keyFlagName("-key"))
-		if err != nil {
-			return nil, err
-		}
-		if err := s.setRecord(r); err != nil {
-			return nil, err
-		}
-		e.progress("new vehicle %q in %s, certificate %s from %s", c.vehicleID, s.Path, c.name, c.pki)
+	if c == nil {
+		c = &create{}
+	}
+	err := e.createFrom(s, c, func(p *pkiParts) (*benchRecord, error) {
+		return e.newVehicleRecord(p, c.name, c.vehicleID, sf.key, sf.keyFlagName("-key"))
+	}, fmt.Sprintf("vehicle %q", c.vehicleID))
+	if err != nil {
+		return nil, err
 	}
 	if err := s.need(roleVehicle, "dkey pair -vehicle "+s.Path+" -pki DIR"); err != nil {
 		return nil, err
@@ -521,19 +537,11 @@ func (e *env) openDevice(sf stateFlags, c *create, o deviceOptions) (*openedDevi
 }
 
 func (e *env) deviceFrom(s *stateFile, sf stateFlags, c *create, o deviceOptions) (*openedDevice, error) {
-	if s.rec == nil && c != nil && c.pki != "" {
-		p, err := readPKI(c.pki)
-		if err != nil {
-			return nil, err
-		}
-		r, err := e.newDeviceRecord(p, c.name, sf.key, sf.keyFlagName("-instance-ca-key"))
-		if err != nil {
-			return nil, err
-		}
-		if err := s.setRecord(r); err != nil {
-			return nil, err
-		}
-		e.progress("new phone in %s, applet instance CA %s from %s", s.Path, c.name, c.pki)
+	err := e.createFrom(s, c, func(p *pkiParts) (*benchRecord, error) {
+		return e.newDeviceRecord(p, c.name, sf.key, sf.keyFlagName("-instance-ca-key"))
+	}, "phone")
+	if err != nil {
+		return nil, err
 	}
 	if err := s.need(roleDevice, "dkey pair -device "+s.Path+" -pki DIR or dkey share -to "+s.Path+" -pki DIR"); err != nil {
 		return nil, err

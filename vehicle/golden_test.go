@@ -157,3 +157,20 @@ func TestRandDeterminesTheWire(t *testing.T) {
 		t.Errorf("with Rand nil, AUTH0 or the slot is the same as with Rand: %x / %x (slot %v)", c3, r3, s3)
 	}
 }
+
+// TestKeyLogOverBLE: the sessions of another interface (BLE, C3) take the
+// key logs and the randomness of the configurations too: both sides log
+// the same keys of a standard transaction over a BLE link.
+func TestKeyLogOverBLE(t *testing.T) {
+	var vlog, dlog bytes.Buffer
+	w := newR3World(t, func(v *Config, d *device.Config) {
+		v.KeyLog, d.KeyLog = &vlog, &dlog
+		v.Rand, d.Rand = &seededRand{}, &seededRand{state: [32]byte{1}}
+	}, nil)
+	if _, err := w.reader.Transact(context.Background(), bleLink(t, w.applet, 0, 0), dkey.ActionUnlock); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(vlog.String(), "TRANSACTION_KENC ") || vlog.String() != dlog.String() {
+		t.Errorf("key logs over BLE:\nvehicle:\n%s\ndevice:\n%s", vlog.String(), dlog.String())
+	}
+}

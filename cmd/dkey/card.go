@@ -81,10 +81,5 @@ func cardCmd(e *env, args []string) (err error) {
 		}
 	}
 	fmt.Fprintf(e.stdout, "card: phone %s with %s, for vpcd at %s\n", d.path, count(len(d.Keys()), "key"), addr)
-	err = vpcd.Run(e.ctx, addr, transport.NewChainingCard(d.Applet), cfg)
-	if errors.Is(err, context.Canceled) && e.ctx.Err() != nil {
-		// Interrupted: the normal end.
-		return nil
-	}
-	return err
+	return interrupted(e, vpcd.Run(e.ctx, addr, transport.NewChainingCard(d.Applet), cfg))
 }

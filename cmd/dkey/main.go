@@ -92,7 +92,8 @@
 // whoever reads it can decrypt the sessions and answer the next fast
 // transaction. -h prints a command's usage and exits 0. An error prints one
 // line, "dkey: ...", and exits 1 (2 for a usage error); reader exits 1 when
-// its transaction failed (-once, -card).
+// its transaction failed (-once, -card). reader (without -once) and card run
+// until interrupted (Ctrl-C, SIGTERM), and then exit 0.
 //
 // The PKI is for tests and benches: its validity starts now (or at -start)
 // and its keys are as safe as where they are kept.

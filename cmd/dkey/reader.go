@@ -111,7 +111,7 @@ func readerCmd(e *env, args []string) (err error) {
 	defer r.close()
 	for {
 		if err := e.waitForCard(r, *timeout); err != nil {
-			return err
+			return interrupted(e, err)
 		}
 		var res vehicle.Result
 		start := time.Now()
@@ -128,9 +128,18 @@ func readerCmd(e *env, args []string) (err error) {
 			return transactionError(err)
 		}
 		if err := e.waitForRemoval(r); err != nil {
-			return err
+			return interrupted(e, err)
 		}
 	}
+}
+
+// interrupted is nil for an error caused by the interrupt that ends a
+// command running until then (Ctrl-C), err otherwise.
+func interrupted(e *env, err error) error {
+	if e.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // transactionError is the error of a command whose transaction failed.

@@ -92,6 +92,26 @@ func TestIntegrationStateAcrossRestarts(t *testing.T) {
 		}
 		waitEmpty(t, 1)
 
+		// The reader running tap after tap: each start of the card is a
+		// phone entering the field, each stop one leaving it.
+		r := start(t, dkey, "reader", "-state", car, "-reader", reader1)
+		r.waitFor(t, `dkey: reader "`+reader1+`": waiting for a card`, 1)
+		for tap := 1; tap <= 2; tap++ {
+			card = start(t, dkey, "-q", "card", "-state", phone, "-host", "127.0.0.1", "-port", "35964")
+			r.waitFor(t, "unlock: OK, fast transaction", tap)
+			if err := card.interrupt(t); err != nil {
+				t.Errorf("dkey card after Ctrl-C = %v, want success:\n%s", err, card.output())
+			}
+			r.waitFor(t, `dkey: reader "`+reader1+`": waiting for a card`, tap+1)
+		}
+		if err := r.interrupt(t); err != nil {
+			t.Errorf("dkey reader after Ctrl-C = %v, want success:\n%s", err, r.output())
+		}
+		if n := r.count("unlock:"); n != 2 {
+			t.Errorf("dkey reader reported %d transactions for 2 taps:\n%s", n, r.output())
+		}
+		waitEmpty(t, 1)
+
 		out = runProgram(t, 1, dkey, "reader", "-state", car, "-reader", reader1, "-once", "-timeout", "500ms")
 		if !strings.Contains(out, "dkey: no card within 500ms") {
 			t.Errorf("dkey reader without a card printed\n%s", out)

@@ -12,12 +12,12 @@ import (
 // them ("car unlocked"). Set them in Config.Hooks; every field may be nil,
 // and a nil Hooks costs nothing (no call, no allocation).
 //
-// A hook runs synchronously inside ProcessAPDU, mostly with the applet's
-// lock held: it must not call the Applet, and a slow hook slows the
-// transaction (a phone has a few hundred milliseconds). Hand the
-// information to another goroutine for anything but logging or counting.
-// PairingStart alone runs without the lock, just before the password
-// derivation it announces.
+// A hook runs synchronously inside ProcessAPDU, with the applet's lock
+// held, except those of a SPAKE2+ REQUEST, which run around its password
+// derivation, outside the lock: a hook must not call the Applet, and a slow
+// hook slows the transaction (a phone has a few hundred milliseconds).
+// Hand the information to another goroutine for anything but logging or
+// counting.
 type Hooks struct {
 	// TransactionStart is called when the applet answers AUTH0 for a key:
 	// the device's policy let the transaction go ahead.
@@ -36,7 +36,7 @@ type Hooks struct {
 	TransactionDone func(TransactionDoneInfo)
 	// PairingStart is called when a SPAKE2+ REQUEST reaches the applet
 	// with a pairing password entered, before the password derivation
-	// (scrypt: a quarter of a second and more).
+	// (scrypt: a quarter of a second and more), without the lock.
 	PairingStart func(PairingStartInfo)
 	// PairingAttempt is called when the applet has processed SPAKE2+
 	// VERIFY, which uses the password up.

@@ -142,8 +142,8 @@ func refusalReason(err error) error {
 	return nil
 }
 
-// now reads the monotonic clock when a hook that reports a duration is
-// set.
+// clock reads the clock (its monotonic reading measures Elapsed) when
+// timed, the zero time otherwise.
 func (h *Hooks) clock(timed bool) time.Time {
 	if h == nil || !timed {
 		return time.Time{}

@@ -207,6 +207,13 @@ func TestBenchErrors(t *testing.T) {
 	if _, err := os.Stat(missing + ".kek"); err == nil {
 		t.Error("a run on a mistyped state file left its key file behind")
 	}
+	// A key file given with -kek is the user's: it stays.
+	shared := filepath.Join(b.dir, "shared.kek")
+	os.WriteFile(shared, make([]byte, 32), 0o600)
+	wantError(t, dkeyRun(t, nil, "reader", "-state", missing, "-kek", shared), 1, "holds no vehicle yet")
+	if _, err := os.Stat(shared); err != nil {
+		t.Errorf("a run on a mistyped state file removed the key file given: %v", err)
+	}
 
 	// The role of a state file is checked, and its key file required.
 	if r := b.pair(t); r.code != 0 {

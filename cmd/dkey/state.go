@@ -199,13 +199,16 @@ func openState(path, kekPath string) (*stateFile, error) {
 	return s, nil
 }
 
-// discard closes the file, and removes it with its key file when this run
-// created it and stored nothing of a role in it.
+// discard closes the file, and removes it (with its key file, when this
+// run made that too) when this run created it and stored nothing of a role
+// in it.
 func (s *stateFile) discard() {
 	s.Close()
 	if s.Created && s.rec == nil {
 		os.Remove(s.Path)
-		os.Remove(s.KEKPath)
+		if s.KEKCreated {
+			os.Remove(s.KEKPath)
+		}
 	}
 }
 

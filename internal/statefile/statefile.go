@@ -48,8 +48,10 @@ type File struct {
 	// Path and KEKPath are the paths of the state file and of its key
 	// file.
 	Path, KEKPath string
-	// Created reports that Open created the state file.
-	Created bool
+	// Created reports that Open created the state file, and KEKCreated
+	// that it created its key file (a key file may serve several state
+	// files).
+	Created, KEKCreated bool
 
 	sec *seal.Section
 }
@@ -74,6 +76,7 @@ func Open(path, kekPath string) (*File, error) {
 		return nil, fmt.Errorf("statefile: %w", err)
 	}
 	key, err := os.ReadFile(kekPath)
+	newKEK := false
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !created:
 		return nil, fmt.Errorf("%w: %s has no %s", ErrNoKEK, path, kekPath)
@@ -81,6 +84,7 @@ func Open(path, kekPath string) (*File, error) {
 		if key, err = newKEKFile(kekPath); err != nil {
 			return nil, err
 		}
+		newKEK = true
 	case err != nil:
 		return nil, fmt.Errorf("statefile: reading the key-encryption key: %w", err)
 	}
@@ -94,9 +98,13 @@ func Open(path, kekPath string) (*File, error) {
 	}
 	st, err := bolt.Open(path, nil)
 	if err != nil {
+		if newKEK {
+			// Nothing to seal: the key file made for it goes too.
+			os.Remove(kekPath)
+		}
 		return nil, fmt.Errorf("statefile: opening %s: %w", path, err)
 	}
-	return &File{Store: st, KEK: kek, Path: path, KEKPath: kekPath, Created: created}, nil
+	return &File{Store: st, KEK: kek, Path: path, KEKPath: kekPath, Created: created, KEKCreated: newKEK}, nil
 }
 
 // newKEKFile creates the key file at path with a new key and returns the

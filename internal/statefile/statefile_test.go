@@ -26,8 +26,8 @@ func mustOpen(t *testing.T, path, kek string) *File {
 func TestOpenCreatesAndReopens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "car.db")
 	f := mustOpen(t, path, "")
-	if !f.Created || f.KEKPath != path+".kek" || f.Path != path {
-		t.Errorf("new file: Created %v, KEKPath %q", f.Created, f.KEKPath)
+	if !f.Created || !f.KEKCreated || f.KEKPath != path+".kek" || f.Path != path {
+		t.Errorf("new file: Created %v, KEKCreated %v, KEKPath %q", f.Created, f.KEKCreated, f.KEKPath)
 	}
 	fi, err := os.Stat(path + ".kek")
 	if err != nil || fi.Size() != KEKSize || fi.Mode().Perm() != 0o600 {
@@ -49,7 +49,7 @@ func TestOpenCreatesAndReopens(t *testing.T) {
 	kek1, _ := os.ReadFile(path + ".kek")
 
 	g := mustOpen(t, path, "")
-	if g.Created {
+	if g.Created || g.KEKCreated {
 		t.Error("reopened file reported as created")
 	}
 	if kek2, _ := os.ReadFile(path + ".kek"); !bytes.Equal(kek1, kek2) {
@@ -102,6 +102,27 @@ func TestOpenRefusals(t *testing.T) {
 		t.Errorf("SigningKey under another state file's key = %v, want seal.ErrKEK", err)
 	}
 	wrong.Close()
+	// A state file that cannot be made leaves no key file made for it,
+	// and keeps one that was there.
+	kek := filepath.Join(dir, "x.kek")
+	if _, err := Open(filepath.Join(dir, "missing", "x.db"), kek); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+	if _, err := os.Stat(kek); err == nil {
+		t.Error("a failed Open left the key file it created")
+	}
+	shared := filepath.Join(dir, "shared.kek")
+	os.WriteFile(shared, make([]byte, KEKSize), 0o600)
+	if _, err := Open(filepath.Join(dir, "missing", "x.db"), shared); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+	if _, err := os.Stat(shared); err != nil {
+		t.Errorf("a failed Open removed a key file it did not create: %v", err)
+	}
+	g := mustOpen(t, filepath.Join(dir, "second.db"), shared)
+	if !g.Created || g.KEKCreated {
+		t.Errorf("a new state file with an existing key file: Created %v, KEKCreated %v", g.Created, g.KEKCreated)
+	}
 	// No name, a missing directory.
 	if _, err := Open("", ""); err == nil {
 		t.Error("Open(\"\") succeeded")

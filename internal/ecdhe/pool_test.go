@@ -215,3 +215,33 @@ func BenchmarkPoolTake(b *testing.B) {
 		p.Release(tk)
 	}
 }
+
+// TestNextPoll: the filler polls every pollMin while it finds work and
+// backs off to pollMax, doubling, while it finds none.
+func TestNextPoll(t *testing.T) {
+	for _, tt := range []struct {
+		last   time.Duration
+		worked bool
+		want   time.Duration
+	}{
+		{pollMin, true, pollMin},
+		{pollMax, true, pollMin},
+		{pollMin, false, 2 * pollMin},
+		{4 * pollMin, false, 8 * pollMin},
+		{pollMax/2 + 1, false, pollMax},
+		{pollMax, false, pollMax},
+	} {
+		if got := nextPoll(tt.last, tt.worked); got != tt.want {
+			t.Errorf("nextPoll(%v, %v) = %v, want %v", tt.last, tt.worked, got, tt.want)
+		}
+	}
+	// From pollMin, an idle pool reaches pollMax in a few rounds and
+	// stays there.
+	d, rounds := pollMin, 0
+	for ; d < pollMax; rounds++ {
+		d = nextPoll(d, false)
+	}
+	if rounds > 15 {
+		t.Errorf("an idle filler reaches pollMax after %d rounds", rounds)
+	}
+}

@@ -20,14 +20,13 @@ var testSession = SessionID{0x0B, 0xAD, 0xCA, 0xFE}
 // bench is a vehicle and a device that share a session's URSK through their
 // own key stores.
 type bench struct {
-	clk    *clock
-	vkeys  *MemoryKeyStore
-	dkeys  *MemoryKeyStore
-	v      *Vehicle
-	d      *Device
-	time0  uint64
-	ursk   URSK
-	others []SessionID
+	clk   *clock
+	vkeys *MemoryKeyStore
+	dkeys *MemoryKeyStore
+	v     *Vehicle
+	d     *Device
+	time0 uint64
+	ursk  URSK
 }
 
 func newBench(t *testing.T, vcaps, dcaps Capabilities, responders uint8) *bench {

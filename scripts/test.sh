@@ -3,7 +3,8 @@
 #
 #   bash scripts/test.sh
 #
-# 1. go vet on the module and on the nested conformance module;
+# 1. go vet and staticcheck (honnef.co/go/tools, pinned, fetched through the
+#    Go module proxy) on the module and on the nested conformance module;
 # 2. go test -race on every package of the module, with a private pcscd and
 #    the vpcd virtual reader for the PC/SC integration tests
 #    (scripts/pcsc/run.sh: installs pcscd and vsmartcard-vpcd as root, starts
@@ -21,9 +22,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+staticcheck="go run honnef.co/go/tools/cmd/staticcheck@v0.8.2"
 go vet ./...
 CGO_ENABLED=1 go vet -tags pkcs11 ./keyuri ./cmd/dkey
-(cd conformance && go vet ./...)
+$staticcheck ./...
+(cd conformance && go vet ./... && $staticcheck ./...)
 bash scripts/pcsc/run.sh go test -race -count=1 ./...
 CGO_ENABLED=1 bash scripts/softhsm/run.sh go test -race -count=1 -tags pkcs11 ./keyuri ./cmd/dkey
 (cd conformance && go test -race -count=1 ./...)

@@ -8,6 +8,13 @@
 // backward-compatible mode) on pcscd's Unix socket, the one pcsc-lite's own
 // libpcsclite uses.
 //
+// # Platforms
+//
+// pcscd's socket protocol is pcsc-lite's, so the package works where
+// pcsc-lite is the PC/SC middleware: Linux and the BSDs. On macOS
+// (CryptoTokenKit's PC/SC framework) and Windows (WinSCard) Establish
+// returns an error wrapping [ErrUnsupportedPlatform] at once.
+//
 // # Use
 //
 //	c, err := pcsc.Establish(ctx, nil)         // SCardEstablishContext

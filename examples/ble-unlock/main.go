@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,17 @@ import (
 	"github.com/opencarkey/sdk/vehicle"
 )
 
+// about is what -h prints under the usage line.
+const about = `Release 3 over Bluetooth LE, in process: connect, time sync, a standard unlock tunnelled in DK
+messages, then a remote keyless entry "unlock trunk" with its signed challenge. It takes no flags.
+`
+
 func main() {
+	flag.Usage = func() { fmt.Fprintf(flag.CommandLine.Output(), "usage: ble-unlock\n\n%s", about) }
+	if flag.Parse(); flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "ble-unlock:", err)
 		os.Exit(1)

@@ -14,6 +14,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +29,18 @@ import (
 	"github.com/opencarkey/sdk/vehicle"
 )
 
+// about is what -h prints under the usage line.
+const about = `Owner pairing in memory: the vehicle OEM issues a pairing code, the phone and the vehicle run SPAKE2+
+and exchange certificates, the owner key unlocks and starts the engine; a wrong code leaves no key.
+It takes no flags.
+`
+
 func main() {
+	flag.Usage = func() { fmt.Fprintf(flag.CommandLine.Output(), "usage: pair\n\n%s", about) }
+	if flag.Parse(); flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "pair:", err)
 		os.Exit(1)

@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +31,18 @@ import (
 	"github.com/opencarkey/sdk/vehicle"
 )
 
+// about is what -h prints under the usage line.
+const about = `Key sharing in memory: the owner pairs, shares an unlock-only key through the relay with a sealed
+invitation, the friend's first tap enrolls it, the friend unlocks but cannot start the engine, the
+owner revokes it. It takes no flags.
+`
+
 func main() {
+	flag.Usage = func() { fmt.Fprintf(flag.CommandLine.Output(), "usage: share\n\n%s", about) }
+	if flag.Parse(); flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "share:", err)
 		os.Exit(1)

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +19,17 @@ import (
 	"github.com/opencarkey/sdk/vehicle"
 )
 
+// about is what -h prints under the usage line.
+const about = `A vehicle and a phone in memory: an owner key, a standard unlock, a fast unlock and an engine start.
+It takes no flags.
+`
+
 func main() {
+	flag.Usage = func() { fmt.Fprintf(flag.CommandLine.Output(), "usage: unlock\n\n%s", about) }
+	if flag.Parse(); flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "unlock:", err)
 		os.Exit(1)

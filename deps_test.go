@@ -36,6 +36,12 @@ var allowed = []struct {
 	{"sharing", []string{"attest", "cert", "transport", "dkey", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	{"device", []string{"pairing", "transaction", "sharing", "attest", "cert", "transport", "dkey", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	{"vehicle", []string{"pairing", "transaction", "sharing", "attest", "cert", "transport", "dkey", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
+	// The key service: the server and its API types (CBOR bodies), its stores (bbolt, PostgreSQL, the
+	// conformance suite, the private test database), its HTTP client.
+	{"keyservice", []string{"attest", "cert", "sharing", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2"}},
+	{"keyservice/boltstore", []string{"keyservice", "sharing", "dkey"}, []string{"go.etcd.io/bbolt"}},
+	{"keyservice/pgstore/...", []string{"keyservice", "sharing", "dkey"}, []string{"github.com/jackc/pgx/v5"}},
+	{"keyservice/...", []string{"keyservice/...", "attest", "cert", "sharing", "dkey"}, nil},
 	// cborstrict holds the one strict CBOR configuration of the project's own formats.
 	{"internal/cborstrict", nil, []string{"github.com/fxamacker/cbor/v2"}},
 	{"internal/...", []string{"internal/..."}, []string{"golang.org/x/crypto", "filippo.io/nistec"}},

@@ -1,0 +1,71 @@
+package pgstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/opencarkey/sdk/keyservice"
+	"github.com/opencarkey/sdk/keyservice/pgstore"
+	"github.com/opencarkey/sdk/keyservice/pgstore/pgtest"
+	"github.com/opencarkey/sdk/keyservice/storetest"
+)
+
+func open(t *testing.T, url string) *pgstore.Store {
+	t.Helper()
+	s, err := pgstore.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	admin := pgtest.Require(t)
+	storetest.Run(t, storetest.Backend{Shared: true, New: func(t *testing.T) func() keyservice.Store {
+		url := pgtest.NewDatabase(t, admin)
+		return func() keyservice.Store { return open(t, url) }
+	}})
+}
+
+// TestMigration: instances opening one database migrate it once, and a
+// schema newer than the program's is refused.
+func TestMigration(t *testing.T) {
+	url := pgtest.NewDatabase(t, pgtest.Require(t))
+	done := make(chan *pgstore.Store, 4)
+	for range 4 {
+		go func() { done <- open(t, url) }()
+	}
+	for range 4 {
+		(<-done).Close()
+	}
+	s := open(t, url)
+	ctx := context.Background()
+	var v int
+	if err := s.PoolForTest().QueryRow(ctx, "SELECT version FROM dk_schema").Scan(&v); err != nil || v != pgstore.SchemaVersion {
+		t.Fatalf("schema version %d, %v; want %d", v, err, pgstore.SchemaVersion)
+	}
+	var n int
+	if err := s.PoolForTest().QueryRow(ctx, "SELECT count(*) FROM dk_schema").Scan(&n); err != nil || n != 1 {
+		t.Errorf("dk_schema has %d rows, %v", n, err)
+	}
+	if _, err := s.PoolForTest().Exec(ctx, "UPDATE dk_schema SET version = version + 1"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := pgstore.Open(ctx, url, nil); err == nil || !strings.Contains(err.Error(), "schema") {
+		t.Errorf("Open of a newer schema = %v", err)
+	}
+}
+
+// TestOpenBadURL: a URL that does not reach a server fails Open.
+func TestOpenBadURL(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := pgstore.Open(ctx, "postgres://dk@/nodb?host=/nonexistent", nil); err == nil {
+		t.Error("Open of an unreachable server succeeded")
+	}
+	if _, err := pgstore.Open(context.Background(), "::not a url", nil); err == nil {
+		t.Error("Open of a malformed URL succeeded")
+	}
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Runs a command with a private PostgreSQL server, so that the tests of the
+# key service's PostgreSQL store (keyservice/pgstore, and the end-to-end,
+# fault and load tests of keyservice and cmd/dkserver) run against a real
+# database:
+#
+#   bash scripts/postgres/run.sh go test ./keyservice/...
+#   bash scripts/pcsc/run.sh bash scripts/postgres/run.sh go test -race -count=1 ./...
+#
+# As root, it installs Debian's postgresql when missing
+# (scripts/postgres/install.sh), creates a temporary directory owned by an
+# unprivileged user (postgres, or nobody), runs initdb there as that user
+# (trust authentication, superuser "dk"), and starts the server as that
+# user with no TCP port (listen_addresses='') and its Unix socket in the
+# temporary directory. It exports:
+#
+#   OPENCARKEY_POSTGRES_URL      postgres://dk@/postgres?host=<dir>, the administrative
+#                                database; each test creates and drops its own
+#   OPENCARKEY_POSTGRES_RESTART  a script that restarts the server (fast shutdown, then
+#                                start on the same data), for the restart-under-load test
+#
+# runs the command, stops the server by its PID (from postmaster.pid, which a
+# restart updates), removes the directory, and exits with the command's
+# status.
+#
+# It composes with scripts/pcsc/run.sh, which runs its command inside
+# unshare -n -m: PostgreSQL needs no network (Unix socket only), but apt-get
+# does, so run scripts/postgres/install.sh before the PC/SC wrapper on a
+# fresh machine (the README's test command does).
+#
+# Without root, or where the server cannot be installed or started, it runs
+# the command without PostgreSQL: the PostgreSQL tests then skip and say how
+# to enable them. Under CI (CI=true) that is an error: the script fails
+# before the command.
+#
+# Environment: POSTGRES_FLAGS adds server options (e.g. "-c log_statement=all");
+# POSTGRES_LOG names a file to copy the server's log to at the end.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ $# -eq 0 ]; then
+	echo "usage: scripts/postgres/run.sh command [args...]" >&2
+	exit 2
+fi
+
+bindir=""
+find_server() {
+	bindir=""
+	local d
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
+			bindir=$d
+		fi
+	done
+	[ -n "$bindir" ]
+}
+
+why=""
+if [ "$(id -u)" -ne 0 ]; then
+	why="not root"
+else
+	CI= bash "$here/install.sh" || true
+	if ! find_server; then
+		why="postgresql is not installed and could not be (run scripts/postgres/install.sh outside the PC/SC wrapper, with network)"
+	elif ! command -v runuser >/dev/null; then
+		why="runuser (util-linux) missing"
+	fi
+fi
+if [ -n "$why" ]; then
+	if [ "${CI:-}" = "true" ]; then
+		echo "scripts/postgres/run.sh: cannot start a private PostgreSQL ($why); CI needs the PostgreSQL tests" >&2
+		exit 1
+	fi
+	echo "scripts/postgres/run.sh: $why: running without PostgreSQL; the PostgreSQL tests will skip" >&2
+	exec "$@"
+fi
+
+user=nobody
+if id postgres >/dev/null 2>&1; then
+	user=postgres
+fi
+work=$(mktemp -d /tmp/dk-postgres.XXXXXX)
+chmod 700 "$work"
+chown "$user" "$work"
+data="$work/data"
+log="$work/postgres.log"
+as_user() { runuser -u "$user" -- "$@"; }
+
+server_pid() {
+	if [ -r "$data/postmaster.pid" ]; then
+		head -n 1 "$data/postmaster.pid"
+	fi
+}
+stop_server() {
+	local pid
+	pid=$(server_pid)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+}
+finish() {
+	stop_server
+	if [ -n "${POSTGRES_LOG:-}" ]; then
+		cp "$log" "$POSTGRES_LOG" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap finish EXIT
+
+if ! as_user "$bindir/initdb" -D "$data" -U dk --auth=trust --encoding=UTF8 --no-instructions >"$work/initdb.log" 2>&1; then
+	echo "scripts/postgres/run.sh: initdb failed:" >&2
+	cat "$work/initdb.log" >&2
+	exit 1
+fi
+# Server options: no TCP, the socket in the private directory, room for
+# the load tests' pools.
+opts="-c listen_addresses='' -c unix_socket_directories='$work' -c max_connections=300 ${POSTGRES_FLAGS:-}"
+if ! as_user "$bindir/pg_ctl" -D "$data" -l "$log" -o "$opts" -w -t 60 start >"$work/pg_ctl.log" 2>&1; then
+	echo "scripts/postgres/run.sh: the server did not start:" >&2
+	cat "$work/pg_ctl.log" "$log" >&2 || true
+	exit 1
+fi
+
+cat >"$work/restart.sh" <<-RESTART
+	#!/usr/bin/env bash
+	# Restarts the private PostgreSQL of scripts/postgres/run.sh: fast
+	# shutdown (open transactions are rolled back, committed ones are on
+	# disk), then a start on the same data directory and options.
+	set -euo pipefail
+	runuser -u "$user" -- "$bindir/pg_ctl" -D "$data" -l "$log" -m fast -w -t 60 restart
+RESTART
+chmod 755 "$work/restart.sh"
+
+# The modules must be there before a network namespace takes the network.
+if [ "${1:-}" = "go" ] && [ -f go.mod ]; then
+	go mod download 2>/dev/null || true
+fi
+
+status=0
+OPENCARKEY_POSTGRES_URL="postgres://dk@/postgres?host=$work" OPENCARKEY_POSTGRES_RESTART="$work/restart.sh" "$@" || status=$?
+if [ "$status" -ne 0 ]; then
+	echo "scripts/postgres/run.sh: command exited with $status; server log (last 40 lines):" >&2
+	tail -n 40 "$log" >&2 || true
+fi
+exit "$status"

@@ -242,7 +242,7 @@ func (s *Server) HTTPServer(base *tls.Config) *http.Server {
 // error body.
 func (s *Server) wrap(limit int64, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > limit {
+		if r.ContentLength > limit || (limit == 0 && r.ContentLength != 0) {
 			s.fail(w, r, refuse(CodeTooLarge, "body of %d bytes, at most %d here", r.ContentLength, limit))
 			return
 		}

@@ -196,10 +196,15 @@ func newCar(t testing.TB, p *pki, vin string) *car {
 	return &car{id: id, key: k, reader: r, cert: p.vehicleCert(t, id, k)}
 }
 
+// keyConfig is the configuration of an owner key for c.
+func (c *car) keyConfig() device.KeyConfig {
+	return device.KeyConfig{VehicleID: c.id, VehicleKey: c.reader.PublicKey(), Mailboxes: ownerMailboxes}
+}
+
 // enrollOwner creates an owner key on ph and enrolls it, as owner pairing
 // does.
 func (c *car) enrollOwner(t testing.TB, ph *phone) device.KeyInfo {
-	info := must[device.KeyInfo](t)(ph.applet.CreateKey(device.KeyConfig{VehicleID: c.id, VehicleKey: c.reader.PublicKey(), Mailboxes: ownerMailboxes}))
+	info := must[device.KeyInfo](t)(ph.applet.CreateKey(c.keyConfig()))
 	if err := c.reader.Enroll(vehicle.Enrollment{PublicKey: info.PublicKey, Slot: info.Slot, Profile: dkey.OwnerProfile(), Mailboxes: ownerMailboxes, StatementArea: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,8 @@
 #
 #   OPENCARKEY_POSTGRES_URL      postgres://dk@/postgres?host=<dir>, the administrative
 #                                database; each test creates and drops its own
-#   OPENCARKEY_POSTGRES_RESTART  a script that restarts the server (fast shutdown, then
+#   OPENCARKEY_POSTGRES_RESTART  a script that restarts the server (immediate shutdown,
+#                                as a crash: no checkpoint, recovery from the WAL at the
 #                                start on the same data), for the restart-under-load test
 #
 # runs the command, stops the server by its PID (from postmaster.pid, which a
@@ -129,11 +130,12 @@ fi
 
 cat >"$work/restart.sh" <<-RESTART
 	#!/usr/bin/env bash
-	# Restarts the private PostgreSQL of scripts/postgres/run.sh: fast
-	# shutdown (open transactions are rolled back, committed ones are on
-	# disk), then a start on the same data directory and options.
+	# Restarts the private PostgreSQL of scripts/postgres/run.sh: an
+	# immediate shutdown, as a crash (no checkpoint; open transactions are
+	# lost, committed ones are in the WAL), then a start on the same data
+	# directory and options, which recovers from the WAL.
 	set -euo pipefail
-	runuser -u "$user" -- "$bindir/pg_ctl" -D "$data" -l "$log" -m fast -w -t 60 restart
+	runuser -u "$user" -- "$bindir/pg_ctl" -D "$data" -l "$log" -m immediate -w -t 60 restart
 RESTART
 chmod 755 "$work/restart.sh"
 

@@ -97,9 +97,9 @@ func NewDatabase(tb testing.TB, admin string) string {
 	return u.String()
 }
 
-// Restart restarts the private server (stop, then start, on the same data
-// directory), as RestartEnv's script does. It fails tb when the script is
-// not there.
+// Restart restarts the private server as RestartEnv's script does: an
+// immediate shutdown, as a crash, then a start on the same data directory,
+// which recovers from the WAL. It fails tb when the script is not there.
 func Restart(tb testing.TB) {
 	tb.Helper()
 	script := os.Getenv(RestartEnv)

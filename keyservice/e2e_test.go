@@ -330,3 +330,31 @@ func TestOwnerSuspendsFriend(t *testing.T) {
 }
 
 var _ = cert.Config{}
+
+// TestKeyServerCommands: a vehicle may also drain its queue through
+// sharing.KeyServer.Commands, which acknowledges what it returns.
+func TestKeyServerCommands(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, boltBackend())
+	if err := w.vclient.ReportKeys(ctx, report(w.car.reader)()); err != nil {
+		t.Fatal(err)
+	}
+	cmd := must[*sharing.KeyCommand](t)(sharing.NewKeyCommand(sharing.ActionSuspend, w.car.id, w.ownerK.slot, nil))
+	if err := w.oclient.ManageKey(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	var ks sharing.KeyServer = w.vclient
+	cmds, err := ks.Commands(ctx, w.car.id)
+	if err != nil || len(cmds) != 1 || cmds[0].ID != cmd.ID || cmds[0].Action != sharing.ActionSuspend {
+		t.Fatalf("Commands = %+v, %v", cmds, err)
+	}
+	if again, err := ks.Commands(ctx, w.car.id); err != nil || len(again) != 0 {
+		t.Errorf("Commands again = %d, %v; want none", len(again), err)
+	}
+	if _, err := ks.Commands(ctx, vidOf(t, "VIN00002")); err == nil {
+		t.Error("Commands of another vehicle succeeded")
+	}
+	if _, err := w.oclient.Commands(ctx, w.car.id); err == nil {
+		t.Error("Commands by a device succeeded")
+	}
+}

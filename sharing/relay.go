@@ -23,11 +23,15 @@ type MailboxID [16]byte
 // String returns id in lowercase hexadecimal.
 func (id MailboxID) String() string { return hex.EncodeToString(id[:]) }
 
-// ParseMailboxID parses the hexadecimal form of a mailbox identifier.
+// ParseMailboxID parses the String form of a mailbox identifier: lowercase
+// hexadecimal only, so that one mailbox has one form.
 func ParseMailboxID(s string) (MailboxID, error) {
 	var id MailboxID
 	if len(s) != 2*len(id) {
 		return id, fmt.Errorf("%w: mailbox identifier of %d characters", ErrMalformed, len(s))
+	}
+	if s != strings.ToLower(s) {
+		return id, fmt.Errorf("%w: mailbox identifier not in lowercase", ErrMalformed)
 	}
 	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
 		return id, fmt.Errorf("%w: mailbox identifier: %w", ErrMalformed, err)
@@ -136,8 +140,8 @@ type Relay interface {
 	// sender's token and the fetch token.
 	CreateMailbox(ctx context.Context, m *NewMailbox) (*CreatedMailbox, error)
 	// ReadDisplayInformation returns the mailbox's display information;
-	// tok is any of its three tokens (the fetch token also before the
-	// fetch).
+	// tok is the sender's or the receiver's token, or the fetch token until
+	// it is used.
 	ReadDisplayInformation(ctx context.Context, id MailboxID, tok AccessToken) ([]byte, error)
 	// FetchInvitation returns the sender's first content, the sealed
 	// invitation, and the receiver's token, in exchange for the fetch
@@ -322,7 +326,7 @@ func (r *MemoryRelay) ReadDisplayInformation(ctx context.Context, id MailboxID, 
 	if err != nil {
 		return nil, err
 	}
-	if !tokenIs(tok, m.senderTok) && !tokenIs(tok, m.fetchTok) && !(m.fetched && tokenIs(tok, m.recvTok)) {
+	if !tokenIs(tok, m.senderTok) && !(!m.fetched && tokenIs(tok, m.fetchTok)) && !(m.fetched && tokenIs(tok, m.recvTok)) {
 		return nil, ErrAccessDenied
 	}
 	return slices.Clone(m.display), nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,9 @@ func TestMemoryRelay(t *testing.T) {
 	}
 	if d, err := r.ReadDisplayInformation(ctx, id, rtok); err != nil || len(d) == 0 {
 		t.Errorf("ReadDisplayInformation with the receiver's token = %q, %v", d, err)
+	}
+	if _, err := r.ReadDisplayInformation(ctx, id, mb.Fetch); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("ReadDisplayInformation with the used fetch token = %v, want ErrAccessDenied", err)
 	}
 	if err := r.UpdateMailbox(ctx, id, rtok, content(2)); err != nil {
 		t.Fatal(err)
@@ -148,7 +152,7 @@ func TestParseMailboxID(t *testing.T) {
 	if err != nil || got != id {
 		t.Errorf("ParseMailboxID(%s) = %v, %v", id, got, err)
 	}
-	for _, s := range []string{"", "ab", id.String() + "00", "zz" + id.String()[2:]} {
+	for _, s := range []string{"", "ab", id.String() + "00", "zz" + id.String()[2:], strings.ToUpper(id.String())} {
 		if _, err := sharing.ParseMailboxID(s); !errors.Is(err, sharing.ErrMalformed) {
 			t.Errorf("ParseMailboxID(%q) = %v", s, err)
 		}

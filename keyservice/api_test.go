@@ -23,7 +23,9 @@ type codec struct {
 	err     error                          // what every refusal wraps
 }
 
-func slotOf(t testing.TB, s string) dkey.KeySlot { return must[dkey.KeySlot](t)(dkey.NewKeySlot([]byte(s))) }
+func slotOf(t testing.TB, s string) dkey.KeySlot {
+	return must[dkey.KeySlot](t)(dkey.NewKeySlot([]byte(s)))
+}
 
 func vidOf(t testing.TB, s string) dkey.VehicleID {
 	return must[dkey.VehicleID](t)(dkey.NewVehicleID([]byte(s)))
@@ -99,7 +101,9 @@ func codecs() []codec {
 		}, func(b []byte) ([]byte, error) { v, err := keyservice.ParseDeviceStateRequest(b); return rt(b, v, err) }, keyservice.ErrMalformed},
 		{"Count", func(t testing.TB) [][]byte { return [][]byte{enc(t, &keyservice.Count{N: 3})} },
 			func(b []byte) ([]byte, error) { v, err := keyservice.ParseCount(b); return rt(b, v, err) }, keyservice.ErrMalformed},
-		{"Accepted", func(t testing.TB) [][]byte { return [][]byte{enc(t, &keyservice.Accepted{ID: keyservice.CommandID{9}})} },
+		{"Accepted", func(t testing.TB) [][]byte {
+			return [][]byte{enc(t, &keyservice.Accepted{ID: keyservice.CommandID{9}})}
+		},
 			func(b []byte) ([]byte, error) { v, err := keyservice.ParseAccepted(b); return rt(b, v, err) }, keyservice.ErrMalformed},
 		{"Mailbox record", func(t testing.TB) [][]byte {
 			return [][]byte{

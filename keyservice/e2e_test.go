@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/opencarkey/sdk/attest"
-	"github.com/opencarkey/sdk/cert"
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/keyservice"
 	"github.com/opencarkey/sdk/keyservice/client"
+	"github.com/opencarkey/sdk/keyservice/pgstore/pgtest"
 	"github.com/opencarkey/sdk/sharing"
 	"github.com/opencarkey/sdk/transaction"
 )
@@ -329,8 +330,6 @@ func TestOwnerSuspendsFriend(t *testing.T) {
 	}
 }
 
-var _ = cert.Config{}
-
 // TestKeyServerCommands: a vehicle may also drain its queue through
 // sharing.KeyServer.Commands, which acknowledges what it returns.
 func TestKeyServerCommands(t *testing.T) {
@@ -356,5 +355,72 @@ func TestKeyServerCommands(t *testing.T) {
 	}
 	if _, err := w.oclient.Commands(ctx, w.car.id); err == nil {
 		t.Error("Commands by a device succeeded")
+	}
+}
+
+// TestTwoInstances: two services on one PostgreSQL database; the vehicle
+// waits on one, the owner posts to the other, and the command crosses.
+func TestTwoInstances(t *testing.T) {
+	url := pgtest.NewDatabase(t, pgtest.Require(t))
+	ctx := context.Background()
+	w := newWorld(t, backend{name: "postgres", new: func(t testing.TB) func() keyservice.Store {
+		return func() keyservice.Store { return openPostgres(t, url) }
+	}})
+	// A second instance on the same database.
+	second := openPostgres(t, url)
+	t.Cleanup(func() { second.Close() })
+	other := startService(t, w.pki, second, serviceOptions{maxWait: 5 * time.Second, poll: time.Hour})
+	other.tracked = w.svc.tracked
+	w.runVehicle(t)
+	oc := w.owner.endpointCert(t, w.car.id, w.car.reader.PublicKey())
+	owner := other.client(t, &oc)
+	cmd := must[*sharing.KeyCommand](t)(sharing.NewKeyCommand(sharing.ActionSuspend, w.car.id, w.ownerK.slot, nil))
+	if err := owner.ManageKey(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the command posted to the other instance reaches the vehicle", func() bool {
+		return w.car.reader.Keys()[0].State == dkey.KeySuspended
+	})
+}
+
+// TestExpire: the janitor deletes expired mailboxes; an expired mailbox is
+// gone for every operation before that already.
+func TestExpire(t *testing.T) {
+	ctx := context.Background()
+	clock := struct {
+		sync.Mutex
+		now time.Time
+	}{now: time.Now()}
+	now := func() time.Time { clock.Lock(); defer clock.Unlock(); return clock.now }
+	p := newPKI(t, "A")
+	store := boltBackend().new(t)()
+	t.Cleanup(func() { store.Close() })
+	s := startService(t, p, store, serviceOptions{now: now})
+	ph := newPhone(t, p, "owner")
+	c := newCar(t, p, "VIN00001")
+	c.enrollOwner(t, ph)
+	oc := ph.endpointCert(t, c.id, c.reader.PublicKey())
+	owner := s.client(t, &oc)
+	mb := must[*sharing.CreatedMailbox](t)(owner.CreateMailbox(ctx, &sharing.NewMailbox{Content: []byte{1}, Expires: now().Add(time.Hour)}))
+	if n, err := s.srv.Expire(ctx); n != 0 || err != nil {
+		t.Errorf("Expire before the expiry = %d, %v", n, err)
+	}
+	clock.Lock()
+	clock.now = clock.now.Add(2 * time.Hour)
+	clock.Unlock()
+	if _, err := owner.ReadDisplayInformation(ctx, mb.ID, mb.Sender); !errors.Is(err, sharing.ErrNotFound) {
+		t.Errorf("an expired mailbox = %v, want ErrNotFound", err)
+	}
+	jctx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- s.srv.RunJanitor(jctx, 10*time.Millisecond, func(err error) { t.Error(err) }) }()
+	eventually(t, "the janitor deletes the mailbox", func() bool {
+		var err error
+		_ = store.View(ctx, func(tx keyservice.Tx) error { _, err = tx.Mailbox(mb.ID); return nil })
+		return errors.Is(err, keyservice.ErrNotFound)
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("RunJanitor = %v", err)
 	}
 }

@@ -183,11 +183,9 @@ type loadVehicle struct {
 }
 
 // newLoadVehicles issues n vehicles, each with an owner and a friend key
-// whose endpoint certificates come from one device instance CA, and
-// reports their keys.
+// on two devices of their own (an instance CA each), and reports their
+// keys.
 func newLoadVehicles(t testing.TB, s *service, p *pki, n int) []*loadVehicle {
-	instKey := mustKey(t)
-	inst := must[*x509.Certificate](t)(cert.NewInstanceCA(tmpl("load instance CA"), &cert.InstanceCAExtension{Version: 1}, instKey.PublicKey(), p.device, p.deviceKey))
 	out := make([]*loadVehicle, n)
 	ctx := context.Background()
 	for i := range out {
@@ -198,6 +196,8 @@ func newLoadVehicles(t testing.TB, s *service, p *pki, n int) []*loadVehicle {
 		v.ownerSlot = must[dkey.KeySlot](t)(dkey.NewKeySlot(fmt.Appendf(nil, "own%05d", i)))
 		v.frSlot = must[dkey.KeySlot](t)(dkey.NewKeySlot(fmt.Appendf(nil, "frd%05d", i)))
 		endpoint := func(k *dkey.SoftwareKey, slot dkey.KeySlot) tls.Certificate {
+			instKey := mustKey(t)
+			inst := must[*x509.Certificate](t)(cert.NewInstanceCA(tmpl("load instance CA"), &cert.InstanceCAExtension{Version: 1}, instKey.PublicKey(), p.device, p.deviceKey))
 			ext := &cert.EndpointExtension{Version: 1, VehicleID: v.id, ProtocolVersion: dkey.Version1, VehiclePublicKey: vk.PublicKey(), InitialKeySlot: slot}
 			leaf := must[*x509.Certificate](t)(cert.NewEndpoint(tmpl("endpoint"), ext, k.PublicKey(), inst, instKey))
 			return tls.Certificate{Certificate: [][]byte{leaf.Raw, inst.Raw}, PrivateKey: k}
@@ -205,15 +205,25 @@ func newLoadVehicles(t testing.TB, s *service, p *pki, n int) []*loadVehicle {
 		v.ownerCert, v.frCert = endpoint(v.owner, v.ownerSlot), endpoint(v.friend, v.frSlot)
 		v.vclient = s.client(t, &v.cert)
 		v.ownClient = s.client(t, &v.ownerCert)
-		err := v.vclient.ReportKeys(ctx, []keyservice.ReportedKey{
-			{Slot: v.ownerSlot, PublicKey: v.owner.PublicKey(), Role: dkey.RoleOwner, Profile: dkey.OwnerProfile(), State: dkey.KeyActive},
-			{Slot: v.frSlot, PublicKey: v.friend.PublicKey(), Role: dkey.RoleFriend, Profile: dkey.AccessProfile{Entitlements: dkey.EntitleUnlock}, State: dkey.KeyActive},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		out[i] = v
 	}
+	// The vehicles report their keys, 32 at a time.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for _, v := range out {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := v.vclient.ReportKeys(ctx, []keyservice.ReportedKey{
+				{Slot: v.ownerSlot, PublicKey: v.owner.PublicKey(), Role: dkey.RoleOwner, Profile: dkey.OwnerProfile(), State: dkey.KeyActive},
+				{Slot: v.frSlot, PublicKey: v.friend.PublicKey(), Role: dkey.RoleFriend, Profile: dkey.AccessProfile{Entitlements: dkey.EntitleUnlock}, State: dkey.KeyActive},
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 	return out
 }
 

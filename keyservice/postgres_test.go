@@ -18,7 +18,7 @@ func postgresBackend(t *testing.T) (backend, bool) {
 		t.Log(pgtest.Help)
 		return backend{}, false
 	}
-	return backend{name: "postgres", new: func(t *testing.T) func() keyservice.Store {
+	return backend{name: "postgres", new: func(t testing.TB) func() keyservice.Store {
 		url := pgtest.NewDatabase(t, admin)
 		return func() keyservice.Store { return openPostgres(t, url) }
 	}}, true

@@ -20,7 +20,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultMaxWait               = 30 * time.Second
-	DefaultPollInterval          = 5 * time.Second
+	DefaultPollInterval          = 30 * time.Second
 	DefaultMaxMailboxesPerDevice = 64
 	DefaultMaxCommandAge         = 24 * time.Hour
 	// maxClockSkew is how far in the future a signed command may be
@@ -59,8 +59,10 @@ type Config struct {
 	// DefaultMaxWait. The HTTP server's write timeout allows for it.
 	MaxWait time.Duration
 	// PollInterval is how often a waiting long poll reads its queue again
-	// even without a notification from the store (one lost while a
-	// PostgreSQL listener reconnects); 0 means DefaultPollInterval.
+	// even without a notification from the store: a safety net, since the
+	// stores wake every subscriber after anything that could have lost a
+	// notification (pgstore after its listener reconnects). Each waiting
+	// recipient costs a read per interval. 0 means DefaultPollInterval.
 	PollInterval time.Duration
 	// MaxMailboxesPerDevice bounds the relay mailboxes one device has at
 	// once; 0 means DefaultMaxMailboxesPerDevice.

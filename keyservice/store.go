@@ -14,10 +14,12 @@ import (
 // several instances of the service share. keyservice/storetest is the
 // conformance suite both pass.
 //
-// Every change goes through Update, whose transaction is serializable and
-// durable when Update returns nil: a response the service sends after
-// Update is never undone by a crash. Implementations are safe for
-// concurrent use.
+// Every change goes through Update, whose transaction is atomic, holds each
+// record it reads to change (a mailbox, a vehicle's inventory, a queue)
+// until it commits, so that read-modify-write of a record loses no
+// concurrent update, and is durable when Update returns nil: a response the
+// service sends after Update is never undone by a crash. Implementations
+// are safe for concurrent use.
 type Store interface {
 	// Update runs fn in a read-write transaction and commits it. When fn
 	// returns an error nothing is changed and Update returns that error.

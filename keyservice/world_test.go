@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -33,11 +35,11 @@ import (
 // the same storage (after a close for bbolt).
 type backend struct {
 	name string
-	new  func(t *testing.T) (open func() keyservice.Store)
+	new  func(t testing.TB) (open func() keyservice.Store)
 }
 
 func boltBackend() backend {
-	return backend{name: "bbolt", new: func(t *testing.T) func() keyservice.Store {
+	return backend{name: "bbolt", new: func(t testing.TB) func() keyservice.Store {
 		path := filepath.Join(t.TempDir(), "dkserver.db")
 		return func() keyservice.Store {
 			s, err := boltstore.Open(path)
@@ -211,6 +213,8 @@ func (c *car) enrollOwner(t testing.TB, ph *phone) device.KeyInfo {
 	return info
 }
 
+var _ client.Applier = (*vehicle.Reader)(nil)
+
 // report is what the vehicle reports to the service: every key it has
 // enrolled.
 func report(r *vehicle.Reader) func() []keyservice.ReportedKey {
@@ -259,6 +263,7 @@ type serviceOptions struct {
 	maxWait time.Duration
 	poll    time.Duration
 	addr    string
+	now     func() time.Time
 }
 
 // startService runs a service on store until the test ends.
@@ -273,7 +278,7 @@ func (s *service) start(p *pki, opts serviceOptions) {
 	t := s.t
 	var err error
 	s.srv, err = keyservice.New(&keyservice.Config{
-		Store: s.store, Certificates: p.config(), TrackingKey: s.tracked, MaxWait: opts.maxWait, PollInterval: opts.poll,
+		Store: s.store, Certificates: p.config(), TrackingKey: s.tracked, MaxWait: opts.maxWait, PollInterval: opts.poll, Time: opts.now,
 		Hooks: &keyservice.Hooks{
 			Refused: func(r *keyservice.Rejection) {
 				s.mu.Lock()
@@ -300,7 +305,9 @@ func (s *service) start(p *pki, opts serviceOptions) {
 	}
 	s.url = "https://" + ln.Addr().String()
 	s.http = s.srv.HTTPServer(&tls.Config{Certificates: []tls.Certificate{s.tlsCert}})
-	s.http.ErrorLog = nil
+	// Handshakes cut short by the tests' own faults and cancellations
+	// are not news.
+	s.http.ErrorLog = log.New(io.Discard, "", 0)
 	go s.http.ServeTLS(ln, "", "")
 	t.Cleanup(s.stop)
 }

@@ -64,6 +64,7 @@ type options struct {
 	tlsCert, tlsKey, trackingKey string
 	deviceRoots, vehicleRoots    string
 	maxWait, poll                time.Duration
+	maxConns                     int
 	logLevel, logFormat          string
 }
 
@@ -87,6 +88,7 @@ func parse(args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&o.trackingKey, "tracking-key", "", "P-256 key that signs tracking receipts, PKCS #8 PEM `file`; with -data, generated in DIR when absent")
 	fs.StringVar(&o.deviceRoots, "device-roots", "", "Device OEM root certificates, PEM `file`: the trust anchors of devices")
 	fs.StringVar(&o.vehicleRoots, "vehicle-roots", "", "Vehicle OEM root certificates, PEM `file`: the trust anchors of vehicles")
+	fs.IntVar(&o.maxConns, "postgres-max-conns", 0, "largest number of PostgreSQL connections of this instance; 0 means pgx's default (4 or the number of CPUs)")
 	fs.DurationVar(&o.maxWait, "max-wait", keyservice.DefaultMaxWait, "longest long poll for commands")
 	fs.DurationVar(&o.poll, "poll", keyservice.DefaultPollInterval, "how often a waiting long poll reads its queue again without a notification")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -113,6 +115,8 @@ func parse(args []string, stdout io.Writer) (*options, error) {
 		return nil, errors.New("-max-wait must be between 1s and 10m")
 	case o.poll < 100*time.Millisecond:
 		return nil, errors.New("-poll must be at least 100ms")
+	case o.maxConns < 0 || o.maxConns > 1000:
+		return nil, errors.New("-postgres-max-conns must be between 0 and 1000")
 	case o.logFormat != "text" && o.logFormat != "json":
 		return nil, fmt.Errorf("-log-format %q: text or json", o.logFormat)
 	}
@@ -179,7 +183,7 @@ func serve(o *options, log *slog.Logger, h slog.Handler, stop <-chan struct{}) e
 			}
 		}
 	} else {
-		s, err := pgstore.Open(ctx, o.postgres, &pgstore.Options{OnListenError: func(err error) {
+		s, err := pgstore.Open(ctx, o.postgres, &pgstore.Options{MaxConns: int32(o.maxConns), OnListenError: func(err error) {
 			log.Warn("PostgreSQL listener reconnecting", "err", err)
 		}})
 		if err != nil {

@@ -99,6 +99,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-data", dir, "-max-wait", "1ms"}, "-max-wait must be between"},
 		{[]string{"-data", dir, "-max-wait", "soon"}, `invalid value "soon" for flag -max-wait`},
 		{[]string{"-data", dir, "extra"}, `unexpected argument "extra"`},
+		{[]string{"-data", dir, "-postgres-max-conns", "-1"}, "-postgres-max-conns must be between"},
 	} {
 		code, stdout, stderr := exitOf(t, tt.args...)
 		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
@@ -201,6 +202,17 @@ func TestJustWorks(t *testing.T) {
 	}
 	if err := c.Health(context.Background()); err != nil {
 		t.Fatalf("health: %v\n%s", err, p.output())
+	}
+	// A refusal is logged: an anonymous client posting a command.
+	if _, err := c.PostCommand(context.Background(), []byte{0x80}); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("an anonymous command = %v, want a refusal", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.output(), `msg=refused method=POST path=/v1/commands status=401 code=unauthenticated`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the refusal was not logged:\n%s", p.output())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Errorf("dkserver after SIGTERM: %v\n%s", err, p.output())

@@ -18,8 +18,11 @@
 //	queues       recipient ‖ 00 ‖ seq (8, BE)    → command id
 //	seqs         recipient                       → last seq (8, BE)
 //
-// bbolt allows one writer at a time, so every Update is serializable and
-// runs once; a queue's sequence numbers follow commit order. Subscribers
+// bbolt allows one writer at a time, so every Update is serializable; a
+// queue's sequence numbers follow commit order. Concurrent Updates are
+// committed together (bbolt's Batch: one transaction, one fsync, within 10
+// ms), so an Update's function may run twice when another in its batch
+// fails, as the keyservice.Store contract allows. Subscribers
 // are woken in-process after the commit: the file is locked by one process
 // (a second Open waits, then fails), so there is no other instance to tell.
 package boltstore
@@ -116,8 +119,11 @@ func (s *Store) Update(ctx context.Context, fn func(keyservice.Tx) error) error 
 		return err
 	}
 	t := &tx{}
-	err := s.db.Update(func(btx *bolt.Tx) error {
-		t.tx = btx
+	// Batch: concurrent Updates share one transaction and one fsync (group
+	// commit, within bbolt's MaxBatchDelay); a function that fails is
+	// taken out and the others run again, which the Store contract allows.
+	err := s.db.Batch(func(btx *bolt.Tx) error {
+		t.tx, t.enqueued = btx, t.enqueued[:0]
 		return fn(t)
 	})
 	if err == nil {

@@ -67,7 +67,9 @@ func BenchmarkLoad(b *testing.B) {
 			url := pgtest.NewDatabase(b, admin)
 			var stores []keyservice.Store
 			for range instances {
-				s, err := pgstore.Open(context.Background(), url, &pgstore.Options{MaxConns: 64})
+				// 64 connections to the database in all, whatever the
+				// number of instances.
+				s, err := pgstore.Open(context.Background(), url, &pgstore.Options{MaxConns: int32(64 / instances)})
 				if err != nil {
 					b.Fatal(err)
 				}

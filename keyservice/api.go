@@ -297,7 +297,7 @@ func parseReportedKey(ke *reportedKeyEncoding) (ReportedKey, error) {
 // KeyList answers a request for a vehicle's inventory (GET
 // /v1/vehicles/{vehicle}/keys):
 //
-//	{1 => bstr .size (8 / 16), ? 2 => uint, 3 => [* key-status]}
+//	{1 => bstr .size (8 / 16), ? 2 => uint, 3 => [* key-status]}   ; in slot order
 //	key-status = {1 => bstr .size (1..8), ? 2 => bstr .size 65, 3 => bstr .size 32,
 //	              ? 4 => uint, ? 5 => uint .size 4, ? 6 => uint .size 2, 7 => uint,
 //	              ? 8 => uint, ? 9 => uint, ? 10 => uint}
@@ -310,19 +310,9 @@ func parseReportedKey(ke *reportedKeyEncoding) (ReportedKey, error) {
 type KeyList struct {
 	Vehicle  dkey.VehicleID
 	Reported time.Time
-	Keys     []KeyStatus
-}
-
-// KeyStatus is one key of a KeyList.
-type KeyStatus struct {
-	Slot                       dkey.KeySlot
-	PublicKey                  *dkey.PublicKey
-	KeyHash                    [sha256.Size]byte
-	Role                       dkey.KeyRole
-	Profile                    dkey.AccessProfile
-	State                      dkey.KeyState
-	NotBefore, NotAfter        time.Time
-	Reported, Tracked, Pending bool
+	// Keys are the inventory's keys, without what only the service keeps:
+	// Device, Receipt and Updated are zero.
+	Keys []Key
 }
 
 type keyStatusEncoding struct {
@@ -346,12 +336,10 @@ type keyListEncoding struct {
 
 // listOf returns the KeyList of an inventory.
 func listOf(inv *Inventory) *KeyList {
-	l := &KeyList{Vehicle: inv.Vehicle, Reported: inv.Reported, Keys: make([]KeyStatus, len(inv.Keys))}
+	l := &KeyList{Vehicle: inv.Vehicle, Reported: inv.Reported, Keys: make([]Key, len(inv.Keys))}
 	for i, k := range inv.Keys {
-		l.Keys[i] = KeyStatus{
-			Slot: k.Slot, PublicKey: k.PublicKey, KeyHash: k.KeyHash, Role: k.Role, Profile: k.Profile, State: k.State,
-			NotBefore: k.NotBefore, NotAfter: k.NotAfter, Reported: k.Reported, Tracked: k.Tracked, Pending: k.Pending,
-		}
+		k.Device, k.Receipt, k.Updated = sharing.DeviceID{}, nil, time.Time{}
+		l.Keys[i] = k
 	}
 	return l
 }
@@ -359,25 +347,12 @@ func listOf(inv *Inventory) *KeyList {
 // MarshalBinary returns the body.
 func (l *KeyList) MarshalBinary() ([]byte, error) {
 	e := keyListEncoding{Vehicle: l.Vehicle.Bytes(), Reported: seconds(l.Reported), Keys: make([]keyStatusEncoding, len(l.Keys))}
-	for i, k := range l.Keys {
-		ke := keyStatusEncoding{
-			Slot: k.Slot.Bytes(), KeyHash: k.KeyHash[:], Role: uint64(k.Role),
-			Entitlements: uint64(k.Profile.Entitlements), Speed: uint64(k.Profile.MaxSpeed), State: uint64(k.State),
-			NotBefore: seconds(k.NotBefore), NotAfter: seconds(k.NotAfter),
+	for i := range l.Keys {
+		ke := l.Keys[i].encode()
+		e.Keys[i] = keyStatusEncoding{
+			Slot: ke.Slot, Key: ke.Key, KeyHash: ke.KeyHash, Role: ke.Role, Entitlements: ke.Entitlements, Speed: ke.Speed,
+			State: ke.State, NotBefore: ke.NotBefore, NotAfter: ke.NotAfter, Flags: ke.Flags,
 		}
-		if k.PublicKey != nil {
-			ke.Key = k.PublicKey.Bytes()
-		}
-		if k.Reported {
-			ke.Flags |= flagReported
-		}
-		if k.Tracked {
-			ke.Flags |= flagTracked
-		}
-		if k.Pending {
-			ke.Flags |= flagPending
-		}
-		e.Keys[i] = ke
 	}
 	return encMode.Marshal(e)
 }
@@ -397,6 +372,7 @@ func ParseKeyList(b []byte) (*KeyList, error) {
 		return nil, malformed("key list time", err)
 	}
 	for i, ke := range e.Keys {
+		// A tracked key's record names its device; the list does not.
 		k, err := parseKey(&keyEncoding{
 			Slot: ke.Slot, Key: ke.Key, KeyHash: ke.KeyHash, Role: ke.Role, Entitlements: ke.Entitlements, Speed: ke.Speed,
 			State: ke.State, NotBefore: ke.NotBefore, NotAfter: ke.NotAfter, Flags: ke.Flags &^ flagTracked,
@@ -404,10 +380,8 @@ func ParseKeyList(b []byte) (*KeyList, error) {
 		if err != nil || ke.Flags&^knownFlags != 0 {
 			return nil, malformed("key status "+strconv.Itoa(i), err)
 		}
-		l.Keys = append(l.Keys, KeyStatus{
-			Slot: k.Slot, PublicKey: k.PublicKey, KeyHash: k.KeyHash, Role: k.Role, Profile: k.Profile, State: k.State,
-			NotBefore: k.NotBefore, NotAfter: k.NotAfter, Reported: k.Reported, Tracked: ke.Flags&flagTracked != 0, Pending: k.Pending,
-		})
+		k.Tracked = ke.Flags&flagTracked != 0
+		l.Keys = append(l.Keys, k)
 	}
 	return l, nil
 }

@@ -77,7 +77,7 @@ func codecs() []codec {
 		}, keyservice.ErrMalformed},
 		{"KeyList", func(t testing.TB) [][]byte {
 			k := mustKey(t).PublicKey()
-			return [][]byte{enc(t, &keyservice.KeyList{Vehicle: vidOf(t, "VIN00001"), Reported: t0, Keys: []keyservice.KeyStatus{
+			return [][]byte{enc(t, &keyservice.KeyList{Vehicle: vidOf(t, "VIN00001"), Reported: t0, Keys: []keyservice.Key{
 				{Slot: slotOf(t, "a"), PublicKey: k, KeyHash: attest.KeyHash(k), Role: dkey.RoleOwner, Profile: dkey.OwnerProfile(), State: dkey.KeyActive, Reported: true, Tracked: true},
 				{Slot: slotOf(t, "b"), KeyHash: [32]byte{1}, State: dkey.KeyTerminated, Pending: true},
 			}})}

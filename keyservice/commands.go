@@ -129,11 +129,7 @@ func (s *Server) postCommand(w http.ResponseWriter, r *http.Request) error {
 	if _, err := device(r); err != nil {
 		return err
 	}
-	b, err := readBody(r, CBORType)
-	if err != nil {
-		return err
-	}
-	sc, err := sharing.ParseSignedCommand(b)
+	sc, err := parseBody(r, CBORType, sharing.ParseSignedCommand)
 	if err != nil {
 		return err
 	}
@@ -414,11 +410,7 @@ func (s *Server) ack(w http.ResponseWriter, r *http.Request, vehicle bool) error
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, CBORType)
-	if err != nil {
-		return err
-	}
-	a, err := ParseAck(b)
+	a, err := parseBody(r, CBORType, ParseAck)
 	if err != nil {
 		return err
 	}

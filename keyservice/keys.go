@@ -29,11 +29,7 @@ func (s *Server) trackKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, CBORType)
-	if err != nil {
-		return err
-	}
-	req, err := ParseTrackKeyRequest(b)
+	req, err := parseBody(r, CBORType, ParseTrackKeyRequest)
 	if err != nil {
 		return err
 	}
@@ -86,11 +82,7 @@ func (s *Server) reportKeys(w http.ResponseWriter, r *http.Request) error {
 	if _, err := vehicleClient(r, v); err != nil {
 		return err
 	}
-	b, err := readBody(r, CBORType)
-	if err != nil {
-		return err
-	}
-	keys, err := ParseReport(b)
+	keys, err := parseBody(r, CBORType, ParseReport)
 	if err != nil {
 		return err
 	}

@@ -305,27 +305,32 @@ func (inv *Inventory) MarshalBinary() ([]byte, error) {
 		if i > 0 && bytes.Compare(inv.Keys[i-1].Slot.Bytes(), k.Slot.Bytes()) >= 0 {
 			return nil, errors.New("keyservice: inventory keys not in slot order")
 		}
-		ke := keyEncoding{
-			Slot: k.Slot.Bytes(), KeyHash: k.KeyHash[:], Role: uint64(k.Role),
-			Entitlements: uint64(k.Profile.Entitlements), Speed: uint64(k.Profile.MaxSpeed), State: uint64(k.State),
-			NotBefore: seconds(k.NotBefore), NotAfter: seconds(k.NotAfter), Receipt: k.Receipt, Updated: seconds(k.Updated),
-		}
-		if k.PublicKey != nil {
-			ke.Key = k.PublicKey.Bytes()
-		}
-		if k.Reported {
-			ke.Flags |= flagReported
-		}
-		if k.Pending {
-			ke.Flags |= flagPending
-		}
-		if k.Tracked {
-			ke.Flags |= flagTracked
-			ke.Device = k.Device[:]
-		}
-		e.Keys[i] = ke
+		e.Keys[i] = k.encode()
 	}
 	return encMode.Marshal(e)
+}
+
+// encode returns the persisted form of k.
+func (k *Key) encode() keyEncoding {
+	ke := keyEncoding{
+		Slot: k.Slot.Bytes(), KeyHash: k.KeyHash[:], Role: uint64(k.Role),
+		Entitlements: uint64(k.Profile.Entitlements), Speed: uint64(k.Profile.MaxSpeed), State: uint64(k.State),
+		NotBefore: seconds(k.NotBefore), NotAfter: seconds(k.NotAfter), Receipt: k.Receipt, Updated: seconds(k.Updated),
+	}
+	if k.PublicKey != nil {
+		ke.Key = k.PublicKey.Bytes()
+	}
+	if k.Reported {
+		ke.Flags |= flagReported
+	}
+	if k.Pending {
+		ke.Flags |= flagPending
+	}
+	if k.Tracked {
+		ke.Flags |= flagTracked
+		ke.Device = k.Device[:]
+	}
+	return ke
 }
 
 // ParseInventory parses the persisted form of an inventory. Anything but

@@ -49,11 +49,7 @@ func (s *Server) createMailbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, CBORType)
-	if err != nil {
-		return err
-	}
-	req, err := ParseMailboxRequest(b)
+	req, err := parseBody(r, CBORType, ParseMailboxRequest)
 	if err != nil {
 		return err
 	}

@@ -342,6 +342,16 @@ func readBody(r *http.Request, typ string) ([]byte, error) {
 	return io.ReadAll(r.Body)
 }
 
+// parseBody reads the body of a request of media type typ and parses it.
+func parseBody[T any](r *http.Request, typ string, parse func([]byte) (T, error)) (T, error) {
+	b, err := readBody(r, typ)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return parse(b)
+}
+
 // device returns the client, which must be a device.
 func device(r *http.Request) (*Identity, error) {
 	id, err := identity(r.Context())

@@ -33,7 +33,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/opencarkey/sdk/dkey"
@@ -62,8 +61,7 @@ var (
 type Store struct {
 	db *bolt.DB
 
-	mu   sync.Mutex
-	subs map[keyservice.Recipient]map[chan struct{}]struct{}
+	subs keyservice.Subscriptions
 }
 
 var _ keyservice.Store = (*Store)(nil)
@@ -94,7 +92,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: %w", err)
 	}
-	return &Store{db: db, subs: make(map[keyservice.Recipient]map[chan struct{}]struct{})}, nil
+	return &Store{db: db}, nil
 }
 
 // Close implements keyservice.Store.
@@ -127,7 +125,7 @@ func (s *Store) Update(ctx context.Context, fn func(keyservice.Tx) error) error 
 		return fn(t)
 	})
 	if err == nil {
-		s.notify(t.enqueued)
+		s.subs.Notify(t.enqueued...)
 	}
 	return err
 }
@@ -142,42 +140,7 @@ func (s *Store) View(ctx context.Context, fn func(keyservice.Tx) error) error {
 
 // Subscribe implements keyservice.Store.
 func (s *Store) Subscribe(r keyservice.Recipient) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	m := s.subs[r]
-	if m == nil {
-		m = make(map[chan struct{}]struct{})
-		s.subs[r] = m
-	}
-	m[ch] = struct{}{}
-	s.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			delete(s.subs[r], ch)
-			if len(s.subs[r]) == 0 {
-				delete(s.subs, r)
-			}
-		})
-	}
-}
-
-func (s *Store) notify(rs []keyservice.Recipient) {
-	if len(rs) == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range rs {
-		for ch := range s.subs[r] {
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
-		}
-	}
+	return s.subs.Subscribe(r)
 }
 
 // tx is one bbolt transaction.

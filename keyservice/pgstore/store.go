@@ -124,8 +124,7 @@ type Store struct {
 	pool *pgxpool.Pool
 	url  string
 
-	mu   sync.Mutex
-	subs map[keyservice.Recipient]map[chan struct{}]struct{}
+	subs keyservice.Subscriptions
 
 	stop     context.CancelFunc
 	listened sync.WaitGroup
@@ -162,7 +161,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
-	s := &Store{pool: pool, url: url, subs: make(map[keyservice.Recipient]map[chan struct{}]struct{})}
+	s := &Store{pool: pool, url: url}
 	if opts != nil {
 		s.onListenError = opts.OnListenError
 	}
@@ -261,7 +260,7 @@ func (s *Store) listen(ctx context.Context, ready chan<- error) {
 		backoff = 100 * time.Millisecond
 		// Commits while the listener was down notified nobody: wake every
 		// subscriber, who reads its queue again.
-		s.notifyAll()
+		s.subs.NotifyAll()
 		for {
 			n, err := conn.WaitForNotification(ctx)
 			if err != nil {
@@ -271,7 +270,7 @@ func (s *Store) listen(ctx context.Context, ready chan<- error) {
 				break
 			}
 			if r, err := keyservice.ParseRecipient(n.Payload); err == nil {
-				s.notify([]keyservice.Recipient{r})
+				s.subs.Notify(r)
 			}
 		}
 		conn.Close(context.Background())
@@ -303,7 +302,7 @@ func (s *Store) Update(ctx context.Context, fn func(keyservice.Tx) error) error 
 	for attempt := 0; ; attempt++ {
 		t, err := s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, true, fn)
 		if err == nil {
-			s.notify(t.enqueued)
+			s.subs.Notify(t.enqueued...)
 			return nil
 		}
 		if !retryable(err) || attempt == maxAttempts-1 {
@@ -349,56 +348,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, write bool, fn func
 
 // Subscribe implements keyservice.Store.
 func (s *Store) Subscribe(r keyservice.Recipient) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	m := s.subs[r]
-	if m == nil {
-		m = make(map[chan struct{}]struct{})
-		s.subs[r] = m
-	}
-	m[ch] = struct{}{}
-	s.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			delete(s.subs[r], ch)
-			if len(s.subs[r]) == 0 {
-				delete(s.subs, r)
-			}
-		})
-	}
-}
-
-func wake(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
-func (s *Store) notify(rs []keyservice.Recipient) {
-	if len(rs) == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range rs {
-		for ch := range s.subs[r] {
-			wake(ch)
-		}
-	}
-}
-
-func (s *Store) notifyAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range s.subs {
-		for ch := range m {
-			wake(ch)
-		}
-	}
+	return s.subs.Subscribe(r)
 }
 
 // tx is one PostgreSQL transaction; write is an Update's, which locks

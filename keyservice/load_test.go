@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/opencarkey/sdk/keyservice"
 	"github.com/opencarkey/sdk/keyservice/client"
 	"github.com/opencarkey/sdk/keyservice/pgstore"
@@ -77,16 +76,10 @@ func BenchmarkLoad(b *testing.B) {
 				stores = append(stores, s)
 			}
 			runLoad(b, stores)
-			// How many transactions PostgreSQL rolled back (serialization
-			// failures, retried by pgstore) against those it committed.
-			conn, err := pgx.Connect(context.Background(), url)
-			if err == nil {
-				var commits, rollbacks int64
-				if conn.QueryRow(context.Background(), "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()").Scan(&commits, &rollbacks) == nil {
-					b.Logf("PostgreSQL: %d transactions committed, %d rolled back", commits, rollbacks)
-				}
-				conn.Close(context.Background())
-			}
+			// How many transactions PostgreSQL rolled back (conflicts,
+			// retried by pgstore) against those it committed.
+			commits, rollbacks := pgtest.Transactions(b, url)
+			b.Logf("PostgreSQL: %d transactions committed, %d rolled back", commits, rollbacks)
 		})
 	}
 }

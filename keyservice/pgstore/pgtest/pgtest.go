@@ -97,6 +97,23 @@ func NewDatabase(tb testing.TB, admin string) string {
 	return u.String()
 }
 
+// Transactions returns how many transactions the database of url
+// committed and rolled back (pg_stat_database), for a load test to report.
+func Transactions(tb testing.TB, url string) (commits, rollbacks int64) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if err := conn.QueryRow(ctx, "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()").Scan(&commits, &rollbacks); err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	return commits, rollbacks
+}
+
 // Restart restarts the private server as RestartEnv's script does: an
 // immediate shutdown, as a crash, then a start on the same data directory,
 // which recovers from the WAL. It fails tb when the script is not there.

@@ -231,14 +231,10 @@ func newLoadVehicles(t testing.TB, s *service, p *pki, n int) []*loadVehicle {
 // keys while PostgreSQL restarts; every command the service accepted and
 // every receipt it returned is in the database afterwards.
 func TestPostgresRestartUnderLoad(t *testing.T) {
-	pg, ok := postgresBackend(t)
-	if !ok {
-		t.Skip(pgtest.Help)
-	}
-	p := newPKI(t, "A")
-	open := pg.new(t)
-	store := open()
+	// The server this test restarts is its own (pgtest.RestartURL).
+	store := openPostgres(t, pgtest.NewDatabase(t, pgtest.RestartURL(t)))
 	t.Cleanup(func() { store.Close() })
+	p := newPKI(t, "A")
 	s := startService(t, p, store, serviceOptions{maxWait: 5 * time.Second, poll: time.Second})
 	vs := newLoadVehicles(t, s, p, 8)
 

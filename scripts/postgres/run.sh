@@ -9,20 +9,24 @@
 #
 # As root, it installs Debian's postgresql when missing
 # (scripts/postgres/install.sh), creates a temporary directory owned by an
-# unprivileged user (postgres, or nobody), runs initdb there as that user
-# (trust authentication, superuser "dk"), and starts the server as that
-# user with no TCP port (listen_addresses='') and its Unix socket in the
-# temporary directory. It exports:
+# unprivileged user (postgres, or nobody), and there, as that user, two
+# servers: initdb (trust authentication, superuser "dk"), then a start with
+# no TCP port (listen_addresses='') and the Unix socket in the server's own
+# directory. The first is for every test; the second only for the test that
+# restarts its server under load, so that the restart disturbs no other
+# package's tests running at the same time. It exports:
 #
-#   OPENCARKEY_POSTGRES_URL      postgres://dk@/postgres?host=<dir>, the administrative
-#                                database; each test creates and drops its own
-#   OPENCARKEY_POSTGRES_RESTART  a script that restarts the server (immediate shutdown,
-#                                as a crash: no checkpoint, recovery from the WAL at the
-#                                start on the same data), for the restart-under-load test
+#   OPENCARKEY_POSTGRES_URL          postgres://dk@/postgres?host=<dir>/main, the
+#                                    administrative database; each test creates
+#                                    and drops its own
+#   OPENCARKEY_POSTGRES_RESTART_URL  the same for the second server
+#   OPENCARKEY_POSTGRES_RESTART      a script that restarts the second server
+#                                    (immediate shutdown, as a crash: no checkpoint;
+#                                    recovery from the WAL at the start on the same data)
 #
-# runs the command, stops the server by its PID (from postmaster.pid, which a
-# restart updates), removes the directory, and exits with the command's
-# status.
+# runs the command, stops both servers by their PIDs (from postmaster.pid,
+# which a restart updates), removes the directory, and exits with the
+# command's status.
 #
 # It composes with scripts/pcsc/run.sh, which runs its command inside
 # unshare -n -m: PostgreSQL needs no network (Unix socket only), but apt-get
@@ -84,18 +88,17 @@ fi
 work=$(mktemp -d /tmp/dk-postgres.XXXXXX)
 chmod 700 "$work"
 chown "$user" "$work"
-data="$work/data"
-log="$work/postgres.log"
 as_user() { runuser -u "$user" -- "$@"; }
+servers=(main restart)
 
 server_pid() {
-	if [ -r "$data/postmaster.pid" ]; then
-		head -n 1 "$data/postmaster.pid"
+	if [ -r "$work/$1/data/postmaster.pid" ]; then
+		head -n 1 "$work/$1/data/postmaster.pid"
 	fi
 }
 stop_server() {
 	local pid
-	pid=$(server_pid)
+	pid=$(server_pid "$1")
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null || true
 		for _ in $(seq 100); do
@@ -106,36 +109,46 @@ stop_server() {
 	fi
 }
 finish() {
-	stop_server
+	for name in "${servers[@]}"; do
+		stop_server "$name"
+	done
 	if [ -n "${POSTGRES_LOG:-}" ]; then
-		cp "$log" "$POSTGRES_LOG" 2>/dev/null || true
+		cat "$work"/*/postgres.log >"$POSTGRES_LOG" 2>/dev/null || true
 	fi
 	rm -rf "$work"
 }
 trap finish EXIT
 
-if ! as_user "$bindir/initdb" -D "$data" -U dk --auth=trust --encoding=UTF8 --no-instructions >"$work/initdb.log" 2>&1; then
-	echo "scripts/postgres/run.sh: initdb failed:" >&2
-	cat "$work/initdb.log" >&2
-	exit 1
-fi
-# Server options: no TCP, the socket in the private directory, room for
-# the load tests' pools.
-opts="-c listen_addresses='' -c unix_socket_directories='$work' -c max_connections=300 ${POSTGRES_FLAGS:-}"
-if ! as_user "$bindir/pg_ctl" -D "$data" -l "$log" -o "$opts" -w -t 60 start >"$work/pg_ctl.log" 2>&1; then
-	echo "scripts/postgres/run.sh: the server did not start:" >&2
-	cat "$work/pg_ctl.log" "$log" >&2 || true
-	exit 1
-fi
+# start_server NAME: initdb and start a server in $work/NAME.
+start_server() {
+	local dir="$work/$1"
+	as_user mkdir "$dir"
+	if ! as_user "$bindir/initdb" -D "$dir/data" -U dk --auth=trust --encoding=UTF8 --no-instructions >"$dir/initdb.log" 2>&1; then
+		echo "scripts/postgres/run.sh: initdb failed:" >&2
+		cat "$dir/initdb.log" >&2
+		exit 1
+	fi
+	# Server options: no TCP, the socket in the server's directory, room
+	# for the load tests' pools.
+	local opts="-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=300 ${POSTGRES_FLAGS:-}"
+	if ! as_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "$opts" -w -t 60 start >"$dir/pg_ctl.log" 2>&1; then
+		echo "scripts/postgres/run.sh: the server did not start:" >&2
+		cat "$dir/pg_ctl.log" "$dir/postgres.log" >&2 || true
+		exit 1
+	fi
+}
+for name in "${servers[@]}"; do
+	start_server "$name"
+done
 
 cat >"$work/restart.sh" <<-RESTART
 	#!/usr/bin/env bash
-	# Restarts the private PostgreSQL of scripts/postgres/run.sh: an
+	# Restarts the second private PostgreSQL of scripts/postgres/run.sh: an
 	# immediate shutdown, as a crash (no checkpoint; open transactions are
 	# lost, committed ones are in the WAL), then a start on the same data
 	# directory and options, which recovers from the WAL.
 	set -euo pipefail
-	runuser -u "$user" -- "$bindir/pg_ctl" -D "$data" -l "$log" -m immediate -w -t 60 restart
+	runuser -u "$user" -- "$bindir/pg_ctl" -D "$work/restart/data" -l "$work/restart/postgres.log" -m immediate -w -t 60 restart
 RESTART
 chmod 755 "$work/restart.sh"
 
@@ -145,9 +158,11 @@ if [ "${1:-}" = "go" ] && [ -f go.mod ]; then
 fi
 
 status=0
-OPENCARKEY_POSTGRES_URL="postgres://dk@/postgres?host=$work" OPENCARKEY_POSTGRES_RESTART="$work/restart.sh" "$@" || status=$?
+OPENCARKEY_POSTGRES_URL="postgres://dk@/postgres?host=$work/main" \
+	OPENCARKEY_POSTGRES_RESTART_URL="postgres://dk@/postgres?host=$work/restart" \
+	OPENCARKEY_POSTGRES_RESTART="$work/restart.sh" "$@" || status=$?
 if [ "$status" -ne 0 ]; then
 	echo "scripts/postgres/run.sh: command exited with $status; server log (last 40 lines):" >&2
-	tail -n 40 "$log" >&2 || true
+	tail -n 40 "$work/main/postgres.log" >&2 || true
 fi
 exit "$status"

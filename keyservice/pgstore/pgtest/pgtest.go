@@ -3,9 +3,12 @@
 // socket there, no TCP port), one fresh database per test.
 //
 // The script exports URLEnv, the URL of the server's administrative
-// database, and RestartEnv, a script that restarts the server (for the
-// tests that restart it under load). Without them the PostgreSQL tests
-// skip and say how to run them; under CI=true that is a failure instead.
+// database; RestartURLEnv, the same for a second server that only the test
+// restarting its server under load uses (so that the restart disturbs no
+// other package's tests, which go test runs at the same time); and
+// RestartEnv, the script that restarts that second server. Without them the
+// PostgreSQL tests skip and say how to run them; under CI=true that is a
+// failure instead.
 package pgtest
 
 import (
@@ -23,8 +26,9 @@ import (
 
 // Environment variables scripts/postgres/run.sh sets.
 const (
-	URLEnv     = "OPENCARKEY_POSTGRES_URL"
-	RestartEnv = "OPENCARKEY_POSTGRES_RESTART"
+	URLEnv        = "OPENCARKEY_POSTGRES_URL"
+	RestartURLEnv = "OPENCARKEY_POSTGRES_RESTART_URL"
+	RestartEnv    = "OPENCARKEY_POSTGRES_RESTART"
 )
 
 // Help says how to run the tests that skip.
@@ -44,6 +48,20 @@ func URL(tb testing.TB) (string, bool) {
 		tb.Fatal(Help + "; under CI=true this is a failure, not a skip")
 	}
 	return "", false
+}
+
+// RestartURL returns the administrative URL of the server that Restart
+// restarts, or skips tb (fails it under CI=true).
+func RestartURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv(RestartURLEnv)
+	if u == "" || os.Getenv(RestartEnv) == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(Help + "; under CI=true this is a failure, not a skip")
+		}
+		tb.Skip(Help)
+	}
+	return u
 }
 
 // Require returns the administrative URL, or skips tb (fails it under
@@ -114,7 +132,7 @@ func Transactions(tb testing.TB, url string) (commits, rollbacks int64) {
 	return commits, rollbacks
 }
 
-// Restart restarts the private server as RestartEnv's script does: an
+// Restart restarts the server of RestartURL as RestartEnv's script does: an
 // immediate shutdown, as a crash, then a start on the same data directory,
 // which recovers from the WAL. It fails tb when the script is not there.
 func Restart(tb testing.TB) {

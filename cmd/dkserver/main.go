@@ -55,7 +55,7 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // options are the flags.
@@ -127,8 +127,8 @@ func parse(args []string, stdout io.Writer) (*options, error) {
 	return o, nil
 }
 
-// run is the program; stop, when not nil, replaces the signals (tests).
-func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
+// run is the program: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parse(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -145,15 +145,16 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		h = slog.NewJSONHandler(stderr, hopts)
 	}
 	log := slog.New(h)
-	if err := serve(o, log, h, stop); err != nil {
+	if err := serve(o, log, h); err != nil {
 		log.Error("dkserver stopped", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(o *options, log *slog.Logger, h slog.Handler, stop <-chan struct{}) error {
-	ctx, cancel := signalContext(stop)
+// serve runs the service until SIGINT or SIGTERM.
+func serve(o *options, log *slog.Logger, h slog.Handler) error {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 
 	var store keyservice.Store
@@ -254,22 +255,6 @@ func serve(o *options, log *slog.Logger, h slog.Handler, stop <-chan struct{}) e
 		return err
 	}
 	return nil
-}
-
-// signalContext is done on SIGINT or SIGTERM, or when stop closes.
-func signalContext(stop <-chan struct{}) (context.Context, context.CancelFunc) {
-	if stop == nil {
-		return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
 }
 
 // hooks logs what the service reports.

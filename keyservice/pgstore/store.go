@@ -128,8 +128,8 @@ type Store struct {
 
 	stop     context.CancelFunc
 	listened sync.WaitGroup
-	// OnListenError, when set before the first failure, sees the errors of
-	// the listener connection, which it retries.
+	// onListenError sees the errors of the listener connection, which it
+	// retries (Options.OnListenError).
 	onListenError func(error)
 }
 

@@ -82,7 +82,7 @@ func (w *world) runVehicle(t *testing.T) {
 // fetches with the link's token.
 func (w *world) share(t *testing.T, offer *sharing.Offer) *sharing.Issued {
 	ctx := context.Background()
-	signer := w.owner.se.key(w.ownerK.pub)
+	signer := w.owner.signer(t, w.car.id)
 	link := must[*sharing.Link](t)(sharing.NewLink())
 	lk := must[*sharing.RecipientPrivateKey](t)(link.Key())
 	os, sealed, err := sharing.Invite(&sharing.OwnerConfig{

@@ -202,7 +202,7 @@ func TestSecurityFriendCommands(t *testing.T) {
 	})
 	finfo, _ := w.friend.applet.Key(w.car.id)
 	fc := w.friend.endpointCert(t, w.car.id, w.car.reader.PublicKey())
-	fkey := w.friend.se.key(finfo.PublicKey)
+	fkey := w.friend.signer(t, w.car.id)
 	before := must[*keyservice.KeyList](t)(w.oclient.Keys(ctx, w.car.id))
 	stopped := w.applied.Load()
 
@@ -254,7 +254,7 @@ func TestSecurityReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	oc := w.owner.endpointCert(t, w.car.id, w.car.reader.PublicKey())
-	okey := w.owner.se.key(w.ownerK.pub)
+	okey := w.owner.signer(t, w.car.id)
 	// The owner suspends its own key: a key the vehicle reported.
 	k2 := must[*sharing.KeyCommand](t)(sharing.NewKeyCommand(sharing.ActionSuspend, w.car.id, w.ownerK.slot, nil))
 	suspend := must[[]byte](t)(sharing.SignCommand(k2, okey, w.ownerK.slot, time.Now()))

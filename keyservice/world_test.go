@@ -113,47 +113,10 @@ func (p *pki) vehicleCert(t testing.TB, id dkey.VehicleID, k *dkey.SoftwareKey) 
 	return tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: k}
 }
 
-// softSE is a software secure element whose keys the test can reach.
-type softSE struct {
-	mu   sync.Mutex
-	keys map[string]*dkey.SoftwareKey
-}
-
-func (s *softSE) GenerateKey() (crypto.Signer, error) {
-	k, err := dkey.GenerateSoftwareKey()
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.keys == nil {
-		s.keys = make(map[string]*dkey.SoftwareKey)
-	}
-	s.keys[string(k.PublicKey().Bytes())] = k
-	return k, nil
-}
-
-func (s *softSE) DeleteKey(k crypto.Signer) error {
-	pub, err := dkey.PublicKeyOf(k)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.keys, string(pub.Bytes()))
-	return nil
-}
-
-func (s *softSE) key(pub *dkey.PublicKey) *dkey.SoftwareKey {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.keys[string(pub.Bytes())]
-}
-
-// phone is a device: an applet with an instance CA.
+// phone is a device: an applet with an instance CA, and the default
+// (software) secure element.
 type phone struct {
 	applet   *device.Applet
-	se       *softSE
 	card     *transporttest.Card
 	instKey  *dkey.SoftwareKey
 	instCert *x509.Certificate
@@ -162,12 +125,22 @@ type phone struct {
 func newPhone(t testing.TB, p *pki, name string) *phone {
 	instKey := mustKey(t)
 	inst := must[*x509.Certificate](t)(cert.NewInstanceCA(tmpl(name+" instance CA"), &cert.InstanceCAExtension{Version: 1, AppletVersion: [4]byte{1}}, instKey.PublicKey(), p.device, p.deviceKey))
-	se := new(softSE)
-	a := must[*device.Applet](t)(device.NewApplet(&device.Config{SecureElement: se, InstanceCA: &device.InstanceCA{Certificate: inst, Key: instKey}}))
-	return &phone{applet: a, se: se, card: transporttest.NewCard(a), instKey: instKey, instCert: inst}
+	a := must[*device.Applet](t)(device.NewApplet(&device.Config{InstanceCA: &device.InstanceCA{Certificate: inst, Key: instKey}}))
+	return &phone{applet: a, card: transporttest.NewCard(a), instKey: instKey, instCert: inst}
 }
 
 func (ph *phone) deviceID() sharing.DeviceID { return sharing.DeviceIDOf(ph.instKey.PublicKey()) }
+
+// signer returns the phone's key for vehicle as the applet lends it to the
+// host app (SharingSigner), after a user authentication good for an hour.
+func (ph *phone) signer(t testing.TB, vid dkey.VehicleID) crypto.Signer {
+	ph.applet.AuthenticateUser(time.Now().Add(time.Hour))
+	s, _, err := ph.applet.SharingSigner(vid)
+	if err != nil {
+		t.Fatalf("SharingSigner: %v", err)
+	}
+	return s
+}
 
 // endpointCert is the TLS identity of the phone's key for vehicle: its
 // endpoint certificate from the instance CA and the key in the SE.
@@ -178,7 +151,7 @@ func (ph *phone) endpointCert(t testing.TB, vid dkey.VehicleID, vehicleKey *dkey
 	}
 	ext := &cert.EndpointExtension{Version: 1, VehicleID: vid, ProtocolVersion: dkey.Version1, VehiclePublicKey: vehicleKey, InitialKeySlot: info.Slot}
 	leaf := must[*x509.Certificate](t)(cert.NewEndpoint(tmpl("endpoint"), ext, info.PublicKey, ph.instCert, ph.instKey))
-	return tls.Certificate{Certificate: [][]byte{leaf.Raw, ph.instCert.Raw}, PrivateKey: ph.se.key(info.PublicKey)}
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw, ph.instCert.Raw}, PrivateKey: ph.signer(t, vid)}
 }
 
 // car is a vehicle reader with its certificate.

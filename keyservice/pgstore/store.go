@@ -239,6 +239,7 @@ func (s *Store) listen(ctx context.Context, ready chan<- error) {
 				conn.Close(context.Background())
 			}
 		}
+		reconnected := !first
 		if first {
 			ready <- err
 			first = false
@@ -258,9 +259,11 @@ func (s *Store) listen(ctx context.Context, ready chan<- error) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		// Commits while the listener was down notified nobody: wake every
-		// subscriber, who reads its queue again.
-		s.subs.NotifyAll()
+		if reconnected {
+			// Commits while the listener was down notified nobody: wake
+			// every subscriber, who reads its queue again.
+			s.subs.NotifyAll()
+		}
 		for {
 			n, err := conn.WaitForNotification(ctx)
 			if err != nil {

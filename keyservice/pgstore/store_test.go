@@ -3,7 +3,12 @@ package pgstore_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/sharing"
 
 	"github.com/opencarkey/sdk/keyservice"
 	"github.com/opencarkey/sdk/keyservice/pgstore"
@@ -67,5 +72,49 @@ func TestOpenBadURL(t *testing.T) {
 	}
 	if _, err := pgstore.Open(context.Background(), "::not a url", nil); err == nil {
 		t.Error("Open of a malformed URL succeeded")
+	}
+}
+
+// TestListenerReconnects: the database restarts; the listener sees its
+// connection go, reconnects, and a command enqueued by another instance
+// after the restart wakes the subscriber (by its notification, or by the
+// wake-up of every subscriber after the reconnection, if the notification
+// came before the listener was back).
+func TestListenerReconnects(t *testing.T) {
+	url := pgtest.NewDatabase(t, pgtest.RestartURL(t))
+	var failures atomic.Int64
+	a, err := pgstore.Open(context.Background(), url, &pgstore.Options{OnListenError: func(error) { failures.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	vid, _ := dkey.NewVehicleID([]byte("VIN00001"))
+	r := keyservice.VehicleRecipient(vid)
+	ch, cancel := a.Subscribe(r)
+	defer cancel()
+	pgtest.Restart(t)
+	b := open(t, url)
+	defer b.Close()
+	slot, _ := dkey.NewKeySlot([]byte("s"))
+	cmd, _ := sharing.NewKeyCommand(sharing.ActionSuspend, vid, slot, nil)
+	wire, _ := cmd.MarshalBinary()
+	err = b.Update(context.Background(), func(tx keyservice.Tx) error {
+		c := &keyservice.Command{ID: keyservice.CommandID(cmd.ID), Wire: wire, Recipients: []keyservice.Recipient{r}}
+		if err := tx.PutCommand(c); err != nil {
+			return err
+		}
+		_, err := tx.Enqueue(r, c.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the subscriber was not woken after the restart")
+	}
+	if failures.Load() == 0 {
+		t.Error("the listener never reported its lost connection")
 	}
 }

@@ -118,6 +118,10 @@ finish() {
 	rm -rf "$work"
 }
 trap finish EXIT
+# A signal ends the script through its EXIT trap, which stops the servers.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # start_server NAME: initdb and start a server in $work/NAME.
 start_server() {
@@ -147,8 +151,13 @@ cat >"$work/restart.sh" <<-RESTART
 	# immediate shutdown, as a crash (no checkpoint; open transactions are
 	# lost, committed ones are in the WAL), then a start on the same data
 	# directory and options, which recovers from the WAL.
+	# Restarts by tests of two packages, which go test runs at the same
+	# time, take turns.
 	set -euo pipefail
-	runuser -u "$user" -- "$bindir/pg_ctl" -D "$work/restart/data" -l "$work/restart/postgres.log" -m immediate -w -t 60 restart
+	# The server pg_ctl starts must not inherit the lock's descriptor.
+	exec 9>"$work/restart.lock"
+	flock 9
+	runuser -u "$user" -- "$bindir/pg_ctl" -D "$work/restart/data" -l "$work/restart/postgres.log" -m immediate -w -t 60 restart 9>&-
 RESTART
 chmod 755 "$work/restart.sh"
 

@@ -59,7 +59,8 @@ var allowed = []struct {
 	{"device", []string{"pairing", "transaction", "sharing", "ranging", "mdoc", "attest", "cert", "transport", "dkey", "store", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	{"vehicle", []string{"pairing", "transaction", "sharing", "ranging", "mdoc", "attest", "cert", "transport", "dkey", "store", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	// store knows nothing of keys or protocols; bolt is its one-file
-	// implementation, the only package that imports bbolt.
+	// implementation, the only library package that imports bbolt (the key
+	// service's boltstore is the other importer).
 	{"store/bolt", []string{"store"}, []string{"go.etcd.io/bbolt"}},
 	{"store/...", []string{"store/..."}, nil},
 	// seal keeps a role's sealed records in a store.
@@ -81,6 +82,12 @@ var allowed = []struct {
 	// file and its key-encryption key file, and the programs' own sealed
 	// records and software keys in it.
 	{"internal/statefile", []string{"store/bolt", "store", "internal/seal", "dkey"}, nil},
+	// The key service: the server and its API types (CBOR bodies), its stores (bbolt, PostgreSQL, the
+	// conformance suite, the private test database), its HTTP client.
+	{"keyservice", []string{"attest", "cert", "sharing", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2"}},
+	{"keyservice/boltstore", []string{"keyservice", "sharing", "dkey"}, []string{"go.etcd.io/bbolt"}},
+	{"keyservice/pgstore/...", []string{"keyservice", "sharing", "dkey"}, []string{"github.com/jackc/pgx/v5"}},
+	{"keyservice/...", []string{"keyservice/...", "attest", "cert", "sharing", "dkey"}, nil},
 	// cborstrict holds the one strict CBOR configuration of the project's own formats.
 	{"internal/cborstrict", nil, []string{"github.com/fxamacker/cbor/v2"}},
 	{"internal/...", []string{"internal/..."}, []string{"golang.org/x/crypto", "filippo.io/nistec"}},

@@ -16,11 +16,13 @@
 // Sharing (PROTOCOL.md §6.1, §6.3), owner ↔ relay ↔ friend:
 //
 //	owner: Invite(cfg, offer, to) ──▶ sealed KeyCreationRequest ──▶ Relay.CreateMailbox
-//	       the link secret goes to the friend in the URL fragment, through any messenger
-//	friend: OpenInvitation(cfg, link key, code, sealed) ─▶ FriendSession
+//	       the link secret and the fetch token go to the friend in the URL fragment
+//	       (Fragment), through any messenger
+//	friend: Relay.FetchInvitation (once, with the fetch token; claims the receiver side)
+//	        OpenInvitation(cfg, link key, code, sealed) ─▶ FriendSession
 //	        SigningRequest(dev) ─▶ dev.CreateSharedKey (device.Applet: CreateKey, role friend,
 //	                               endpoint certificate from the instance CA)
-//	                            ─▶ sealed KeySigningRequest ──▶ Relay.UpdateMailbox (claims the receiver side)
+//	                            ─▶ sealed KeySigningRequest ──▶ Relay.UpdateMailbox
 //	owner: ReadSigningRequest(sealed) ─▶ verified chain, key, slot; the owner confirms
 //	       Sign(req) ─▶ attest.KeyAttestation signed by the owner key ─▶ sealed ImportRequest ──▶ relay
 //	friend: Import(sealed) ─▶ verified attestation ─▶ Imported.Mailbox written at offset 0 of
@@ -74,9 +76,12 @@
 // hardware and its 128-bit level matches P-256's; ChaCha20-Poly1305 would
 // buy nothing here. The envelope, as the relay stores it:
 //
-//	sealed = version (01) ‖ flags ‖ [salt (16 bytes), when flags has 01] ‖ enc (65) ‖ ciphertext
-//	flags  = 01: an activation code is bound (invitations only); other bits are refused
-//	info   = "opencarkey sharing v1" ‖ 00 ‖ purpose [‖ hardened activation code (32)]
+//	sealed = version (02) ‖ flags ‖ [salt (16 bytes), when flags has 01] ‖ enc (65) ‖ ciphertext
+//	flags  = 01: an activation code is bound into the key schedule (messages to the owner's
+//	             response key only: the friend's answers)
+//	         02: the friend's answers must carry an activation code (invitations only)
+//	         any other bit, or a bit on another message, is refused
+//	info   = "opencarkey sharing v1" ‖ 00 ‖ purpose [‖ hardened activation code (32), with flag 01]
 //	purpose = 01 invitation (to the link or device key), 02 to the owner's response key,
 //	          03 to the friend's response key
 //	aad    = every byte before the ciphertext
@@ -102,18 +107,34 @@
 //
 // # Activation code
 //
-// An invitation may be sealed with an activation code, which the owner gives
-// the friend by another channel than the link. The code is hardened with
-// scrypt (N=2^15, r=8, p=1, 32 bytes, salt SHA-256("opencarkey sharing
-// activation code v1" ‖ 16 random bytes carried in the envelope)) and
-// appended to the HPKE info: without the code the key schedule differs and
-// the invitation does not open, and without the invitation's content
-// (invitation ID, owner's response key) no signing request can be made, so
-// the code is required to open and to complete. crypto/hpke offers base mode
-// only, so the info carries what a PSK would; the binding is the same, a
-// PRF of the shared secret and the code. CCC's PIN re-entry messages (types 6
-// and 7) are not implemented: an owner-verified PIN would need a round trip
-// per guess; the bound code needs none and keeps the relay out.
+// An invitation may require an activation code, which the owner gives the
+// friend by another channel than the link. The invitation itself does not
+// depend on the code (flag 02 only says that a code is required): the
+// friend's signing request is bound to it, and only the owner's device,
+// which holds the response key, can open that. So a guess is tested online,
+// by the owner's device, and nowhere else: OwnerSession.ReadSigningRequest
+// counts the distinct answers that do not open and after MaxCodeAttempts
+// refuses every answer (ErrTooManyAttempts); the owner cancels with
+// CodeCancelledByOwner ("no valid PIN", Table 11-27). Envelope version 1
+// bound the code into the invitation's key schedule instead, so that a
+// holder of the sealed invitation could try every code offline (finding 5
+// of the security review; a four-digit code fell in minutes); version 2
+// moved it.
+//
+// A code has at least MinCodeBits (26) bits by its shape: 8 digits, or 6
+// letters and digits (CheckActivationCode; repetitions and runs are
+// refused; NewActivationCode draws 8 random digits). With MaxCodeAttempts
+// guesses, a holder of a forwarded link gets the key with a chance below 3
+// in 10^8. The code is normalized (separators removed, letters in upper
+// case) and hardened with scrypt (N=2^15, r=8, p=1, 32 bytes, salt
+// SHA-256("opencarkey sharing activation code v1" ‖ 16 random bytes carried
+// in the envelope)) before it enters the HPKE info of the answer:
+// crypto/hpke offers base mode only, so the info carries what a PSK would;
+// the binding is the same, a PRF of the shared secret and the code. The
+// hardening matters only if the owner's response key leaks. CCC's PIN
+// re-entry messages (types 6 and 7) are not implemented: a friend who typed
+// a wrong code opens the invitation again with the right one and answers
+// anew, and the owner's device counts the attempt.
 //
 // # Messages
 //
@@ -226,14 +247,15 @@
 //     delay, replay or substitute messages; they can neither read nor forge
 //     one, and a replay across exchanges does not open. Denial of service is
 //     out of scope.
-//   - Whoever holds a link opens its invitation. Without an activation code,
-//     a forwarded link lets another device answer first: the relay gives the
-//     receiver side to the first answer, the owner sees the answering
-//     device's certified chain before signing, and one invitation signs one
-//     key. With a code, a holder of the link must guess the code, offline,
-//     at one scrypt per guess (about 0.1 s and 32 MiB): a 6-digit code stops
-//     a forwarded link, not a determined attacker with a day of computing.
-//     Sealing to the friend's device key removes that attack.
+//   - Whoever holds a link fetches and opens its invitation, once: the
+//     relay hands the sealed invitation only to the fetch token of the link,
+//     gives the receiver side to that fetch, and deletes the invitation.
+//     Without an activation code, a forwarded link lets another device
+//     answer first; the friend then finds the link used, the owner sees the
+//     answering device's certified chain before signing, and one invitation
+//     signs one key. With a code, a holder of the link must guess it online,
+//     against the owner's device, MaxCodeAttempts times at most. Sealing to
+//     the friend's device key removes even that.
 //   - A friend cannot obtain more than the offer: the signing request carries
 //     no profile, strict decoding refuses any field it does not define, the
 //     attestation signs the profile and validity, the friend's device checks
@@ -258,8 +280,12 @@
 //
 // Relay (PROTOCOL.md §6.3) and KeyServer (§6.5, §7) are Go interfaces;
 // MemoryRelay and MemoryKeyServer implement them in memory, bounded and safe
-// for concurrent use, for tests and examples. A key-management command for
-// a vehicle has a wire form, and so does the persisted revocation store:
+// for concurrent use, for tests and examples; package keyservice is the
+// server, and keyservice/client implements both over HTTP. A relay mailbox
+// has three tokens (sender, receiver, one-time fetch). A key-management
+// command for a vehicle has a wire form, a key service takes it signed by a
+// key of the vehicle (SignedCommand, CDDL there), and the persisted
+// revocation store has one too:
 //
 //	key-command = {
 //	  1 => bstr .size 16,              ; command ID

@@ -18,12 +18,18 @@ var (
 	// a message outside its CDDL or not in deterministic encoding, a
 	// mailbox area, a key command or a persisted revocation store.
 	ErrMalformed = errors.New("sharing: malformed message")
-	// ErrCodeRequired reports an invitation sealed with an activation code
-	// opened without one.
+	// ErrCodeRequired reports an invitation that requires an activation
+	// code opened without one, or a signing request that does not carry
+	// the code its invitation requires.
 	ErrCodeRequired = errors.New("sharing: activation code required")
-	// ErrInvalidCode reports an activation code outside the allowed length
-	// or not valid UTF-8.
+	// ErrInvalidCode reports an activation code that CheckActivationCode
+	// refuses: too long, other characters than letters, digits and
+	// separators, below MinCodeBits, or a repetition or run.
 	ErrInvalidCode = errors.New("sharing: invalid activation code")
+	// ErrTooManyAttempts reports an owner session that received
+	// MaxCodeAttempts answers that did not open with its activation code:
+	// it refuses every further answer.
+	ErrTooManyAttempts = errors.New("sharing: too many activation code attempts")
 	// ErrInvitationExpired reports an invitation used after its expiry.
 	ErrInvitationExpired = errors.New("sharing: invitation expired")
 	// ErrWrongInvitation reports a message that names another invitation.

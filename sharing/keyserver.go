@@ -210,7 +210,14 @@ type TrackRequest struct {
 // KeyServer is the automaker's key management (PROTOCOL.md §6.5, §7; the
 // trackKey and manageKey operations of [APIFOX]): it tracks keys and
 // returns signed receipts, and it relays suspension, resumption and
-// termination to vehicles.
+// termination to vehicles. MemoryKeyServer implements it in memory;
+// keyservice/client over HTTP, against the key service of package
+// keyservice, which authenticates its callers: there a device tracks its
+// own key, ManageKey goes signed by the caller's key (SignedCommand) or,
+// for a termination, as its termination attestation, ManageDevice is for
+// the caller's own device, and Commands for the caller's own vehicle (whose
+// command loop, keyservice/client.Client.Run, acknowledges after applying
+// rather than on receipt).
 //
 // Errors: ErrNotFound for a key that is not tracked where one must be;
 // dkey.ErrKeyTerminated for a command on a terminated key (other than a

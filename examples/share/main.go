@@ -185,17 +185,17 @@ func run(w io.Writer) error {
 		return err
 	}
 	relay := sharing.NewMemoryRelay(nil)
-	mbox, ownerToken, err := relay.CreateMailbox(ctx, &sharing.NewMailbox{Content: invitation, Expires: session.Invitation().Expires})
+	mbox, err := relay.CreateMailbox(ctx, &sharing.NewMailbox{Content: invitation, Expires: session.Invitation().Expires})
 	if err != nil {
 		return err
 	}
-	url := "https://relay.example/m/" + mbox.String() + "#" + link.String()
+	url := "https://relay.example/m/" + mbox.ID.String() + "#" + sharing.Fragment(link, mbox.Fetch)
 	fmt.Fprintf(w, "owner: invitation offering %v sealed to a link; the relay holds a mailbox it cannot open\n", offer.Profile)
 
 	// The friend opens the link from the messenger: the fragment never
 	// reaches the relay.
 	_, fragment, _ := strings.Cut(url, "#")
-	friendLink, err := sharing.ParseLink(fragment)
+	friendLink, fetch, err := sharing.ParseFragment(fragment)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sealed, err := relay.ReadSecureContent(ctx, mbox, sharing.Sender)
+	sealed, friendToken, err := relay.FetchInvitation(ctx, mbox.ID, fetch)
 	if err != nil {
 		return err
 	}
@@ -217,14 +217,13 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	friendToken, err := relay.UpdateMailbox(ctx, mbox, sharing.AccessToken{}, ksr)
-	if err != nil {
+	if err := relay.UpdateMailbox(ctx, mbox.ID, friendToken, ksr); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "friend: key created in the secure element, signing request sent")
 
 	// The owner checks the friend's device and signs the key attestation.
-	sealed, err = relay.ReadSecureContent(ctx, mbox, sharing.Receiver)
+	sealed, err = relay.ReadSecureContent(ctx, mbox.ID, mbox.Sender)
 	if err != nil {
 		return err
 	}
@@ -236,13 +235,13 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := relay.UpdateMailbox(ctx, mbox, ownerToken, issued.Message); err != nil {
+	if err := relay.UpdateMailbox(ctx, mbox.ID, mbox.Sender, issued.Message); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "owner: friend's key certified by %s, key attestation signed\n", req.Endpoint.Chain[len(req.Endpoint.Chain)-1].Subject.CommonName)
 
 	// The friend imports it; the relay mailbox goes.
-	sealed, err = relay.ReadSecureContent(ctx, mbox, sharing.Sender)
+	sealed, err = relay.ReadSecureContent(ctx, mbox.ID, friendToken)
 	if err != nil {
 		return err
 	}
@@ -253,7 +252,7 @@ func run(w io.Writer) error {
 	if err := friend.ImportSharedKey(imported); err != nil {
 		return err
 	}
-	if err := relay.DeleteMailbox(ctx, mbox, friendToken); err != nil {
+	if err := relay.DeleteMailbox(ctx, mbox.ID, friendToken); err != nil {
 		return err
 	}
 	info, _ := friend.Key(vid)

@@ -47,6 +47,8 @@ var allowed = []struct {
 	{"transport/nci", []string{"transport/polling", "transport/internal/serialio", "transport", "dkey"}, []string{"golang.org/x/sys"}},
 	{"transport/...", []string{"transport", "dkey"}, nil},
 	{"cert", []string{"dkey"}, []string{"golang.org/x/crypto"}},
+	// certtest issues a PKI in memory for tests, examples and benches.
+	{"cert/certtest", []string{"cert", "dkey"}, nil},
 	{"attest", []string{"cert", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	{"pairing", []string{"attest", "cert", "transport", "dkey", "internal/..."}, []string{"golang.org/x/crypto"}},
 	{"transaction", []string{"cert", "transport", "dkey", "internal/..."}, []string{"golang.org/x/crypto"}},

@@ -97,8 +97,8 @@ func TestAccessDataRoundTrip(t *testing.T) {
 		{},
 		{ID: []byte("emp-0042"), Rules: []AccessRule{{Capabilities: CapabilityUnsecure}}},
 		{
-			Rules:     []AccessRule{{Capabilities: CapabilityUnsecure | CapabilityMomentaryUnsecure, Allow: 1, Deny: 2}},
-			Schedules: []Schedule{{Start: 1, End: 5, Flags: ScheduleFlagUTC}, {Start: 7, Recurrence: &Recurrence{Duration: 60, Pattern: RecurDaily, Interval: 1}}},
+			Rules:       []AccessRule{{Capabilities: CapabilityUnsecure | CapabilityMomentaryUnsecure, Allow: 1, Deny: 2}},
+			Schedules:   []Schedule{{Start: 1, End: 5, Flags: ScheduleFlagUTC}, {Start: 7, Recurrence: &Recurrence{Duration: 60, Pattern: RecurDaily, Interval: 1}}},
 			ReaderRules: []uint16{0, 0xFFFF}, NonAccessExtensions: map[uint32][]Extension{1: {{Criticality: 1, ID: 2, Version: 3, Data: []byte{0x40}}}},
 		},
 		{Rules: []AccessRule{}, Schedules: []Schedule{}, ReaderRules: []uint16{}},

@@ -153,7 +153,7 @@ func decodeAliroCred(b []byte) (*aliroCred, error) {
 	}
 	if c.deleted {
 		// A deleted credential keeps its identity only.
-		if len(r.Mailbox)+len(r.Readers)+len(r.Access)+len(r.Revocation) > 0 || r.Mailbox != nil {
+		if len(r.Mailbox)+len(r.Readers)+len(r.Access)+len(r.Revocation) > 0 {
 			return nil, bad("deleted credential with data")
 		}
 		return c, nil
@@ -176,7 +176,7 @@ func decodeAliroCred(b []byte) (*aliroCred, error) {
 		dst     **mdoc.Provisioned
 		docType string
 	}{{r.Access, &c.access, mdoc.AliroAccessDocType}, {r.Revocation, &c.rev, mdoc.AliroRevocationDocType}} {
-		if d.b == nil {
+		if len(d.b) == 0 {
 			continue
 		}
 		p, err := mdoc.ParseProvisioned(d.b)

@@ -73,7 +73,7 @@ type aliroRevokedRecord struct {
 }
 
 type aliroUsageRecord struct {
-	_       struct{} `cbor:",toarray"`
+	_       struct{}    `cbor:",toarray"`
 	Keys    [][2]uint16 // type, index
 	LastUse [][]byte
 }
@@ -203,8 +203,10 @@ func decodeAliroConfig(b []byte) (*aliroReaderConf, error) {
 		return nil, err
 	}
 	defer clear(r.SigningKey)
-	bad := func(what string) error { return fmt.Errorf("%w: Aliro configuration record: %s", seal.ErrCorrupt, what) }
-	c := &aliroReaderConf{grk: r.ResolvingKey, cert: r.Certificate}
+	bad := func(what string) error {
+		return fmt.Errorf("%w: Aliro configuration record: %s", seal.ErrCorrupt, what)
+	}
+	c := &aliroReaderConf{grk: nonEmpty(r.ResolvingKey), cert: nonEmpty(r.Certificate)}
 	var err error
 	if c.signing, err = dkey.NewSoftwareKey(r.SigningKey); err != nil {
 		return nil, bad("signing key")
@@ -212,14 +214,14 @@ func decodeAliroConfig(b []byte) (*aliroReaderConf, error) {
 	if c.verification, err = dkey.ParsePublicKey(r.VerificationKey); err != nil || !c.verification.Equal(c.signing.PublicKey()) {
 		return nil, bad("verification key")
 	}
-	if len(r.Group) != dkey.ReaderGroupIDLen || r.ResolvingKey != nil && len(r.ResolvingKey) != 16 {
+	if len(r.Group) != dkey.ReaderGroupIDLen || c.grk != nil && len(c.grk) != 16 {
 		return nil, bad("group")
 	}
 	copy(c.group[:], r.Group)
-	if (r.Certificate == nil) != (r.CA == nil) {
+	if (c.cert == nil) != (len(r.CA) == 0) {
 		return nil, bad("certificate")
 	}
-	if r.CA != nil {
+	if c.cert != nil {
 		if c.ca, err = dkey.ParsePublicKey(r.CA); err != nil {
 			return nil, bad("CA key")
 		}
@@ -255,13 +257,13 @@ func decodeAliroEndpoint(b []byte) (*aliroEndpoint, error) {
 		return nil, bad("type")
 	case e.index == 0 || e.index > maxAliroKeys || e.user == 0 || e.user >= AliroAllIndices || e.issuer > maxAliroKeys:
 		return nil, bad("index")
-	case (e.issuer != 0) != (r.Access != nil) || e.issuer != 0 && e.typ != AliroEvictableEndpointKey:
+	case (e.issuer != 0) != (len(r.Access) != 0) || e.issuer != 0 && e.typ != AliroEvictableEndpointKey:
 		return nil, bad("learned data")
 	}
 	if e.pub, err = dkey.ParsePublicKey(r.PublicKey); err != nil {
 		return nil, bad("public key")
 	}
-	if r.Persistent != nil {
+	if len(r.Persistent) != 0 {
 		if e.persistent, err = transaction.NewPersistentKey(r.Persistent); err != nil {
 			return nil, bad("Kpersistent")
 		}
@@ -273,12 +275,25 @@ func decodeAliroEndpoint(b []byte) (*aliroEndpoint, error) {
 	if e.validUntil, err = seal.ParseTime(r.ValidUntil); err != nil {
 		return nil, err
 	}
-	if r.Access != nil {
+	if len(r.Access) != 0 {
 		if e.access, err = mdoc.ParseAccessData(r.Access); err != nil {
 			return nil, bad("access data")
 		}
+		// Stored as encoded: anything else was not written here.
+		if again, err := e.access.Append(nil); err != nil || string(again) != string(r.Access) {
+			return nil, bad("access data not in its encoding")
+		}
 	}
 	return e, nil
+}
+
+// nonEmpty returns b, or nil when it is empty: the records encode a nil
+// byte string as an empty one.
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func encodeAliroIssuer(i *aliroIssuer) ([]byte, error) {
@@ -311,7 +326,7 @@ func decodeAliroIssuer(b []byte) (*aliroIssuer, error) {
 		return nil, err
 	}
 	for _, rr := range r.Revoked {
-		e := mdoc.RevocationEntry{KeyHash: rr.KeyHash, ID: rr.ID}
+		e := mdoc.RevocationEntry{KeyHash: nonEmpty(rr.KeyHash), ID: nonEmpty(rr.ID)}
 		if e.Expiry, err = seal.ParseTime(rr.Expiry); err != nil {
 			return nil, err
 		}

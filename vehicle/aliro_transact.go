@@ -477,9 +477,13 @@ func applyRevocations(is *aliroIssuer, rd *mdoc.RevocationData, signed, now time
 	return revocationUpdate{issuer: is, signed: signed, entries: list, changed: changed}
 }
 
-// decide returns the status of the access decision and why access is
-// refused (nil when granted).
-func (tx *aliroTx) decide(docErr error) (transaction.AliroReaderStatus, error) {
+// decide returns the status of the access decision, why access is refused
+// (nil when granted), and whether the credential is trusted: a key the
+// lock holds or one a verified access document admits, not revoked. A
+// trusted credential keeps its new Kpersistent, and a learned one is
+// kept, whatever its schedule says now (Matter §5.2.6.9.1: the key is
+// added when the document validates).
+func (tx *aliroTx) decide(docErr error) (transaction.AliroReaderStatus, bool, error) {
 	l := tx.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -487,7 +491,7 @@ func (tx *aliroTx) decide(docErr error) (transaction.AliroReaderStatus, error) {
 	if docErr != nil {
 		var de *docError
 		errors.As(docErr, &de)
-		return de.status, docErr
+		return de.status, false, fmt.Errorf("%w: %w", ErrAliroDenied, docErr)
 	}
 	ep := tx.ep
 	var accessID []byte
@@ -497,18 +501,20 @@ func (tx *aliroTx) decide(docErr error) (transaction.AliroReaderStatus, error) {
 		accessID = ep.access.ID
 	}
 	if tx.pub != nil && tx.revokedAfterUpdate(tx.pub, accessID, now) {
-		return transaction.AliroStatusKeyNotTrusted, fmt.Errorf("%w: the key is revoked", ErrAliroDenied)
+		return transaction.AliroStatusKeyNotTrusted, false, fmt.Errorf("%w: the key is revoked", ErrAliroDenied)
 	}
 	switch {
 	case ep != nil && ep.issuer == 0:
 		// A key a controller set (SetCredential) opens the lock.
-		return tx.action.status(), nil
+		return tx.action.status(), true, nil
 	case tx.learned != nil:
-		return tx.checkAccess(tx.learned.access, tx.learned.validUntil, now)
+		st, err := tx.checkAccess(tx.learned.access, tx.learned.validUntil, now)
+		return st, true, err
 	case ep != nil:
-		return tx.checkAccess(ep.access, ep.validUntil, now)
+		st, err := tx.checkAccess(ep.access, ep.validUntil, now)
+		return st, true, err
 	}
-	return transaction.AliroStatusKeyNotFound, fmt.Errorf("%w: unknown key", ErrAliroDenied)
+	return transaction.AliroStatusKeyNotFound, false, fmt.Errorf("%w: unknown key", ErrAliroDenied)
 }
 
 // checkAccess applies a learned key's access data at now.
@@ -542,7 +548,7 @@ func (tx *aliroTx) revokedAfterUpdate(pub *dkey.PublicKey, id []byte, now time.T
 // finish decides, sends the final EXCHANGE with the reader status and
 // stores what the transaction leaves.
 func (tx *aliroTx) finish(docErr error) error {
-	status, denied := tx.decide(docErr)
+	status, trusted, denied := tx.decide(docErr)
 	tx.res.Status = status
 	tx.res.Granted = denied == nil
 	x := &transaction.AliroExchange{HasStatus: true, Status: status}
@@ -569,7 +575,7 @@ func (tx *aliroTx) finish(docErr error) error {
 		tx.identify()
 		return fmt.Errorf("vehicle: final EXCHANGE: %w", err)
 	}
-	if err := tx.commit(denied == nil); err != nil {
+	if err := tx.commit(trusted); err != nil {
 		tx.res.Granted = false
 		tx.identify()
 		return err
@@ -593,13 +599,13 @@ func (tx *aliroTx) identify() {
 
 // commit stores, in one batch, what the transaction leaves: always the
 // revocation lists of verified revocation documents (with the learned
-// keys they revoke); when access was granted, the new Kpersistent, a key
+// keys they revoke); for a trusted credential, the new Kpersistent, a key
 // learned from its access document (evicting another evictable key of the
 // issuer's user when the lock is full, Matter §5.2.6.9.1) or a newer
 // document of a learned key, and the key's last use. A fast transaction
 // that changes no record writes nothing: the order of use waits for the
 // next batch.
-func (tx *aliroTx) commit(granted bool) error {
+func (tx *aliroTx) commit(trusted bool) error {
 	l := tx.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -643,7 +649,7 @@ func (tx *aliroTx) commit(granted bool) error {
 	}
 	eps := withoutEndpoints(l.endpoints, gone)
 	var target, replaced *aliroEndpoint // the key's new record, and the one it replaces
-	if granted {
+	if trusted {
 		ep := tx.ep
 		if ep != nil && !slices.Contains(eps, ep) {
 			ep = nil

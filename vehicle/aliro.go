@@ -326,12 +326,18 @@ func (l *AliroLock) SetAliroReaderCertificate(ca *dkey.PublicKey, cert []byte) e
 	if err != nil {
 		return err
 	}
-	if err := l.writeLocked(l.endpoints, func(ops *aliroOps) error { return ops.config(&c) }); err != nil {
+	// Kpersistent is bound to the reader_group_identifier_key, which the
+	// certificate changes: every fast transaction starts anew.
+	err = l.writeLocked(l.endpoints, func(ops *aliroOps) error {
+		if err := ops.config(&c); err != nil {
+			return err
+		}
+		return ops.dropPersistent(l.endpoints)
+	})
+	if err != nil {
 		return err
 	}
 	l.conf, l.reader = &c, r
-	// Kpersistent is bound to the reader_group_identifier_key, which the
-	// certificate changes: every fast transaction starts anew.
 	for _, e := range l.endpoints {
 		e.persistent.Zeroize()
 	}

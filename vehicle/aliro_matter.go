@@ -6,7 +6,6 @@ import (
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/mdoc"
-	"github.com/opencarkey/sdk/transaction"
 )
 
 // Reader provisioning in the shape of the Matter Door Lock cluster (Matter
@@ -189,16 +188,7 @@ func (l *AliroLock) ClearAliroReaderConfig() error {
 	}
 	err := l.writeLocked(l.endpoints, func(ops *aliroOps) error {
 		ops.clearConfig()
-		for _, e := range l.endpoints {
-			if e.persistent.Valid() {
-				c := *e
-				c.persistent = transaction.PersistentKey{}
-				if err := ops.endpoint(&c); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return ops.dropPersistent(l.endpoints)
 	})
 	if err != nil {
 		return err

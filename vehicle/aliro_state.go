@@ -125,6 +125,20 @@ func (o *aliroOps) endpoint(e *aliroEndpoint) error {
 
 func (o *aliroOps) deleteEndpoint(e *aliroEndpoint) { o.del(aliroEndpointName(e.typ, e.index)) }
 
+// dropPersistent writes the records of eps without their Kpersistent.
+func (o *aliroOps) dropPersistent(eps []*aliroEndpoint) error {
+	for _, e := range eps {
+		if e.persistent.Valid() {
+			c := *e
+			c.persistent = transaction.PersistentKey{}
+			if err := o.endpoint(&c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (o *aliroOps) issuer(i *aliroIssuer) error {
 	b, err := encodeAliroIssuer(i)
 	return o.put(aliroIssuerName(i.index), b, err)

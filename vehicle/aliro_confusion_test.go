@@ -167,7 +167,6 @@ func TestProfileConfusionMatrix(t *testing.T) {
 	}
 }
 
-
 // stripRelay removes version 1.0 from the Aliro SELECT response, as a
 // relay that wants the transaction at 0.9 would.
 type stripRelay struct {

@@ -365,18 +365,8 @@ func (l *AliroLock) issuerLocked(index uint16) *aliroIssuer {
 	return nil
 }
 
-// revokedLocked reports whether an issuer's revocation list names pub or
-// the access data identifier id, at now (an expired entry no longer
-// counts). l.mu is held.
-func (l *AliroLock) revokedLocked(pub *dkey.PublicKey, id []byte, now time.Time) bool {
-	for _, is := range l.issuers {
-		if revokedBy(is.revoked, pub, id, now) {
-			return true
-		}
-	}
-	return false
-}
-
+// revokedBy reports whether entries name pub or the access data
+// identifier id at now (an expired entry no longer counts).
 func revokedBy(entries []mdoc.RevocationEntry, pub *dkey.PublicKey, id []byte, now time.Time) bool {
 	for i := range entries {
 		e := &entries[i]

@@ -528,8 +528,9 @@ func (tx *aliroTx) checkAccess(a *mdoc.AccessData, validUntil, now time.Time) (t
 	return tx.action.status(), nil
 }
 
-// revokedAfterUpdate is revokedLocked with the transaction's revocation
-// updates in place of the issuers' lists they replace. l.mu is held.
+// revokedAfterUpdate reports whether an issuer's revocation list names pub
+// or the access data identifier id at now, with the transaction's
+// revocation updates in place of the lists they replace. l.mu is held.
 func (tx *aliroTx) revokedAfterUpdate(pub *dkey.PublicKey, id []byte, now time.Time) bool {
 	for _, is := range tx.l.issuers {
 		list := is.revoked

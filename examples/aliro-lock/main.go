@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +29,18 @@ import (
 	"github.com/opencarkey/sdk/vehicle"
 )
 
+// about is what -h prints under the usage line.
+const about = `CSA Aliro in memory: a door lock provisioned as a Matter controller would, standard then fast
+unlocks, a key learned from a step-up access document whose schedule refuses outside its window,
+and a revocation. It takes no flags.
+`
+
 func main() {
+	flag.Usage = func() { fmt.Fprintf(flag.CommandLine.Output(), "usage: aliro-lock\n\n%s", about) }
+	if flag.Parse(); flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "aliro-lock:", err)
 		os.Exit(1)

@@ -50,16 +50,7 @@ func storedAliroApplet(t testing.TB) (*AliroApplet, *store.Memory, KeyEncryption
 	a := newTestAliroApplet(t, &AliroConfig{Store: m, KEK: kek})
 	tr := newAliroTestReader(t, "stored group")
 	tr.attach(a)
-	info, err := a.CreateCredential(AliroCredentialConfig{Group: tr.r.ID().Group, ReaderKey: tr.r.PublicKey(), MailboxSize: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.ProvisionAccessDocument(info.Group, tr.accessDoc(t, mdoc.AliroAccessDocType, info.PublicKey)); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.ProvisionRevocationDocument(info.Group, tr.accessDoc(t, mdoc.AliroRevocationDocType, info.PublicKey)); err != nil {
-		t.Fatal(err)
-	}
+	tr.credentialWithDocuments(t, a, 8)
 	if _, _, err := tr.standard(transaction.AliroPolicyUserDevice); err != nil {
 		t.Fatal(err)
 	}

@@ -174,15 +174,11 @@ func (tr *aliroTestReader) accessDoc(t testing.TB, docType string, pub *dkey.Pub
 	return doc
 }
 
-// TestAliroAppletTransactions: standard with a mailbox EXCHANGE, the step-up
-// phase serving both documents and ending with the reader status under the
-// step-up channel, then fast under the Kpersistent the first EXCHANGE
-// committed.
-func TestAliroAppletTransactions(t *testing.T) {
-	tr := newAliroTestReader(t, "front door group")
-	a := newTestAliroApplet(t, nil)
-	tr.attach(a)
-	info, err := a.CreateCredential(AliroCredentialConfig{Group: tr.r.ID().Group, ReaderKey: tr.r.PublicKey(), MailboxSize: 16})
+// credentialWithDocuments creates a credential of tr's group on a, with a
+// mailbox of mailbox bytes, an access document and a revocation document.
+func (tr *aliroTestReader) credentialWithDocuments(t testing.TB, a *AliroApplet, mailbox uint16) AliroCredentialInfo {
+	t.Helper()
+	info, err := a.CreateCredential(AliroCredentialConfig{Group: tr.r.ID().Group, ReaderKey: tr.r.PublicKey(), MailboxSize: mailbox})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +188,18 @@ func TestAliroAppletTransactions(t *testing.T) {
 	if err := a.ProvisionRevocationDocument(info.Group, tr.accessDoc(t, mdoc.AliroRevocationDocType, info.PublicKey)); err != nil {
 		t.Fatal(err)
 	}
+	return info
+}
+
+// TestAliroAppletTransactions: standard with a mailbox EXCHANGE, the step-up
+// phase serving both documents and ending with the reader status under the
+// step-up channel, then fast under the Kpersistent the first EXCHANGE
+// committed.
+func TestAliroAppletTransactions(t *testing.T) {
+	tr := newAliroTestReader(t, "front door group")
+	a := newTestAliroApplet(t, nil)
+	tr.attach(a)
+	info := tr.credentialWithDocuments(t, a, 16)
 	pk, auth, err := tr.standard(transaction.AliroPolicyUserDevice)
 	if err != nil {
 		t.Fatal(err)

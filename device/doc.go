@@ -167,8 +167,58 @@
 // ephemeral keys, SPAKE2+ scalars and derived slot identifiers; key pairs
 // come from the secure element whatever it is.
 //
+// # Aliro
+//
+// [AliroApplet] is the device side of CSA Aliro 1.0 (PROTOCOL.md §13): the
+// expedited applet A000000909ACCE5501 and the step-up applet
+// A000000909ACCE5502 of a wallet, a type of its own beside Applet. It
+// holds one Access Credential per reader group ([AliroApplet.CreateCredential]:
+// a key in the secure element, bound to the group's
+// reader_group_identifier_key, a reader key or a Reader System Issuer CA
+// that certifies the readers), a Kpersistent per reader of the group
+// (reader_group_sub_identifier; up to [MaxAliroReaders], each in the
+// secure element under the credential's ID and the reader's number), a
+// mailbox, and the credential's Access and Revocation Documents
+// ([AliroApplet.ProvisionAccessDocument],
+// [AliroApplet.ProvisionRevocationDocument]: issuer-signed mdoc documents
+// that must bind the credential's key). Each command goes to a
+// transaction.AliroEndpointSession; the applet applies the policy
+// (express mode, [AliroApplet.AuthenticateUser], the reader's "force user
+// authentication"), answers an unknown group with a decoy, answers
+// mailbox EXCHANGEs (reads, writes, sets, atomic sessions), and announces
+// its documents in the signaling bitmap and the signed timestamps. After a
+// standard transaction of a credential with documents, SELECT of the
+// step-up applet opens an mdoc.Device with the transaction's step-up keys;
+// its ENVELOPE serves the documents for the group, and the EXCHANGE that
+// follows, under the same channel, carries the reader's final status.
+// With AliroConfig.Store the credentials, their mailboxes, documents and
+// readers are stored as the Applet's keys are (sealed, versioned, one
+// batch per change), under their own prefix, with a StoredElement of
+// their own.
+//
 // # Where the project chose
 //
+//   - Aliro: the device commits the Kpersistent of a standard transaction
+//     at the reader's first authenticated EXCHANGE (expedited or step-up):
+//     a reader that sends one has derived its copy; the lock (package
+//     vehicle) stores its copy once that EXCHANGE is answered. A
+//     transaction that ends before leaves both with the old one.
+//   - Aliro: the step-up applet answers SELECT with 9000 and no data, only
+//     right after a standard transaction of a credential with documents
+//     (6A82 otherwise: after a fast transaction, for another group, for a
+//     credential without documents), and the applet sets signaling bit 2
+//     (select the step-up AID) whenever it holds a document. Mailbox
+//     requests in the step-up phase are refused (signaling bit 10 is 0 in
+//     Aliro 1.0), and so are update_doc and URSK requests; the EXCHANGE
+//     error codes are AliroErrorNoRight, AliroErrorOutOfBounds,
+//     AliroErrorUnsupported and AliroErrorStorage (the specification
+//     leaves them to the implementation). The applet does not verify its
+//     documents' issuers (only readers know them); it checks they bind the
+//     credential's key. A refusal of its policy at AUTH0 is 6985, as in the
+//     CCC profile; the decoy for an unknown group is the session's.
+//   - Aliro: an atomic session's writes live in memory until the command
+//     that closes it, and are stored with it in one batch; a transaction
+//     that ends first applies none of them.
 //   - One live key per vehicle in an applet (AUTH0 names the vehicle, not the
 //     key); in Home Key one per reader group, that is per home.
 //   - Home Key: the applet accepts the attestation EXCHANGE only in a

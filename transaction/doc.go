@@ -97,6 +97,14 @@
 // shares. Anyone who reads a key log can decrypt the sessions it covers and
 // answer the next fast transaction: nil, the default, logs nothing.
 //
+// [AliroReaderConfig].KeyLog and [AliroEndpointConfig].KeyLog log the
+// Aliro keys the same way: ALIRO_SKREADER, ALIRO_SKDEVICE and
+// ALIRO_STEPUP_SK (32 bytes each) with TRANSACTION_URSK over BLE at
+// ReadAuth1 and Auth1, TRANSACTION_KPERSISTENT at VerifyEndpoint and
+// Auth1, ALIRO_FAST_SKREADER and ALIRO_FAST_SKDEVICE when the reader's
+// FindFast matches and when the device answers AUTH0 with a real
+// cryptogram.
+//
 // # Deterministic randomness
 //
 // [VehicleConfig].Rand and [EndpointConfig].Rand replace crypto/rand, for
@@ -113,7 +121,11 @@
 // (package vehicle's TestGoldenTranscripts, through vehicle.Config.Rand and
 // device.Config.Rand, which pass it here). The ECDSA signatures of AUTH1 still draw their nonces
 // from the process-wide source, which only cryptotest.SetGlobalRandom can
-// fix. With Rand nil nothing changes on the wire.
+// fix. With Rand nil nothing changes on the wire. [AliroReaderConfig].Rand
+// and [AliroEndpointConfig].Rand do the same for Aliro: the reader reads
+// its ephemeral scalar then the transaction identifier, the device its
+// ephemeral scalar then, for a fast request without Kpersistent, its 64
+// random cryptogram bytes.
 //
 // # Aliro
 //
@@ -143,6 +155,8 @@
 //	                                                   [4B mailbox subset], 5E signaling, [91], [92]}
 //	EXCHANGE 80 C9 00 00: GCM{[BA{8C, 87 read, 8A write, 95 set}*], [AE], [97 status], [98], [81]}*
 //	CONTROL FLOW 80 3C 00 00: 41 S1, 42 S2, [63] (in clear; only without a channel)
+//	step-up:  [SELECT A000000909ACCE5502], ENVELOPE (package mdoc), then
+//	          EXCHANGE 80 C9 00 00: step-up GCM{... 97 status}: the transaction's end
 //
 // The differences, where they are implemented:
 //
@@ -220,8 +234,15 @@
 //     an explicit opt-in on either side. A stripped version list changes
 //     the A5 bytes and so the keys, which TestAttackAliroDowngradeStripsVersion
 //     shows. The reader takes the highest version both sides list.
-//   - URSK is returned over BLE only; BleSK (BLE message encryption) and the
-//     step-up phase's EXCHANGE are not implemented at this layer.
+//   - URSK is returned over BLE only; BleSK (BLE message encryption) is
+//     not implemented at this layer.
+//   - The step-up phase ends with the reader's status in an EXCHANGE
+//     under the step-up channel, after the ENVELOPE (StepUpExchange,
+//     OpenStepUpExchange; aliro_stepup.go): the CSA's aliro-actuator and
+//     certification tool send it so (I [NXPAL]), and a reader that sent
+//     its status on the expedited channel first would leave the step-up
+//     phase after the end of the transaction. The counters continue
+//     those of the ENVELOPE messages, which package mdoc keeps.
 //   - The fast channel keys are expanded at the first EXCHANGE, not at
 //     FindFast, so that a fast lookup costs one cipher per candidate.
 //   - An EXCHANGE plaintext is at most 2000 bytes, a mailbox command at

@@ -149,8 +149,70 @@
 // process-wide source, which testing/cryptotest.SetGlobalRandom fixes, and
 // the sealing of stored records always from crypto/rand.
 //
+// # Aliro
+//
+// [AliroLock] is the reader side of CSA Aliro 1.0 (PROTOCOL.md §13): a door
+// lock or an access-control reader, a type of its own beside Reader. A
+// Matter controller configures it through the shape of the Matter Door
+// Lock cluster (aliro_matter.go lists the mapping with its sources):
+// [AliroLock.SetAliroReaderConfig] (the reader's signing key, its
+// verification key, the group identifier, the group resolving key) and
+// [AliroLock.ClearAliroReaderConfig], [AliroLock.SetCredential],
+// [AliroLock.GetCredentialStatus] and [AliroLock.ClearCredential] for the
+// three Aliro credential types (65-byte uncompressed P-256 keys: endpoint
+// keys, evictable or not, and Credential Issuer keys), and
+// [AliroLock.AliroAttributes]. [AliroLock.SetAliroReaderCertificate] adds a
+// reader certificate for LOAD CERT. [AliroLock.Transact] runs the fast
+// phase first; the standard one when no Kpersistent matches or a newer
+// document waits; the step-up phase (package mdoc) when the device offers
+// an access document the lock needs (for a key it does not know, checked
+// with its issuer keys, or newer than the one a learned key came with) or
+// a revocation document newer than any it applied. A verified access
+// document admits its key as an evictable endpoint key of the issuer's
+// user, with its access data, whose rules and schedules
+// (mdoc.AccessData.Allows) decide every later transaction of that key,
+// fast ones included; a revocation document replaces or amends the
+// issuer's revocation list, and the learned keys it names go. Every
+// transaction ends with the reader status in an EXCHANGE, under the
+// step-up channel after a step-up phase (Aliro 1.0 §8.4). With
+// AliroLockConfig.Store the lock keeps its configuration, sub-group
+// identifier, credentials with their Kpersistent and access data, and
+// revocations (sealed, versioned, one batch per change).
+//
 // # Where the project chose
 //
+//   - Aliro: a lock is an AliroLock, not a Reader in a fourth profile: its
+//     configuration (Matter's), its credentials and their documents, and
+//     its session type (transaction.AliroReaderSession) share nothing with
+//     a vehicle's enrolled keys.
+//   - Aliro: AUTH1 asks for the credential's public key (5A), so that a key
+//     the lock does not know can be learned; the device's signature is
+//     checked before anything is decided. The lock stores a new
+//     Kpersistent once the device has answered the final EXCHANGE (the
+//     device commits its copy on that EXCHANGE, package device), for a
+//     trusted key only: one it holds, or one a verified access document
+//     admits and no revocation names, whatever its schedule says now
+//     (Matter §5.2.6.9.1 adds the key when the document validates). A
+//     refused document, an unknown or revoked key change nothing but the
+//     revocations a verified revocation document brought.
+//   - Aliro reader statuses of refusals: 0001 unknown key, 0002 a document
+//     expired (or not yet valid), 0003 a revoked key or an unknown issuer,
+//     0004 a document whose signature or digests fail, 0007 malformed or
+//     unusable content (a critical extension), 0025 a schedule, a rule or
+//     reader rules that do not allow the action (Aliro 1.0 Table 8-18; the
+//     mapping is the project's). An unlock is allowed by the unsecure,
+//     momentary, extended momentary and toggle capabilities, a lock by
+//     secure and toggle.
+//   - Aliro replays: a revocation document is applied only when signed
+//     after the issuer's last one (the project's stand-in for the
+//     specification's ValidityIteration, which package mdoc does not
+//     read), and an access document older than the one a learned key holds
+//     is refused. The lock asks for a revocation document only when the
+//     device's timestamp is newer than the newest it applied from any
+//     issuer.
+//   - Aliro: ClearAliroReaderConfig and SetAliroReaderCertificate drop
+//     every Kpersistent (both are bound to the reader_group_identifier_key);
+//     clearing an issuer key removes the keys it admitted.
 //   - Home Key locks are this Reader in the Home Key profile, not a type of
 //     their own: a lock needs what a vehicle's reader has (enrolled keys
 //     with Kpersistent, fast-then-standard, policy, CONTROL FLOW, the

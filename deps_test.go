@@ -1,6 +1,6 @@
 package sdk_test
 
-// This test enforces the package table of DESIGN.md: what each package of the
+// This test enforces the package table of docs/architecture.md: what each package of the
 // module may import. It is modelled on go/build/deps_test.go in the Go tree:
 // the policy is data, and a violation names the package, the import and the
 // rule it breaks.
@@ -56,7 +56,7 @@ var allowed = []struct {
 	// mdoc is the ISO/IEC 18013-5 exchange of the Home Key attestation and
 	// the Aliro step-up phase; device and vehicle wire it.
 	{"mdoc", []string{"transport", "dkey", "internal/..."}, nil},
-	// ranging: Release 3 ranging setup and the UWB key schedule (DESIGN.md).
+	// ranging: Release 3 ranging setup and the UWB key schedule (docs/architecture.md).
 	{"ranging", []string{"dkey", "internal/..."}, nil},
 	{"device", []string{"pairing", "transaction", "sharing", "ranging", "mdoc", "attest", "cert", "transport", "dkey", "store", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	{"vehicle", []string{"pairing", "transaction", "sharing", "ranging", "mdoc", "attest", "cert", "transport", "dkey", "store", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
@@ -205,7 +205,7 @@ func TestDependencies(t *testing.T) {
 			}
 		}
 		if rule < 0 {
-			t.Errorf("package %s has no rule in deps_test.go: add it to the table of DESIGN.md first", dir)
+			t.Errorf("package %s has no rule in deps_test.go: add it to the table of docs/architecture.md first", dir)
 			continue
 		}
 		r := allowed[rule]
@@ -269,7 +269,7 @@ func TestDependencies(t *testing.T) {
 
 // TestKMSConfined checks that keyuri is the only package, commands,
 // examples and tests included, that imports go.step.sm/crypto/kms, and that
-// no library package imports keyuri (DESIGN.md, Dependencies).
+// no library package imports keyuri (docs/design.md, Dependencies).
 func TestKMSConfined(t *testing.T) {
 	const kms = "go.step.sm/crypto/kms"
 	for dir, bp := range packages(t) {

@@ -148,7 +148,7 @@ const (
 	aliroSelStepUp
 )
 
-// AliroApplet is the device side of Aliro (PROTOCOL.md §13): the expedited
+// AliroApplet is the device side of Aliro (docs/protocol.md §13): the expedited
 // applet A000000909ACCE5501 and the step-up applet A000000909ACCE5502 of a
 // wallet, hosting an Access Credential per reader group. It answers
 // command APDUs (it is a transport.Card) with a

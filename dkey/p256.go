@@ -15,7 +15,7 @@ import (
 	"math/big"
 )
 
-// Sizes of the P-256 encodings on the wire (PROTOCOL.md §0).
+// Sizes of the P-256 encodings on the wire (docs/protocol.md §0).
 const (
 	// PublicKeySize is the size of an uncompressed SEC 1 point, 04‖X‖Y.
 	PublicKeySize = 65

@@ -11,7 +11,7 @@ import (
 	"github.com/opencarkey/sdk/sharing"
 )
 
-// Key commands (PROTOCOL.md §7): accepted with the authority of a key of
+// Key commands (docs/protocol.md §7): accepted with the authority of a key of
 // the vehicle, stored with the inventory change in one transaction, queued
 // for the vehicle (and the key's device), delivered by long poll,
 // acknowledged by the recipient after it applied them.

@@ -1,5 +1,5 @@
 // Package keyservice is the key service of the Digital Key system
-// (PROTOCOL.md §6.3, §6.5, §7): the relay that carries sealed invitations
+// (docs/protocol.md §6.3, §6.5, §7): the relay that carries sealed invitations
 // and signing requests between phones, key tracking (signed receipts and a
 // key inventory per vehicle), and key commands (suspend, resume, terminate)
 // that reach a vehicle over its telematics link, and a device, without
@@ -59,7 +59,7 @@
 // # Authentication
 //
 // Clients present TLS client certificates of the Digital Key PKI
-// (PROTOCOL.md §10): a device its endpoint chain ([H] → [E] (→ [F]) →
+// (docs/protocol.md §10): a device its endpoint chain ([H] → [E] (→ [F]) →
 // Device OEM root), with the endpoint key, which its secure element holds;
 // a vehicle its vehicle chain ([K] (→ [8] → [J]/[M]) → Vehicle OEM root).
 // CCC certificates carry critical private extensions that crypto/x509
@@ -76,7 +76,7 @@
 // A device is the key of its endpoint certificate: the vehicle and the key
 // slot its extension binds, and its device identity (sharing.DeviceID, the
 // instance CA's key). The vehicle identifier is not in the [K] certificate's
-// CCC extension (PROTOCOL.md §10.2 gives it a version only): the project
+// CCC extension (docs/protocol.md §10.2 gives it a version only): the project
 // puts it in the subject's serialNumber attribute, in hexadecimal
 // (VehicleName); the Vehicle OEM CA that issues [K] is the automaker's,
 // who also runs this service.
@@ -135,14 +135,14 @@
 //
 // # Where the project chose
 //
-//   - The CCC server interfaces are not public (PROTOCOL.md §6.5 names
+//   - The CCC server interfaces are not public (docs/protocol.md §6.5 names
 //     trackKey and manageKey of [APIFOX], no formats); the paths, bodies,
 //     the signed command and the inventory report are the project's.
 //   - The vehicle identifier of a vehicle certificate is its subject's
 //     serialNumber (above).
 //   - The relay hands an invitation out once, to the fetch token of the
 //     link (sharing.Fragment), and deletes it then; CCC's relay lets the
-//     receiver read without any token (PROTOCOL.md §6.3), which is what
+//     receiver read without any token (docs/protocol.md §6.3), which is what
 //     allowed offline guessing of activation codes (security review,
 //     finding 5).
 //   - Tokens are stored as SHA-256 hashes.

@@ -8,7 +8,7 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 )
 
-// Key tracking and the key inventory (PROTOCOL.md §6.5). The vehicle is
+// Key tracking and the key inventory (docs/protocol.md §6.5). The vehicle is
 // the authority on which keys it has enrolled, with which role and
 // profile: it reports them (PUT /v1/vehicles/{vehicle}/keys), and only a
 // key it reported signs commands. Devices register their own keys and get

@@ -10,7 +10,7 @@ import (
 	"github.com/opencarkey/sdk/sharing"
 )
 
-// The relay (PROTOCOL.md §6.3; sharing.Relay over HTTP). A device creates
+// The relay (docs/protocol.md §6.3; sharing.Relay over HTTP). A device creates
 // a mailbox; everything else is authorised by the mailbox's tokens, carried
 // in the Authorization header, so that a friend's device without any key
 // yet reaches it.

@@ -1,6 +1,6 @@
 // Package mdoc implements the ISO/IEC 18013-5-style exchange that two
 // profiles run over a second applet after a transaction: the Home Key
-// attestation flow (PROTOCOL.md §2.1, §2.3, §4.8, §4.9) and the Aliro
+// attestation flow (docs/protocol.md §2.1, §2.3, §4.8, §4.9) and the Aliro
 // step-up phase that delivers access and revocation documents (§13). Both
 // roles, sans I/O: the reader side builds ENVELOPE commands and reads their
 // responses, the device side answers them as a transport.Card.

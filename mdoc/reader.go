@@ -9,7 +9,7 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// ENVELOPE (ISO/IEC 7816-4 §11.7.2 as Home Key and Aliro use it, PROTOCOL.md
+// ENVELOPE (ISO/IEC 7816-4 §11.7.2 as Home Key and Aliro use it, docs/protocol.md
 // §2.3): CLA 00, INS C3, P1 00, P2 01 for the NDEF handover and 00 for
 // SessionData, the data in BER-TLV tag 53, Le 00.
 const (

@@ -141,7 +141,7 @@ func checkSameKeys(t *testing.T, a, b *Session) {
 }
 
 // TestNegotiationPriorities checks that each side picks from the
-// intersection with the priorities of PROTOCOL.md §8.4 and the project's
+// intersection with the priorities of docs/protocol.md §8.4 and the project's
 // documented ones.
 func TestNegotiationPriorities(t *testing.T) {
 	for _, tc := range []struct {

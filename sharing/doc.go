@@ -1,5 +1,5 @@
 // Package sharing implements key sharing and key management of the Digital
-// Key (PROTOCOL.md §6, §7, §9): end-to-end sealed invitations, the friend's
+// Key (docs/protocol.md §6, §7, §9): end-to-end sealed invitations, the friend's
 // key creation and signing request, the owner's key attestation, its import
 // into the friend key's mailbox, the vehicle's intake of attestations at the
 // first friend transaction, termination, suspension (lost mode), device
@@ -13,7 +13,7 @@
 //
 // # Flows
 //
-// Sharing (PROTOCOL.md §6.1, §6.3), owner ↔ relay ↔ friend:
+// Sharing (docs/protocol.md §6.1, §6.3), owner ↔ relay ↔ friend:
 //
 //	owner: Invite(cfg, offer, to) ──▶ sealed KeyCreationRequest ──▶ Relay.CreateMailbox
 //	       the link secret and the fetch token go to the friend in the URL fragment
@@ -28,7 +28,7 @@
 //	friend: Import(sealed) ─▶ verified attestation ─▶ Imported.Mailbox written at offset 0 of
 //	        the friend key's private mailbox; the friend deletes the relay mailbox
 //
-// First friend transaction (PROTOCOL.md §6.4): a standard transaction
+// First friend transaction (docs/protocol.md §6.4): a standard transaction
 // answers AUTH1 with a slot the vehicle does not know. The statement area of
 // that key's private mailbox comes in the AUTH1 response (the private
 // subset, tag 4B; FriendMailboxes configures it so), since the vehicle must
@@ -41,7 +41,7 @@
 // its speed limit included. The owner's statement area (terminations,
 // re-issued attestations) is read by EXCHANGE, the owner key being known.
 //
-// Termination (PROTOCOL.md §7): a key deleting itself signs a termination
+// Termination (docs/protocol.md §7): a key deleting itself signs a termination
 // attestation with itself just before the secure element destroys it; the
 // owner (a key holding dkey.EntitleManage) signs one for a friend key
 // (Termination.Sign). It reaches the vehicle in the owner's next transaction
@@ -138,13 +138,13 @@
 //
 // # Messages
 //
-// The CCC formats of the sharing messages are not public (PROTOCOL.md §11
+// The CCC formats of the sharing messages are not public (docs/protocol.md §11
 // item 8). The project's formats are CBOR (RFC 8949) maps with integer keys
 // in Core Deterministic Encoding, decoded strictly: duplicate keys,
 // indefinite lengths, tags, unknown keys, floats and any encoding but the
 // deterministic one are refused; arrays hold at most 16 elements, maps 16
 // pairs, nesting 4 levels. The message types mirror sharingDataType
-// (PROTOCOL.md §6.1). Times are whole seconds since the Unix epoch, up to
+// (docs/protocol.md §6.1). Times are whole seconds since the Unix epoch, up to
 // 9999-12-31.
 //
 //	message = [type: uint, body]
@@ -184,14 +184,14 @@
 //	}
 //
 // A refused message yields an [*Error] carrying the ErrorCode to report to
-// the peer (Table 11-27, PROTOCOL.md §6.1): CodeMissingField,
+// the peer (Table 11-27, docs/protocol.md §6.1): CodeMissingField,
 // CodeInvalidStructure and CodeInvalidContent for the message, codes 04 to 07
 // for the friend's certificates, CodeRequestRejected for an expired
 // invitation.
 //
 // # Mailbox
 //
-// The statement area at the start of a key's private mailbox (PROTOCOL.md
+// The statement area at the start of a key's private mailbox (docs/protocol.md
 // §5.3) is documented with its constants (SignalOffset, AreaOffset, ...):
 // a signaling bitmap (bit 08 key attestations, the project's 40 termination
 // attestations and 80 tracking receipts), a 2-byte length, and entries of
@@ -226,7 +226,7 @@
 // and never rolls back, no sequence of attestations re-enrolls a terminated
 // key.
 //
-// The "security tokens" DESIGN.md mentions (a value the vehicle writes into
+// The "security tokens" docs/design.md mentions (a value the vehicle writes into
 // the friend key's confidential mailbox at the first friend transaction and
 // checks afterwards) would add nothing to this: the key that could replay is
 // on a device that holds the key's mailboxes too, so a token proves only
@@ -278,7 +278,7 @@
 //
 // # Server interfaces
 //
-// Relay (PROTOCOL.md §6.3) and KeyServer (§6.5, §7) are Go interfaces;
+// Relay (docs/protocol.md §6.3) and KeyServer (§6.5, §7) are Go interfaces;
 // MemoryRelay and MemoryKeyServer implement them in memory, bounded and safe
 // for concurrent use, for tests and examples; package keyservice is the
 // server, and keyservice/client implements both over HTTP. A relay mailbox
@@ -308,13 +308,13 @@
 //
 // # Where the project chose
 //
-// The CCC specification is not public (PROTOCOL.md §11). Beyond the formats
+// The CCC specification is not public (docs/protocol.md §11). Beyond the formats
 // above:
 //
 //   - Validity windows are inclusive to the second, as package attest checks
 //     them; Friend.NotAfter is the last valid second.
 //   - A session method that fails after the message opened leaves the
-//     session as it was (contrary to the sticky failures of STYLE.md §2):
+//     session as it was (contrary to the sticky failures of the protocol sessions):
 //     whoever can seal to a session could otherwise kill it. A message that
 //     does not open never changes anything. A session signs one key; Sign,
 //     Import, a cancellation and a decline end it.
@@ -323,7 +323,7 @@
 //     have no key-creation chain to verify.
 //   - The friend's device trusts the Vehicle OEM root the invitation
 //     carries unless FriendConfig.VehicleRoots says otherwise; that root
-//     came to the owner at pairing (PROTOCOL.md §6.1).
+//     came to the owner at pairing (docs/protocol.md §6.1).
 //   - Tracking receipts travel as a statement kind of the mailbox area and
 //     Vehicle.CheckReceipt verifies them; the CONTROL FLOW codes
 //     4088/4089/0190 of their hand-off are the vehicle's.

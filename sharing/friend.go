@@ -44,7 +44,7 @@ type KeyRequest struct {
 	// endpoint certificate may reflect.
 	NotBefore, NotAfter time.Time
 	// Owner is the key that will attest the new key, which the endpoint
-	// certificate may list in authorized_PK_list (PROTOCOL.md §10.2).
+	// certificate may list in authorized_PK_list (docs/protocol.md §10.2).
 	Owner *dkey.PublicKey
 }
 
@@ -55,7 +55,7 @@ type CreatedKey struct {
 	Slot      dkey.KeySlot
 	// Chain is the key-creation chain, DER, leaf first: the endpoint
 	// certificate [H], the instance CA [E] and, optionally, the Device OEM
-	// intermediate [F] (PROTOCOL.md §6.1 step 3, §10.1).
+	// intermediate [F] (docs/protocol.md §6.1 step 3, §10.1).
 	Chain [][]byte
 }
 

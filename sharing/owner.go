@@ -82,7 +82,7 @@ type Offer struct {
 	Mailboxes dkey.MailboxConfig
 }
 
-// OwnerSession is the owner's side of one invitation (PROTOCOL.md §6.1):
+// OwnerSession is the owner's side of one invitation (docs/protocol.md §6.1):
 // Invite creates it with the sealed KeyCreationRequest, ReadSigningRequest
 // verifies the friend's answer, Sign returns the sealed ImportRequest.
 // An OwnerSession signs at most one key; it is not safe for concurrent use.
@@ -303,7 +303,7 @@ func (s *OwnerSession) ReadSigningRequest(sealed []byte) (*SigningRequest, error
 	if s.now().Unix() > s.inv.Expires.Unix() {
 		return nil, fail(CodeRequestRejected, ErrInvitationExpired)
 	}
-	// PROTOCOL.md §6.1 step 4: the owner device verifies the key-creation
+	// docs/protocol.md §6.1 step 4: the owner device verifies the key-creation
 	// chain, an authentic secure element of a known Device OEM, bound to
 	// this vehicle.
 	ep, err := s.certs.VerifyEndpoint(req.chain, s.inv.Vehicle, s.inv.VehicleKey)

@@ -100,7 +100,7 @@ type NewMailbox struct {
 	// bytes.
 	Content []byte
 	// Display is shown to the receiver before it opens the content
-	// (ReadDisplayInformationFromMailbox, PROTOCOL.md §6.3). The relay sees
+	// (ReadDisplayInformationFromMailbox, docs/protocol.md §6.3). The relay sees
 	// it: leave it empty or put in it only what may be public. At most
 	// MaxDisplaySize bytes.
 	Display []byte
@@ -110,7 +110,7 @@ type NewMailbox struct {
 }
 
 // Relay is the zero-knowledge store-and-forward server of cross-platform
-// sharing (PROTOCOL.md §6.3): a mailbox per invitation, with the sender's
+// sharing (docs/protocol.md §6.3): a mailbox per invitation, with the sender's
 // latest content and the receiver's. It sees only sealed messages: the
 // secret that opens them travels in the URL fragment, or the recipient key
 // is the friend's device's.

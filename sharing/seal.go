@@ -139,7 +139,7 @@ func (k *RecipientPrivateKey) PublicKey() *RecipientKey { return k.pub }
 
 // Link is the secret of a sharing link: 32 random bytes that travel in the
 // fragment of the URL the owner sends through any messenger (the part after
-// "#", which HTTP never sends to a server, PROTOCOL.md §6.3). The recipient
+// "#", which HTTP never sends to a server, docs/protocol.md §6.3). The recipient
 // key of the invitation is derived from it (DeriveKeyPair of RFC 9180 §7.1.3),
 // so whoever holds the link opens the invitation and the relay, which
 // never sees the fragment, does not.

@@ -1,6 +1,6 @@
 // Package vehicle is the vehicle side of the Digital Key: the reader at the
 // door handle and the console, the vehicle's key store, and the policy of
-// what each key may do (PROTOCOL.md §1, §3, §4, §6, §7, §9).
+// what each key may do (docs/protocol.md §1, §3, §4, §6, §7, §9).
 //
 // A [Reader] holds the enrolled keys (endpoint public key, key slot,
 // Kpersistent, access profile, validity, last use, immobilizer token) and
@@ -24,7 +24,7 @@
 //
 //   - Directly: [Reader.Enroll], for test benches and keys enrolled out of
 //     band.
-//   - Owner pairing (PROTOCOL.md §3): [Reader.InstallVerifier] (or, for a
+//   - Owner pairing (docs/protocol.md §3): [Reader.InstallVerifier] (or, for a
 //     vehicle that has an owner, [Reader.ReplaceOwner] when it changes
 //     owner, which removes the previous owner keys and every key shared
 //     from them, and [Reader.ReplaceOwnerDevice] when the same owner moves
@@ -32,7 +32,7 @@
 //     shares) and [Reader.Pair] run SPAKE2+, the certificate exchange and
 //     the first transaction through package pairing, and enroll the owner
 //     key. The attempts against a verifier are stored with it.
-//   - Sharing (PROTOCOL.md §6.4, package sharing): a standard transaction
+//   - Sharing (docs/protocol.md §6.4, package sharing): a standard transaction
 //     whose AUTH1 names an unknown slot is a first friend transaction when
 //     the AUTH1 private subset carries a statement area with a key
 //     attestation. The reader admits the key (sharing.Vehicle.AdmitFriend:
@@ -62,7 +62,7 @@
 //
 // # Home Key
 //
-// In the Home Key profile a Reader is a lock of a home (PROTOCOL.md §2, §4,
+// In the Home Key profile a Reader is a lock of a home (docs/protocol.md §2, §4,
 // package mdoc). The locks of a home share the home's reader key and reader
 // group identifier ([HomeKeyGroupID], the first 8 bytes of AUTH0 tag 4D);
 // each has its own 8-byte reader identifier (the last 8), so Config.VehicleID
@@ -103,7 +103,7 @@
 // # Release 3: BLE and UWB
 //
 // [Reader.Transact] and [Reader.Pair] run unchanged over package
-// transport/ble's Tunnel (PROTOCOL.md §8.3): the reader binds the
+// transport/ble's Tunnel (docs/protocol.md §8.3): the reader binds the
 // interface byte the transceiver reports into the transaction's key
 // derivation (§4.4; 5E when it reports none) and frames APDUs as it says
 // (the tunnel carries extended-length APDUs and refuses chained ones, so
@@ -151,7 +151,7 @@
 //
 // # Aliro
 //
-// [AliroLock] is the reader side of CSA Aliro 1.0 (PROTOCOL.md §13): a door
+// [AliroLock] is the reader side of CSA Aliro 1.0 (docs/protocol.md §13): a door
 // lock or an access-control reader, a type of its own beside Reader. A
 // Matter controller configures it through the shape of the Matter Door
 // Lock cluster (aliro_matter.go lists the mapping with its sources):
@@ -233,7 +233,7 @@
 //     its enrolment. The public reader ([AHKR]) enrols the document's key
 //     without checking the AUTH1 signature; this reader checks it, and the
 //     slot, before it enrols anything.
-//   - CONTROL FLOW codes for the policy's refusals (PROTOCOL.md §4.9 lists
+//   - CONTROL FLOW codes for the policy's refusals (docs/protocol.md §4.9 lists
 //     no code for them): 0000 for a suspended key or a missing entitlement,
 //     0002 for a key outside its validity window, 0001 for an unknown slot,
 //     00A0 for a removed or revoked key (the device then deletes it); a
@@ -311,7 +311,7 @@
 //     ones, and those it holds that the store lacks are stored at
 //     NewReader.
 //   - The interface byte of a transceiver comes from an InterfaceByte
-//     method (transport/ble's Tunnel: C3 unless configured, PROTOCOL.md
+//     method (transport/ble's Tunnel: C3 unless configured, docs/protocol.md
 //     §11 row 7), its framing from a ClientConfig method; a transceiver
 //     without them is NFC (5E, Config.Link).
 //   - RKE: RKEKey refuses a key outside its validity window and the RKE

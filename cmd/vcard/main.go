@@ -17,7 +17,7 @@
 // The cards it can serve, by -card:
 //
 //   - demo: answers SELECT of the Digital Key applet with the version list of
-//     PROTOCOL.md §2.2 and nothing else.
+//     docs/protocol.md §2.2 and nothing else.
 //   - applet: the Digital Key applet of package device (CCC profile) with one
 //     owner key, the demo key, for the demo vehicle "DEMO-VIN" that
 //     examples/pcsc-reader plays: `go run ./examples/pcsc-reader` unlocks

@@ -1,5 +1,5 @@
 // Command ble-unlock runs Release 3 over Bluetooth LE between a vehicle and
-// a phone in one process (PROTOCOL.md §8): the phone connects to the
+// a phone in one process (docs/protocol.md §8): the phone connects to the
 // vehicle's L2CAP channel, sends a time sync, the vehicle unlocks with a
 // standard transaction tunnelled over BLE, and the phone opens the trunk by
 // remote keyless entry with a signed challenge. It prints each step.

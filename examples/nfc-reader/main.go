@@ -34,7 +34,7 @@
 // # ECP
 //
 // The car-key ECP frame names the vehicle's brand with a TCI that is not
-// public (PROTOCOL.md §2.6): -tci sets it (the default, 017E57, is a test
+// public (docs/protocol.md §2.6): -tci sets it (the default, 017E57, is a test
 // value of this project). -no-ecp polls without the frame: phones then offer
 // keys only while their user authenticates. On an NCI controller the frame
 // needs the controller's proprietary command (-nci-ecp GID:OID[:PREFIX]

@@ -1,5 +1,5 @@
 // Command passive-entry runs Release 3 passive entry between a vehicle and
-// a phone in one process (PROTOCOL.md §8): the phone connects over
+// a phone in one process (docs/protocol.md §8): the phone connects over
 // Bluetooth LE, the vehicle runs the standard transaction that derives the
 // ranging key URSK (P2 10, CREATE RANGING KEY) through the APDU tunnel,
 // both sides keep the URSK under the UWB session ID, the two negotiate the

@@ -3,7 +3,7 @@
 // debugging and conformance work, in the style of the NSS key log that
 // crypto/tls writes through Config.KeyLogWriter. A trace decoder reads them
 // back to decrypt and verify the secure messaging of a recorded session
-// (PROTOCOL.md §3.4, §4.4, §4.5, §4.7).
+// (docs/protocol.md §3.4, §4.4, §4.5, §4.7).
 //
 // # Format
 //

@@ -1,5 +1,5 @@
 // Package pcsc is a [transport.Transceiver] over PC/SC: the vehicle side of
-// the NFC interface (PROTOCOL.md §2: ISO/IEC 14443-4 carrying ISO/IEC 7816-4
+// the NFC interface (docs/protocol.md §2: ISO/IEC 14443-4 carrying ISO/IEC 7816-4
 // APDUs) through a contactless reader that pcsc-lite's pcscd drives, as test
 // benches and head units use.
 //
@@ -53,7 +53,7 @@
 // (winscard_msg.h, winscard_svc.c); this package follows pcsc-lite 1.9.9, the
 // version of Debian 12, and is tested against it (integration tests, gated on
 // OPENCARKEY_PCSC=1: see scripts/pcsc/run.sh). The project first wrapped
-// github.com/gballet/go-libpcsclite (DESIGN.md) and replaced it, because it
+// github.com/gballet/go-libpcsclite (docs/design.md) and replaced it, because it
 // cannot honour a context (the socket is unexported: no deadline, no way to
 // interrupt a blocked read), allocates whatever length a reply claims,
 // offers a 65536-byte receive buffer (a 65536-byte response and its status

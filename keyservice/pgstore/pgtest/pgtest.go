@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -52,10 +53,20 @@ func URL(tb testing.TB) (string, bool) {
 
 // RestartURL returns the administrative URL of the server that Restart
 // restarts, or skips tb (fails it under CI=true).
+//
+// The tests of several packages restart that server, and go test runs
+// packages in parallel processes: RestartURL makes tb the server's only
+// user until tb ends (an exclusive lock on a file beside the restart
+// script, released by tb's cleanup), so that one test never connects while
+// another's restart has the server down.
 func RestartURL(tb testing.TB) string {
 	tb.Helper()
 	u := os.Getenv(RestartURLEnv)
-	if u == "" || os.Getenv(RestartEnv) == "" {
+	script := os.Getenv(RestartEnv)
+	if u != "" && script != "" {
+		lockServer(tb, filepath.Join(filepath.Dir(script), "restart-user.lock"))
+	}
+	if u == "" || script == "" {
 		if os.Getenv("CI") == "true" {
 			tb.Fatal(Help + "; under CI=true this is a failure, not a skip")
 		}

@@ -1,6 +1,6 @@
 package sdk_test
 
-// This test enforces the package table of DESIGN.md: what each package of the
+// This test enforces the package table of docs/architecture.md: what each package of the
 // module may import. It is modelled on go/build/deps_test.go in the Go tree:
 // the policy is data, and a violation names the package, the import and the
 // rule it breaks.
@@ -47,6 +47,8 @@ var allowed = []struct {
 	{"transport/nci", []string{"transport/polling", "transport/internal/serialio", "transport", "dkey"}, []string{"golang.org/x/sys"}},
 	{"transport/...", []string{"transport", "dkey"}, nil},
 	{"cert", []string{"dkey"}, []string{"golang.org/x/crypto"}},
+	// certtest issues a PKI in memory for tests, examples and benches.
+	{"cert/certtest", []string{"cert", "dkey"}, nil},
 	{"attest", []string{"cert", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	{"pairing", []string{"attest", "cert", "transport", "dkey", "internal/..."}, []string{"golang.org/x/crypto"}},
 	{"transaction", []string{"cert", "transport", "dkey", "internal/..."}, []string{"golang.org/x/crypto"}},
@@ -54,12 +56,13 @@ var allowed = []struct {
 	// mdoc is the ISO/IEC 18013-5 exchange of the Home Key attestation and
 	// the Aliro step-up phase; device and vehicle wire it.
 	{"mdoc", []string{"transport", "dkey", "internal/..."}, nil},
-	// ranging: Release 3 ranging setup and the UWB key schedule (DESIGN.md).
+	// ranging: Release 3 ranging setup and the UWB key schedule (docs/architecture.md).
 	{"ranging", []string{"dkey", "internal/..."}, nil},
 	{"device", []string{"pairing", "transaction", "sharing", "ranging", "mdoc", "attest", "cert", "transport", "dkey", "store", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	{"vehicle", []string{"pairing", "transaction", "sharing", "ranging", "mdoc", "attest", "cert", "transport", "dkey", "store", "internal/..."}, []string{"github.com/fxamacker/cbor/v2", "golang.org/x/crypto"}},
 	// store knows nothing of keys or protocols; bolt is its one-file
-	// implementation, the only package that imports bbolt.
+	// implementation, the only library package that imports bbolt (the key
+	// service's boltstore is the other importer).
 	{"store/bolt", []string{"store"}, []string{"go.etcd.io/bbolt"}},
 	{"store/...", []string{"store/..."}, nil},
 	// seal keeps a role's sealed records in a store.
@@ -81,6 +84,12 @@ var allowed = []struct {
 	// file and its key-encryption key file, and the programs' own sealed
 	// records and software keys in it.
 	{"internal/statefile", []string{"store/bolt", "store", "internal/seal", "dkey"}, nil},
+	// The key service: the server and its API types (CBOR bodies), its stores (bbolt, PostgreSQL, the
+	// conformance suite, the private test database), its HTTP client.
+	{"keyservice", []string{"attest", "cert", "sharing", "dkey", "internal/cborstrict"}, []string{"github.com/fxamacker/cbor/v2"}},
+	{"keyservice/boltstore", []string{"keyservice", "sharing", "dkey"}, []string{"go.etcd.io/bbolt"}},
+	{"keyservice/pgstore/...", []string{"keyservice", "sharing", "dkey"}, []string{"github.com/jackc/pgx/v5"}},
+	{"keyservice/...", []string{"keyservice/...", "attest", "cert", "sharing", "dkey"}, nil},
 	// cborstrict holds the one strict CBOR configuration of the project's own formats.
 	{"internal/cborstrict", nil, []string{"github.com/fxamacker/cbor/v2"}},
 	{"internal/...", []string{"internal/..."}, []string{"golang.org/x/crypto", "filippo.io/nistec"}},
@@ -196,7 +205,7 @@ func TestDependencies(t *testing.T) {
 			}
 		}
 		if rule < 0 {
-			t.Errorf("package %s has no rule in deps_test.go: add it to the table of DESIGN.md first", dir)
+			t.Errorf("package %s has no rule in deps_test.go: add it to the table of docs/architecture.md first", dir)
 			continue
 		}
 		r := allowed[rule]
@@ -260,7 +269,7 @@ func TestDependencies(t *testing.T) {
 
 // TestKMSConfined checks that keyuri is the only package, commands,
 // examples and tests included, that imports go.step.sm/crypto/kms, and that
-// no library package imports keyuri (DESIGN.md, Dependencies).
+// no library package imports keyuri (docs/design.md, Dependencies).
 func TestKMSConfined(t *testing.T) {
 	const kms = "go.step.sm/crypto/kms"
 	for dir, bp := range packages(t) {

@@ -74,7 +74,7 @@ type Message struct {
 }
 
 // Protection is what the decoder made of a protected data field
-// (PROTOCOL.md §3.4, §4.7).
+// (docs/protocol.md §3.4, §4.7).
 type Protection struct {
 	// Keys names the key set: TRANSACTION (after AUTH1), FAST (after a fast
 	// AUTH0) or PAIRING.
@@ -145,7 +145,7 @@ var cmdNames = [...]string{
 func (k cmdKind) String() string { return cmdNames[k] }
 
 // protected reports whether the command's data field is under secure
-// messaging (CLA 84, PROTOCOL.md §3.4, §4.7).
+// messaging (CLA 84, docs/protocol.md §3.4, §4.7).
 func (k cmdKind) protected() bool {
 	return k == cmdExchange || k == cmdWriteData || k == cmdGetData
 }
@@ -316,7 +316,7 @@ func statusText(sw dkey.StatusWord) string {
 	return text
 }
 
-// classify names a command by class and instruction (PROTOCOL.md §2.3,
+// classify names a command by class and instruction (docs/protocol.md §2.3,
 // §3.2), the chaining bit aside.
 func (d *decoder) classify(cla, ins byte) cmdKind {
 	switch base := cla &^ 0x10; {

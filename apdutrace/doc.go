@@ -1,6 +1,6 @@
 // Package apdutrace reads APDU traces of Digital Key sessions and decodes
 // them for people: it names every command and status word, decodes the data
-// objects of SELECT, AUTH0, AUTH1, EXCHANGE and CONTROL FLOW (PROTOCOL.md
+// objects of SELECT, AUTH0, AUTH1, EXCHANGE and CONTROL FLOW (docs/protocol.md
 // §2, §4) and of owner pairing (SPAKE2+ REQUEST and VERIFY, WRITE DATA, GET
 // DATA, OP CONTROL FLOW; §3, §5.3, §5.4), reassembles chained commands and
 // responses read with GET RESPONSE (ISO/IEC 7816-4 §5.3.4, §5.4.1), and,
@@ -38,7 +38,7 @@
 //     channel starting at counter 01 (the SDK's choice for the channel
 //     after a fast transaction, package internal/securemsg).
 //   - The EXCHANGE operations are decoded in the project's encoding
-//     (package transaction, exchange.go; PROTOCOL.md §11 item 3).
+//     (package transaction, exchange.go; docs/protocol.md §11 item 3).
 //   - A command is named by its class and instruction; CONTROL FLOW and OP
 //     CONTROL FLOW share 80 3C and are told apart by the applet the last
 //     SELECT chose (the framework: OP CONTROL FLOW).

@@ -132,7 +132,7 @@ func mailboxConfText(b []byte) string {
 }
 
 // Mailbox operations of EXCHANGE (package transaction, exchange.go: the
-// project's encoding, PROTOCOL.md §11 item 3).
+// project's encoding, docs/protocol.md §11 item 3).
 
 func opHeader(b []byte) string {
 	return fmt.Sprintf("%v mailbox, offset %d", dkey.Mailbox(b[0]), binary.BigEndian.Uint16(b[1:3]))
@@ -163,7 +163,7 @@ func fillOpText(b []byte) string {
 	return fmt.Sprintf("%s, length %d, value %02X", opHeader(b), binary.BigEndian.Uint16(b[3:5]), b[5])
 }
 
-// The dictionaries of the Digital Key applet (PROTOCOL.md §2.2, §4.2, §4.3,
+// The dictionaries of the Digital Key applet (docs/protocol.md §2.2, §4.2, §4.3,
 // §4.8).
 
 var dkSelect = dictionary{0x5C: {name: "applet versions", text: versionsText}}
@@ -197,7 +197,7 @@ var exchangeCommand = dictionary{
 
 var exchangeResponse = dictionary{0x53: {name: "read result"}}
 
-// The dictionaries of the framework, owner pairing (PROTOCOL.md §3.2, §3.5,
+// The dictionaries of the framework, owner pairing (docs/protocol.md §3.2, §3.5,
 // §5.3, §5.4).
 
 var frameworkSelect = dictionary{

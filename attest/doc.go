@@ -1,6 +1,6 @@
 // Package attest creates and verifies the signed statements of the Digital
-// Key system: key attestations (sharing, PROTOCOL.md §6.2), termination
-// attestations (PROTOCOL.md §7) and key tracking receipts (PROTOCOL.md §6.5).
+// Key system: key attestations (sharing, docs/protocol.md §6.2), termination
+// attestations (docs/protocol.md §7) and key tracking receipts (docs/protocol.md §6.5).
 //
 // # What is public
 //
@@ -11,7 +11,7 @@
 // returns a signed receipt that the device hands to the vehicle; a key
 // deleted on a device stops working, and a signed statement of the deletion
 // lets the vehicle and the servers trust it. The byte formats are not public
-// (PROTOCOL.md §6.2, §6.5, §11 item 8). The formats below are therefore the
+// (docs/protocol.md §6.2, §6.5, §11 item 8). The formats below are therefore the
 // project's, and provisional: they will change if the real ones become
 // known, and the version field of every payload allows it.
 //

@@ -47,7 +47,7 @@ func KeyHash(k *dkey.PublicKey) [sha256.Size]byte {
 }
 
 // KeyAttestation is what the owner endpoint signs when it shares a key
-// (PROTOCOL.md §6.2): the friend's endpoint key, its key slot and access
+// (docs/protocol.md §6.2): the friend's endpoint key, its key slot and access
 // profile, a validity window and the vehicle it is for.
 type KeyAttestation struct {
 	// ID identifies the attestation; use [NewID].
@@ -190,7 +190,7 @@ func parseKeyAttestation(payload []byte, kid []byte) (*KeyAttestation, error) {
 }
 
 // TerminationAttestation states that an endpoint deleted a key
-// (PROTOCOL.md §7), so that the vehicle and the servers can refuse the key
+// (docs/protocol.md §7), so that the vehicle and the servers can refuse the key
 // for good. Either the deleted key signs it, just before the secure element
 // deletes it (SignerSlot equals Slot), or a key holding EntitleManage, such
 // as the owner key, signs it for another key.
@@ -288,7 +288,7 @@ func parseTermination(payload []byte, kid []byte) (*TerminationAttestation, erro
 }
 
 // TrackingReceipt is what the automaker's key tracking service signs when it
-// has registered a key (PROTOCOL.md §6.5); the device hands it to the
+// has registered a key (docs/protocol.md §6.5); the device hands it to the
 // vehicle at the end of a later transaction.
 type TrackingReceipt struct {
 	// ID identifies the receipt; use [NewID].

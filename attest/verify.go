@@ -119,7 +119,7 @@ func VerifyKeyAttestation(statement []byte, opts VerifyOptions) (*KeyAttestation
 	if err != nil {
 		return nil, fail(StepParse, err)
 	}
-	// Only a key entitled to share may attest another key (PROTOCOL.md §9).
+	// Only a key entitled to share may attest another key (docs/protocol.md §9).
 	if !signer.Grant.Entitlements.Has(dkey.EntitleShare) {
 		return nil, fail(StepAuthorised, ErrSignerNotAuthorised)
 	}
@@ -127,7 +127,7 @@ func VerifyKeyAttestation(statement []byte, opts VerifyOptions) (*KeyAttestation
 		return nil, fail(StepVehicle, ErrWrongVehicle)
 	}
 	// The vehicle enforces the attested validity window with its own clock
-	// (PROTOCOL.md §9).
+	// (docs/protocol.md §9).
 	now := opts.now().Unix()
 	switch {
 	case now < a.NotBefore.Unix():

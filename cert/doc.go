@@ -1,11 +1,11 @@
 // Package cert implements the X.509 profiles of the Digital Key PKI
-// (PROTOCOL.md §10): the CCC certificate extensions, verification of the
+// (docs/protocol.md §10): the CCC certificate extensions, verification of the
 // device and vehicle certificate chains, and issuance of each certificate
 // type for tests, examples and test benches.
 //
 // # Chains
 //
-// Two chains meet at owner pairing (PROTOCOL.md §1, §3.7, §10.1):
+// Two chains meet at owner pairing (docs/protocol.md §1, §3.7, §10.1):
 //
 //	Device side:  Device OEM root → [F] Device OEM intermediate (optional)
 //	                → [E] instance CA (one per applet instance, key in the SE)
@@ -19,14 +19,14 @@
 // its own vehicle identifier and public key; the device verifies the vehicle
 // chain up to the Vehicle OEM root that pairing delivered
 // ([Config.VerifyVehicle]). The owner device verifies a friend's
-// key-creation chain the same way when it shares a key (PROTOCOL.md §6.1).
+// key-creation chain the same way when it shares a key (docs/protocol.md §6.1).
 //
 // # Extensions
 //
 // Each certificate type but the roots carries one private extension,
 // 1.3.6.1.4.1.41577.5.<n> (41577 is the CCC enterprise arc), marked
 // critical: [Kind] lists them. Their ASN.1 is public only through xipki's
-// certificate profiles, as PROTOCOL.md §10.2 transcribes them:
+// certificate profiles, as docs/protocol.md §10.2 transcribes them:
 // [SimpleExtension] for most types, [InstanceCAExtension] for [E] and
 // [EndpointExtension] for [H]. The codecs use cryptobyte and accept strict
 // DER only: minimal lengths and integers, fields in order, sizes within the
@@ -45,7 +45,7 @@
 //   - The mailbox sizes [0] and [1] of the endpoint extension: the public
 //     sources do not say EXPLICIT or IMPLICIT. Parsing accepts both;
 //     encoding writes EXPLICIT, as xipki does.
-//   - The base profile (PROTOCOL.md §10.3, itself inferred): X.509 v3, ECDSA
+//   - The base profile (docs/protocol.md §10.3, itself inferred): X.509 v3, ECDSA
 //     P-256 keys and ecdsa-with-SHA256 signatures only; CA certificates have
 //     basicConstraints CA=TRUE and keyCertSign; leaves are not CAs and have
 //     digitalSignature. Extended key usage is not checked (CCC certificates
@@ -60,7 +60,7 @@
 //     identifier on CA certificates and an authority key identifier on
 //     their children (crypto/x509 defaults), basic constraints omitted on
 //     leaves. The certificates come out at 380 to 520 bytes, within the
-//     400–600 bytes of SE storage that PROTOCOL.md §10.3 gives.
+//     400–600 bytes of SE storage that docs/protocol.md §10.3 gives.
 //
 // Issuance uses crypto/x509.CreateCertificate with any [crypto.Signer]
 // holding a P-256 key, such as a [dkey.SoftwareKey] or a key in a secure

@@ -115,7 +115,7 @@ func (e *ChainError) Unwrap() []error {
 // value that cannot be encoded. It matches [ErrMalformedExtension] with
 // errors.Is.
 type ExtensionError struct {
-	// Field names the ASN.1 field at fault, as PROTOCOL.md §10.2 names it
+	// Field names the ASN.1 field at fault, as docs/protocol.md §10.2 names it
 	// (for example "vehicle_identifier"), or "extension" for the whole value.
 	Field string
 	// Err is the underlying error, if any (for example from dkey).

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// Limits of the CCC extension codecs (PROTOCOL.md §10.2).
+// Limits of the CCC extension codecs (docs/protocol.md §10.2).
 const (
 	// MaxExtensionSize bounds the DER value of any CCC extension. The largest
 	// endpoint extension the profile allows is about 640 bytes.
@@ -77,7 +77,7 @@ func ParseSimpleExtension(der []byte) (*SimpleExtension, error) {
 }
 
 // InstanceCAExtension is the value of the CCC extension of the instance CA
-// certificate [E] (PROTOCOL.md §10.2).
+// certificate [E] (docs/protocol.md §10.2).
 //
 //	SEQUENCE {
 //	  extension_version    INTEGER (1..255),
@@ -145,7 +145,7 @@ func ParseInstanceCAExtension(der []byte) (*InstanceCAExtension, error) {
 }
 
 // EndpointExtension is the value of the CCC extension of the endpoint
-// certificate [H] (PROTOCOL.md §10.2): what binds an endpoint key to one
+// certificate [H] (docs/protocol.md §10.2): what binds an endpoint key to one
 // vehicle.
 //
 //	SEQUENCE {
@@ -172,7 +172,7 @@ type EndpointExtension struct {
 	VehicleID dkey.VehicleID
 	// OptionGroup1 and OptionGroup2 are the key-option bitmaps
 	// option_group_1 and option_group_2, whose bit assignments are not
-	// public (PROTOCOL.md §9).
+	// public (docs/protocol.md §9).
 	OptionGroup1, OptionGroup2 byte
 	// ProtocolVersion is protocol_version.
 	ProtocolVersion dkey.Version

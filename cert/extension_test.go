@@ -198,7 +198,7 @@ func TestEndpointExtensionMatchesEncodingASN1(t *testing.T) {
 }
 
 // TestEndpointExtensionVector checks the encoder against a value assembled
-// by hand from the ASN.1 of PROTOCOL.md §10.2.
+// by hand from the ASN.1 of docs/protocol.md §10.2.
 func TestEndpointExtensionVector(t *testing.T) {
 	pk := testKey(t, 0x11).PublicKey()
 	body := "020101" + // extension_version 1

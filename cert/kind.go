@@ -7,7 +7,7 @@ import (
 
 // Kind is a CCC certificate type: the type letter xipki uses for it and the
 // private extension that marks it, 1.3.6.1.4.1.41577.5.<Kind>
-// (PROTOCOL.md §10.1). The numeric value of a Kind is the last arc of its
+// (docs/protocol.md §10.1). The numeric value of a Kind is the last arc of its
 // extension OID.
 type Kind uint8
 

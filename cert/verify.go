@@ -14,7 +14,7 @@ import (
 const (
 	// MaxCertificateSize bounds one DER certificate. CCC certificates are
 	// sized for secure-element storage, typically 400 to 600 bytes
-	// (PROTOCOL.md §10.3).
+	// (docs/protocol.md §10.3).
 	MaxCertificateSize = 2048
 	// MaxIntermediates is the largest number of intermediate certificates
 	// a presented chain may carry: the instance CA [E] and the Device OEM
@@ -104,7 +104,7 @@ type chainProfile struct {
 	inter [MaxIntermediates + 1][]kindSet
 }
 
-// Device chain (PROTOCOL.md §10.1): Device OEM root → [F] → E → H.
+// Device chain (docs/protocol.md §10.1): Device OEM root → [F] → E → H.
 var deviceProfile = chainProfile{
 	roots: func(c *Config) *x509.CertPool { return c.DeviceRoots },
 	leaf:  KindEndpoint,
@@ -114,7 +114,7 @@ var deviceProfile = chainProfile{
 	},
 }
 
-// Vehicle chain (PROTOCOL.md §10.1): Vehicle OEM root → [J/M] → [8] → K.
+// Vehicle chain (docs/protocol.md §10.1): Vehicle OEM root → [J/M] → [8] → K.
 var vehicleProfile = chainProfile{
 	roots: func(c *Config) *x509.CertPool { return c.VehicleRoots },
 	leaf:  KindVehicle,
@@ -134,7 +134,7 @@ var vehicleProfile = chainProfile{
 //     MaxCertificateSize bytes that parse;
 //  2. every certificate has an ECDSA P-256 key and an ecdsa-with-SHA256
 //     signature, the leaf is not a CA and has digitalSignature, the others
-//     are CAs with keyCertSign (PROTOCOL.md §10.3);
+//     are CAs with keyCertSign (docs/protocol.md §10.3);
 //  3. every critical extension is one crypto/x509 or this package handles;
 //  4. every certificate is valid at c.Time;
 //  5. crypto/x509 builds a path to a root of c.DeviceRoots (signatures,
@@ -159,7 +159,7 @@ func (c *Config) VerifyEndpoint(chain [][]byte, vehicle dkey.VehicleID, vehicleK
 		return nil, &ChainError{Reason: ErrMalformedExtension, Depth: 0, Err: err}
 	}
 	// The endpoint certificate binds the key to the vehicle identifier and
-	// the vehicle public key (PROTOCOL.md §10.2, APSG).
+	// the vehicle public key (docs/protocol.md §10.2, APSG).
 	if !ep.VehicleID.Equal(vehicle) || !ep.VehiclePublicKey.Equal(vehicleKey) {
 		return nil, &ChainError{Reason: ErrWrongVehicle, Depth: 0}
 	}
@@ -224,7 +224,7 @@ func (c *Config) verify(der [][]byte, p *chainProfile) (*verifiedChain, error) {
 		if parsed.SignatureAlgorithm != x509.ECDSAWithSHA256 || !isP256(parsed.PublicKey) {
 			return nil, &ChainError{Reason: ErrWrongAlgorithm, Depth: i}
 		}
-		// Basic constraints and key usage (PROTOCOL.md §10.3): the first
+		// Basic constraints and key usage (docs/protocol.md §10.3): the first
 		// certificate is the leaf, the others are CAs. crypto/x509 would
 		// report a CA without keyCertSign as an unknown authority.
 		if err := checkUsage(parsed, i == 0, false); err != nil {
@@ -367,7 +367,7 @@ func cccExtension(c *x509.Certificate, allowed kindSet) ([]byte, *ChainError) {
 	return val, nil
 }
 
-// checkUsage checks basic constraints and key usage (PROTOCOL.md §10.3): CA
+// checkUsage checks basic constraints and key usage (docs/protocol.md §10.3): CA
 // certificates are CAs with keyCertSign; the leaf is not a CA and has
 // digitalSignature. Roots are trust anchors and are not checked.
 func checkUsage(c *x509.Certificate, leaf, root bool) *ChainError {

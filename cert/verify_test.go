@@ -594,7 +594,7 @@ func TestIssuedProfile(t *testing.T) {
 				t.Errorf("CCC extensions mismatch (-want +got):\n%s", diff)
 			}
 			if len(c.Raw) > 600 {
-				t.Errorf("certificate is %d bytes, want at most 600 (PROTOCOL.md §10.3)", len(c.Raw))
+				t.Errorf("certificate is %d bytes, want at most 600 (docs/protocol.md §10.3)", len(c.Raw))
 			}
 		})
 	}

@@ -11,14 +11,14 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// Instruction bytes the applet dispatches on (PROTOCOL.md §2.3).
+// Instruction bytes the applet dispatches on (docs/protocol.md §2.3).
 const (
 	insSelect   = 0xA4
 	insAuth0    = 0x80
 	insAuth1    = 0x81
 	insExchange = 0xC9
 	insControl  = 0x3C
-	// insCreateRangingKey is CREATE RANGING KEY (Release 3, PROTOCOL.md
+	// insCreateRangingKey is CREATE RANGING KEY (Release 3, docs/protocol.md
 	// §2.3; ranging.go).
 	insCreateRangingKey = 0x71
 )
@@ -121,7 +121,7 @@ func (a *Applet) dispatchDK(dst []byte, cmd *transport.Command) ([]byte, error) 
 }
 
 // auth0 applies the device's policy before any key is used: lost mode, the
-// key's state, express mode and user authentication (DESIGN.md §2).
+// key's state, express mode and user authentication (docs/design.md, "What the system must do" §2).
 func (a *Applet) auth0(dst []byte, cmd *transport.Command) ([]byte, error) {
 	a.current, a.areaSeen = nil, 0
 	vid, err := a.sess.ReadAuth0(cmd)
@@ -178,7 +178,7 @@ func (a *Applet) auth1(dst []byte, cmd *transport.Command) ([]byte, error) {
 		a.current = nil
 		return dst, err
 	}
-	// Kpersistent is replaced after every standard transaction (PROTOCOL.md
+	// Kpersistent is replaced after every standard transaction (docs/protocol.md
 	// §4.5). The new one is staged until the vehicle reports success with
 	// CONTROL FLOW: the vehicle replaces its own only when it verified this
 	// response and the transaction succeeded, so both sides keep the old key
@@ -260,7 +260,7 @@ func (a *Applet) exchange(dst []byte, cmd *transport.Command) ([]byte, error) {
 		}
 		switch {
 		case acknowledgement(op):
-			// The vehicle consumed the statements (PROTOCOL.md §6.4).
+			// The vehicle consumed the statements (docs/protocol.md §6.4).
 			sharing.ClearMailboxArea(mb)
 		case op.Kind == transaction.OpWrite:
 			copy(mb[op.Offset:], op.Data)
@@ -328,7 +328,7 @@ func (k *key) mailbox(m dkey.Mailbox) []byte {
 // controlFlow records the vehicle's verdict and commits the staged
 // Kpersistent of a standard transaction that succeeded, in the secure
 // element, before it answers 9000: the vehicle commits its own copy only
-// when it has this answer. CONTROL FLOW travels in clear (PROTOCOL.md
+// when it has this answer. CONTROL FLOW travels in clear (docs/protocol.md
 // §4.9): a forged "failure" can only make the device keep its old
 // Kpersistent, which costs the next fast transaction a fallback to a
 // standard one; a "key deleted" (00A0) suspends the key instead of

@@ -103,7 +103,7 @@ type KeyConfig struct {
 	VehicleKey *dkey.PublicKey
 	// Slot is the key slot identifier. The zero value derives one: the
 	// first six bytes of SHA-1 over the public key in the Home Key profile
-	// (PROTOCOL.md §10.4), eight random bytes in the CCC profile.
+	// (docs/protocol.md §10.4), eight random bytes in the CCC profile.
 	Slot dkey.KeySlot
 	// Role says whether this is an owner or a friend key; zero means owner.
 	Role dkey.KeyRole
@@ -222,7 +222,7 @@ const (
 
 // Applet is the device side: one Digital Key applet instance hosting every
 // key of the device, for any number of vehicles, as the secure element of a
-// phone or watch does (PROTOCOL.md §1, §4, §5). It answers command APDUs
+// phone or watch does (docs/protocol.md §1, §4, §5). It answers command APDUs
 // (it is a transport.Card), enforces the device's policy (key states, lost
 // mode, express mode and user authentication) and offers the host app a
 // management API.
@@ -530,7 +530,7 @@ func (a *Applet) addLocked(k *key) error {
 // deriveSlot returns a key slot identifier for a new key.
 func (a *Applet) deriveSlot(pub *dkey.PublicKey) (dkey.KeySlot, error) {
 	if a.cfg.Profile == dkey.HomeKey {
-		// Home Key: SHA-1(04‖X‖Y)[0:6] (PROTOCOL.md §4.3, §10.4), verified
+		// Home Key: SHA-1(04‖X‖Y)[0:6] (docs/protocol.md §4.3, §10.4), verified
 		// against a real Apple Watch in the transaction tests.
 		h := sha1.Sum(pub.Bytes())
 		return dkey.NewKeySlot(h[:6])
@@ -734,7 +734,7 @@ func (a *Applet) terminateLocked(k *key) error {
 }
 
 // ReadPrivateMailbox reads n bytes at off of the private mailbox of the key
-// of vehicle, as the device framework may (PROTOCOL.md §5.1). The
+// of vehicle, as the device framework may (docs/protocol.md §5.1). The
 // confidential mailbox has no such method: only the vehicle reads it.
 func (a *Applet) ReadPrivateMailbox(vehicle dkey.VehicleID, off, n int) ([]byte, error) {
 	a.mu.Lock()

@@ -17,7 +17,7 @@ import (
 )
 
 // everyControlFlow is every CONTROL FLOW code the protocol defines
-// (PROTOCOL.md §4.9), and two it does not.
+// (docs/protocol.md §4.9), and two it does not.
 var everyControlFlow = []transaction.ControlFlow{
 	transaction.CFFailure, transaction.CFKeyNotFound, transaction.CFKeyExpired, transaction.CFKeyNotTrusted,
 	transaction.CFInvalidSignature, transaction.CFInvalidChannel, transaction.CFInvalidDataFormat,

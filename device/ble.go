@@ -14,7 +14,7 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// Release 3 over Bluetooth LE (PROTOCOL.md §8): the interface byte of the
+// Release 3 over Bluetooth LE (docs/protocol.md §8): the interface byte of the
 // transactions, remote keyless entry, the BLE keys of owner pairing.
 //
 // The applet takes the methods of package transport/ble's consumer
@@ -24,7 +24,7 @@ import (
 
 // interfaces is the endpoint session of each interface the applet has
 // answered on: the interface byte is bound into the key derivation of
-// every transaction (PROTOCOL.md §4.4), so a transaction runs in the
+// every transaction (docs/protocol.md §4.4), so a transaction runs in the
 // session of its interface. a.sess is the session of the interface in
 // use, cur.
 type interfaces struct {
@@ -36,7 +36,7 @@ type interfaces struct {
 // iface, as ProcessAPDU does for NFC: package transport/ble's Serve calls
 // it with the interface byte of the link (ble.InterfaceBLE, C3, unless
 // configured). The transaction binds iface into its key derivation
-// (PROTOCOL.md §4.4, §11 row 7), so a vehicle that runs the transaction
+// (docs/protocol.md §4.4, §11 row 7), so a vehicle that runs the transaction
 // over the same link with the same byte agrees, and one that binds
 // another byte fails AUTH1 as any wrong key would. Zero means NFC (5E).
 //
@@ -90,7 +90,7 @@ func (a *Applet) useInterfaceLocked(iface byte) bool {
 // SignRKE signs the digest of a remote keyless entry request with the key
 // of vehicle: arbitrary_data = SHA-256(challenge ‖ function ‖ action),
 // which package transport/ble's RKEDevice computes from the vehicle's
-// challenge and the request the user made (PROTOCOL.md §8.6). The applet
+// challenge and the request the user made (docs/protocol.md §8.6). The applet
 // applies the policy of a transaction first: the key is live, lost mode
 // is off, the key is not suspended, and a key without express mode needs
 // a valid user authentication (AuthenticateUser); in power reserve only
@@ -136,7 +136,7 @@ func (a *Applet) putBLEKeysLocked(id KeyID, k *pairing.BLEKeys) error {
 }
 
 // BLEKeys returns Kble_intro and Kble_oob_master, which owner pairing
-// derived with the key of vehicle (PROTOCOL.md §3.3), for the first
+// derived with the key of vehicle (docs/protocol.md §3.3), for the first
 // approach over BLE (package transport/ble's FirstApproach with
 // ble.OwnerKeys(keys)). They stay in the secure element, as durable as
 // the key, and go with it at its termination. The key must be live and

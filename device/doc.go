@@ -1,6 +1,6 @@
 // Package device is the device side of the Digital Key: one applet
 // instance, as in the secure element of a phone or watch, that hosts every
-// key of the device for any number of vehicles (PROTOCOL.md §1, §3 to §7).
+// key of the device for any number of vehicles (docs/protocol.md §1, §3 to §7).
 //
 // An [Applet] answers command APDUs (it is a transport.Card): behind a PC/SC
 // virtual card (transport/vpcd), a BLE link or an in-memory pipe. It takes
@@ -68,14 +68,14 @@
 //
 //   - Directly: [Applet.CreateKey], for test benches and vehicles enrolled
 //     out of band.
-//   - Owner pairing (PROTOCOL.md §3): with Config.Pairing the applet also
+//   - Owner pairing (docs/protocol.md §3): with Config.Pairing the applet also
 //     answers the Digital Key framework's SELECT; [Applet.StartPairing]
 //     takes the pairing password, and a vehicle's pairing run (package
 //     pairing) creates the owner key, certified by the applet's instance CA.
 //     [Applet.Pairing] returns what the run left (vehicle root and chain, key
 //     configuration); the LONG_TERM_SHARED_SECRET stays inside and is erased
 //     when the key is terminated.
-//   - Sharing (PROTOCOL.md §6, package sharing): the Applet is the
+//   - Sharing (docs/protocol.md §6, package sharing): the Applet is the
 //     sharing.KeyCreator of the friend's side. [Applet.CreateSharedKey]
 //     creates a friend key bound to the invitation's vehicle and certifies
 //     it with the instance CA ([InstanceCA], Config.InstanceCA or the
@@ -86,7 +86,7 @@
 //
 // # Home Key
 //
-// Which bytes of AUTH0 tag 4D select the key (PROTOCOL.md §4.2): in the CCC
+// Which bytes of AUTH0 tag 4D select the key (docs/protocol.md §4.2): in the CCC
 // profile all 8 of the vehicle identifier; in the Home Key profile the
 // first 8 of the 16-byte reader identifier, the reader group identifier
 // (SHA-256("key-identifier" ‖ reader private key)[:8], §10.4) that every
@@ -130,7 +130,7 @@
 //
 // # Release 3: BLE and UWB
 //
-// Over Bluetooth LE (PROTOCOL.md §8) package transport/ble's Serve hands
+// Over Bluetooth LE (docs/protocol.md §8) package transport/ble's Serve hands
 // the applet each command with the interface byte of the link
 // ([Applet.ProcessAPDUOn]; ProcessAPDU is NFC's, 5E), and the
 // transaction binds it into its key derivation (§4.4). [Applet.SignRKE]
@@ -167,8 +167,58 @@
 // ephemeral keys, SPAKE2+ scalars and derived slot identifiers; key pairs
 // come from the secure element whatever it is.
 //
+// # Aliro
+//
+// [AliroApplet] is the device side of CSA Aliro 1.0 (docs/protocol.md §13): the
+// expedited applet A000000909ACCE5501 and the step-up applet
+// A000000909ACCE5502 of a wallet, a type of its own beside Applet. It
+// holds one Access Credential per reader group ([AliroApplet.CreateCredential]:
+// a key in the secure element, bound to the group's
+// reader_group_identifier_key, a reader key or a Reader System Issuer CA
+// that certifies the readers), a Kpersistent per reader of the group
+// (reader_group_sub_identifier; up to [MaxAliroReaders], each in the
+// secure element under the credential's ID and the reader's number), a
+// mailbox, and the credential's Access and Revocation Documents
+// ([AliroApplet.ProvisionAccessDocument],
+// [AliroApplet.ProvisionRevocationDocument]: issuer-signed mdoc documents
+// that must bind the credential's key). Each command goes to a
+// transaction.AliroEndpointSession; the applet applies the policy
+// (express mode, [AliroApplet.AuthenticateUser], the reader's "force user
+// authentication"), answers an unknown group with a decoy, answers
+// mailbox EXCHANGEs (reads, writes, sets, atomic sessions), and announces
+// its documents in the signaling bitmap and the signed timestamps. After a
+// standard transaction of a credential with documents, SELECT of the
+// step-up applet opens an mdoc.Device with the transaction's step-up keys;
+// its ENVELOPE serves the documents for the group, and the EXCHANGE that
+// follows, under the same channel, carries the reader's final status.
+// With AliroConfig.Store the credentials, their mailboxes, documents and
+// readers are stored as the Applet's keys are (sealed, versioned, one
+// batch per change), under their own prefix, with a StoredElement of
+// their own.
+//
 // # Where the project chose
 //
+//   - Aliro: the device commits the Kpersistent of a standard transaction
+//     at the reader's first authenticated EXCHANGE (expedited or step-up):
+//     a reader that sends one has derived its copy; the lock (package
+//     vehicle) stores its copy once that EXCHANGE is answered. A
+//     transaction that ends before leaves both with the old one.
+//   - Aliro: the step-up applet answers SELECT with 9000 and no data, only
+//     right after a standard transaction of a credential with documents
+//     (6A82 otherwise: after a fast transaction, for another group, for a
+//     credential without documents), and the applet sets signaling bit 2
+//     (select the step-up AID) whenever it holds a document. Mailbox
+//     requests in the step-up phase are refused (signaling bit 10 is 0 in
+//     Aliro 1.0), and so are update_doc and URSK requests; the EXCHANGE
+//     error codes are AliroErrorNoRight, AliroErrorOutOfBounds,
+//     AliroErrorUnsupported and AliroErrorStorage (the specification
+//     leaves them to the implementation). The applet does not verify its
+//     documents' issuers (only readers know them); it checks they bind the
+//     credential's key. A refusal of its policy at AUTH0 is 6985, as in the
+//     CCC profile; the decoy for an unknown group is the session's.
+//   - Aliro: an atomic session's writes live in memory until the command
+//     that closes it, and are stored with it in one batch; a transaction
+//     that ends first applies none of them.
 //   - One live key per vehicle in an applet (AUTH0 names the vehicle, not the
 //     key); in Home Key one per reader group, that is per home.
 //   - Home Key: the applet accepts the attestation EXCHANGE only in a
@@ -182,7 +232,7 @@
 //     long response with 61xx and GET RESPONSE itself (a
 //     transport.ChainingCard in front of the configuration applet), as
 //     the recorded iPhone does. The Kpersistent of the transaction is
-//     committed at 40A0, a "continue" (PROTOCOL.md §4.9), so the lock's
+//     committed at 40A0, a "continue" (docs/protocol.md §4.9), so the lock's
 //     next tap is fast once it has enrolled the key.
 //   - Home Key: past MaxHomeKeyReaders locks the Kpersistent committed
 //     least recently is forgotten and its number reused (the secure
@@ -193,7 +243,7 @@
 //     a provisioned document's issuer or validity (only the locks know
 //     the issuers, and the secure element has no clock); it checks that
 //     the document binds the key.
-//   - CONTROL FLOW travels in clear (PROTOCOL.md §4.9), so a relay can
+//   - CONTROL FLOW travels in clear (docs/protocol.md §4.9), so a relay can
 //     rewrite the code of a genuine transaction. On "key deleted" (00A0),
 //     and only after the vehicle authenticated itself with AUTH1 in the same
 //     transaction, the applet suspends the key and flags it
@@ -214,7 +264,7 @@
 //     since AUTH1; otherwise it answers 6985 and keeps the area, and the
 //     vehicle applies the statements again at the next transaction, to no
 //     effect. The choice of an EXCHANGE write (over a MAC on the CONTROL
-//     FLOW) keeps the commands and the secure channel of PROTOCOL.md §4.8
+//     FLOW) keeps the commands and the secure channel of docs/protocol.md §4.8
 //     unchanged; no public source says how the CCC applet clears the area.
 //   - A shared key is suspended, KeyInfo.AwaitingImport set, from
 //     CreateSharedKey until ImportSharedKey: the vehicle admits a friend key
@@ -257,7 +307,7 @@
 //   - Power reserve: only keys the owner marked, with express mode on; the
 //     host's clock is never read in the mode.
 //   - The interface byte over BLE is C3 (Aliro's) unless the link says
-//     otherwise (PROTOCOL.md §11 row 7). One transaction runs at a time:
+//     otherwise (docs/protocol.md §11 row 7). One transaction runs at a time:
 //     a command from another interface than the previous one ends the
 //     transaction in progress, as a phone leaving the field does.
 //   - RKE: SignRKE applies the policy of a transaction (lost mode, key

@@ -18,7 +18,7 @@ import (
 // HomeKeyGroupLen is the length of the Home Key reader group identifier:
 // the first 8 bytes of the 16-byte reader identifier of AUTH0 tag 4D,
 // SHA-256("key-identifier" ‖ reader private key)[:8], shared by the locks
-// of one home (PROTOCOL.md §4.2, §10.4).
+// of one home (docs/protocol.md §4.2, §10.4).
 const HomeKeyGroupLen = 8
 
 // MaxHomeKeyReaders is the most locks of one home whose Kpersistent a key
@@ -183,7 +183,7 @@ func (a *Applet) resetHomeKeyLocked() {
 // credentialLocked returns the credential key k transacts with at the
 // reader vid: its own in the CCC profile; in Home Key a copy with the
 // Kpersistent of the lock vid names (its last 8 bytes), or none, since
-// the fast cryptogram binds the whole reader identifier (PROTOCOL.md
+// the fast cryptogram binds the whole reader identifier (docs/protocol.md
 // §4.5). It starts the transaction's Home Key state afresh. a.mu is held.
 func (a *Applet) credentialLocked(k *key, vid dkey.VehicleID) *transaction.Credential {
 	if a.cfg.Profile != dkey.HomeKey {
@@ -249,7 +249,7 @@ func (a *Applet) commitPersistentLocked(k *key, pending *transaction.PersistentK
 }
 
 // attestationExchangeLocked answers the Home Key attestation EXCHANGE,
-// whose verified plaintext is 00 8E 22 C0 20 <secret> (PROTOCOL.md §4.8):
+// whose verified plaintext is 00 8E 22 C0 20 <secret> (docs/protocol.md §4.8):
 // the applet keeps the secret for the configuration applet and answers
 // with the R-MAC alone, as the recorded iPhone does. It is accepted only
 // in a standard transaction, after the vehicle's AUTH1 signature
@@ -284,7 +284,7 @@ func (a *Applet) takeSecretLocked() (mdoc.Secret, bool) {
 
 // armLocked arms the configuration applet after CONTROL FLOW cf ended a
 // transaction of k: cf is 40A0 ("switch to the configuration applet for
-// attestation exchange", PROTOCOL.md §4.9), the transaction was standard
+// attestation exchange", docs/protocol.md §4.9), the transaction was standard
 // and handed over a secret. Anything else disarms it. a.mu is held.
 func (a *Applet) armLocked(k *key, cf transaction.ControlFlow, standard bool, secret *mdoc.Secret, ok bool) {
 	if a.hk.armed != nil {

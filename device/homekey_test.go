@@ -36,7 +36,7 @@ func newHome(t testing.TB, seed byte) *home {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// PROTOCOL.md §10.4: the group is SHA-256("key-identifier" ‖ sk)[:8].
+	// docs/protocol.md §10.4: the group is SHA-256("key-identifier" ‖ sk)[:8].
 	sum := sha256.Sum256(append([]byte("key-identifier"), scalar...))
 	g, _ := dkey.NewVehicleID(sum[:HomeKeyGroupLen])
 	iss, err := mdoc.NewEd25519Issuer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed ^ 0xFF}, ed25519.SeedSize)))

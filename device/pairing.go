@@ -13,7 +13,7 @@ import (
 )
 
 // PairingInfo is what owner pairing left for one vehicle besides the key
-// itself (PROTOCOL.md §3.7): the vehicle's trust anchor and chain, which
+// itself (docs/protocol.md §3.7): the vehicle's trust anchor and chain, which
 // sharing uses to check later vehicle chains, the endpoint chain and the
 // key configuration, whose mailbox mapping tells the host app where the
 // attestation area is.
@@ -35,7 +35,7 @@ type PairingInfo struct {
 // choice).
 const maxPairingRequests = 3
 
-// insSpakeRequest is the INS of SPAKE2+ REQUEST (PROTOCOL.md §3.2).
+// insSpakeRequest is the INS of SPAKE2+ REQUEST (docs/protocol.md §3.2).
 const insSpakeRequest = 0x30
 
 // pairingOffered reports whether the framework answers SELECT: pairing is

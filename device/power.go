@@ -7,7 +7,7 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 )
 
-// Power reserve (PROTOCOL.md §1, DESIGN.md: "works from the applet alone"):
+// Power reserve (docs/protocol.md §1, docs/design.md: "works from the applet alone"):
 // the phone is out of battery, its operating system is off, and the
 // secure element, powered by the reader's field, still answers. The host
 // app cannot be called, and its clock cannot be read.

@@ -15,7 +15,7 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// Ranging keys (Release 3, PROTOCOL.md §2.3, §2.4, §8.5): the URSK that a
+// Ranging keys (Release 3, docs/protocol.md §2.3, §2.4, §8.5): the URSK that a
 // standard transaction derives, kept in the secure element under the UWB
 // session ID when the vehicle asks for it with CREATE RANGING KEY, for the
 // ranging setup (package ranging) and the UWB chip.
@@ -42,7 +42,7 @@ const (
 )
 
 // maxRangingData bounds the optional arbitrary_data of CREATE RANGING KEY
-// (PROTOCOL.md §2.3: at most 127 bytes).
+// (docs/protocol.md §2.3: at most 127 bytes).
 const maxRangingData = 127
 
 // RangingKeyInfo describes a ranging key the applet holds, as the host
@@ -82,7 +82,7 @@ func (r *rangingState) takeStaged() stagedURSK {
 
 var _ ranging.KeyStore = (*Applet)(nil)
 
-// createRangingKey answers CREATE RANGING KEY (80 71 00 00, PROTOCOL.md
+// createRangingKey answers CREATE RANGING KEY (80 71 00 00, docs/protocol.md
 // §2.3): the vehicle asks the applet to keep the URSK of the standard
 // transaction in progress, under the UWB session ID, the last four bytes
 // of the transaction identifier (§8.4). The applet stages it and stores
@@ -93,7 +93,7 @@ var _ ranging.KeyStore = (*Applet)(nil)
 // Refusals: 6985 outside an authenticated standard transaction of the CCC
 // profile (a fast transaction or Home Key derive no URSK) and in power
 // reserve (the applet cannot read the host's clock for the URSK's
-// lifetime); 6484 when every slot holds a live URSK (PROTOCOL.md §2.4);
+// lifetime); 6484 when every slot holds a live URSK (docs/protocol.md §2.4);
 // 6B00 for P1-P2 other than 00 00; 6700 for more than 127 bytes of data.
 //
 // The command carries an optional arbitrary_data of up to 127 bytes whose

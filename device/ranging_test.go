@@ -113,7 +113,7 @@ func (b *r3Bench) session(t *testing.T) ranging.SessionID {
 
 var createRangingKey = transport.Command{CLA: 0x80, INS: 0x71}
 
-// TestCreateRangingKey checks the applet's CREATE RANGING KEY (PROTOCOL.md
+// TestCreateRangingKey checks the applet's CREATE RANGING KEY (docs/protocol.md
 // §2.3, §2.4): accepted after the AUTH1 of a standard CCC transaction,
 // with up to 127 bytes of data; the URSK kept under the session ID only
 // once CONTROL FLOW reports success; and the refusals.

@@ -22,21 +22,21 @@ type SecretKind uint8
 const (
 	// SecretPersistent is the key's Kpersistent (transaction.
 	// PersistentKeySize bytes): the secret of its fast transactions,
-	// replaced after every standard transaction (PROTOCOL.md §4.5). A
+	// replaced after every standard transaction (docs/protocol.md §4.5). A
 	// Home Key key holds one per lock, named by SecretID.Session.
 	SecretPersistent SecretKind = 1
 	// SecretPairing is the LONG_TERM_SHARED_SECRET of a key from owner
-	// pairing (pairing.LongTermSecretSize bytes, PROTOCOL.md §3.3).
+	// pairing (pairing.LongTermSecretSize bytes, docs/protocol.md §3.3).
 	SecretPairing SecretKind = 2
 	// SecretRanging is the UWB ranging key URSK (transaction.
 	// RangingKeySize bytes) of one UWB session of the key, named by
-	// SecretID.Session, the UWB session ID (PROTOCOL.md §8.5): a key may
+	// SecretID.Session, the UWB session ID (docs/protocol.md §8.5): a key may
 	// hold one per session, and the ranging setup stores and deletes them
 	// one by one.
 	SecretRanging SecretKind = 3
 	// SecretBLE is Kble_intro ‖ Kble_oob_master (2 × pairing.BLEKeySize
 	// bytes) of a key from owner pairing: the keys of the first approach
-	// over BLE (PROTOCOL.md §3.3, §8.1).
+	// over BLE (docs/protocol.md §3.3, §8.1).
 	SecretBLE SecretKind = 4
 )
 

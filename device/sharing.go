@@ -18,7 +18,7 @@ import (
 )
 
 // InstanceCA is the applet instance's certificate authority [E]
-// (PROTOCOL.md §10.1): it certifies every endpoint key the applet creates,
+// (docs/protocol.md §10.1): it certifies every endpoint key the applet creates,
 // at owner pairing and for shared keys. Its key is typically in the secure
 // element.
 type InstanceCA struct {
@@ -74,7 +74,7 @@ func (a *Applet) DeviceID() (sharing.DeviceID, bool) {
 var _ sharing.KeyCreator = (*Applet)(nil)
 
 // CreateSharedKey creates the key a friend's invitation asks for
-// (PROTOCOL.md §6.1 step 3): a new friend key for req.Vehicle in the secure
+// (docs/protocol.md §6.1 step 3): a new friend key for req.Vehicle in the secure
 // element, in slot req.Slot when the owner assigned one, with req.Mailboxes,
 // and its endpoint certificate issued by the applet's instance CA, which
 // binds the vehicle and lists req.Owner as the key that will attest it.
@@ -317,7 +317,7 @@ func (s *keySigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) 
 
 // TerminateAttested deletes the key of vehicle for good, as Terminate does,
 // and returns the termination attestation the key signed of itself just
-// before the secure element destroyed it (PROTOCOL.md §7), in one step
+// before the secure element destroyed it (docs/protocol.md §7), in one step
 // under the applet's lock. The host app sends it to the vehicle through the
 // automaker's server (sharing.KeyCommand) or the owner's device; the
 // vehicle then removes the key for good. When the signature fails the key

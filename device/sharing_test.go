@@ -191,7 +191,7 @@ func TestCreateSharedKey(t *testing.T) {
 	if ck.Slot != assigned || len(ck.Chain) != 2 || !bytes.Equal(ck.Chain[1], s.ca.Raw) {
 		t.Fatalf("CreateSharedKey = slot %v, %d certificates", ck.Slot, len(ck.Chain))
 	}
-	// The chain is what the owner verifies (PROTOCOL.md §6.1 step 4).
+	// The chain is what the owner verifies (docs/protocol.md §6.1 step 4).
 	ep, err := (&cert.Config{DeviceRoots: s.roots, Time: func() time.Time { return shareNow }}).VerifyEndpoint(ck.Chain, s.vid, s.vkey.PublicKey())
 	if err != nil {
 		t.Fatalf("VerifyEndpoint: %v", err)

@@ -6,7 +6,7 @@ import (
 )
 
 // Action is what a transaction is for: the transaction code sent as P2 of
-// AUTH0 (PROTOCOL.md §2.5). Both sides bind it into the key derivation.
+// AUTH0 (docs/protocol.md §2.5). Both sides bind it into the key derivation.
 type Action uint8
 
 // Transaction codes (AUTH0 P2).
@@ -36,7 +36,7 @@ func (a Action) StartsDrive() bool { return a == ActionEngineStart || a == Actio
 // Entitlement returns the entitlement a key needs for a, or 0 for the
 // generic authentications (other, user authentication), which any key with
 // at least one entitlement may run. The mapping is the project's
-// (PROTOCOL.md §2.5 lists the codes, §9 the entitlement classes): the owner
+// (docs/protocol.md §2.5 lists the codes, §9 the entitlement classes): the owner
 // pairing transactions need EntitleManage, which only the owner key holds;
 // UWB ranging and the first approach serve passive entry and need
 // EntitleUnlock; an unknown code needs every entitlement, so no key runs it.
@@ -85,7 +85,7 @@ func (a Action) String() string {
 
 // Entitlements is the set of things a key may do. The public sources name the
 // entitlement classes that users see ("Unlock & Drive", "Access only",
-// "Restricted driving", PROTOCOL.md §9) but not their encoding; the bit
+// "Restricted driving", docs/protocol.md §9) but not their encoding; the bit
 // assignment below is the project's and is what key attestations carry.
 type Entitlements uint32
 
@@ -134,7 +134,7 @@ func (e Entitlements) String() string {
 
 // AccessProfile is what a key may do and within which limits. The vehicle
 // enforces it; the device only carries it (in the key attestation of a shared
-// key). The encoding of the limits is the project's choice (PROTOCOL.md §9
+// key). The encoding of the limits is the project's choice (docs/protocol.md §9
 // names "Restricted driving" without an encoding).
 type AccessProfile struct {
 	// Entitlements the key holds.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Aliro identifiers (PROTOCOL.md §13; CSA Aliro 1.0, section 6.2 and Table
+// Aliro identifiers (docs/protocol.md §13; CSA Aliro 1.0, section 6.2 and Table
 // 8-4, confidence S: the published specification).
 const (
 	// ReaderGroupIDLen is the length of an Aliro reader_group_identifier.
@@ -83,7 +83,7 @@ func (r ReaderID) String() string { return r.Group.String() + "-" + r.SubGroup.S
 // assigned instead (CCC):
 //
 //   - Home Key: the first 6 bytes of SHA-1 over the uncompressed key
-//     04‖X‖Y (PROTOCOL.md §4.3; I+, verified against real Apple devices);
+//     04‖X‖Y (docs/protocol.md §4.3; I+, verified against real Apple devices);
 //   - Aliro: the first 8 bytes of the same hash, the RFC 5280 method 1 key
 //     identifier of the Access Credential public key (Aliro 1.0 section
 //     8.3.3.4.2, S).
@@ -104,7 +104,7 @@ func (p Profile) DerivedKeySlot(pub *PublicKey) (KeySlot, bool) {
 }
 
 // TCI is the three-byte terminal type and capability indicator of an
-// Enhanced Contactless Polling frame (PROTOCOL.md §2.6), by which a phone
+// Enhanced Contactless Polling frame (docs/protocol.md §2.6), by which a phone
 // decides which pass to present without user interaction (express mode).
 type TCI [3]byte
 
@@ -112,7 +112,7 @@ type TCI [3]byte
 func (t TCI) String() string { return hexString(t[:]) }
 
 // ECPTCI returns the TCI an express-mode reader of profile p polls with, and
-// false for CCC, whose TCI is brand-specific and not public (PROTOCOL.md
+// false for CCC, whose TCI is brand-specific and not public (docs/protocol.md
 // §2.6): 02 11 00 for Home Key (I+ [AHK]) and 20 42 20 for Aliro, the value
 // Matter-based Aliro locks use (I [ALIRO] README "Enhanced Contactless
 // Polling"; Aliro 1.0 itself does not define ECP). A pass holding both a

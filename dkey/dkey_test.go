@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 )
@@ -549,5 +550,23 @@ func BenchmarkVerify(b *testing.B) {
 		if err := k.PublicKey().Verify(msg, &sig); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestPublicKeyString(t *testing.T) {
+	k, err := NewSoftwareKey(bytes.Repeat([]byte{1}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.PublicKey()
+	if got, want := pub.String(), hex.EncodeToString(pub.Bytes()); got != want || len(got) != 130 || got[:2] != "04" {
+		t.Errorf("PublicKey.String() = %q, want %q (65 bytes, 04 first)", got, want)
+	}
+	if got := fmt.Sprint(pub); got != pub.String() {
+		t.Errorf("fmt.Sprint(pub) = %q, want %q", got, pub.String())
+	}
+	var none *PublicKey
+	if got := none.String(); got != "<nil>" {
+		t.Errorf("(*PublicKey)(nil).String() = %q, want <nil>", got)
 	}
 }

@@ -14,9 +14,9 @@
 // derivative uses 16 (an 8-byte reader group identifier followed by an 8-byte
 // reader identifier). A [KeySlot] identifies one endpoint key (AUTH1 tag 4E):
 // 8 bytes in CCC, 6 in Home Key; the type accepts 1 to 8 bytes because the
-// public sources disagree (PROTOCOL.md §11 item 11).
+// public sources disagree (docs/protocol.md §11 item 11).
 //
-// Aliro (PROTOCOL.md §13) names its reader with a 32-byte [ReaderID]: a
+// Aliro (docs/protocol.md §13) names its reader with a 32-byte [ReaderID]: a
 // 16-byte [ReaderGroupID], by which the device finds its credential, and a
 // 16-byte [ReaderSubGroupID], by which it finds Kpersistent (CSA Aliro 1.0
 // section 6.2). [Profile.DerivedKeySlot] gives the key slot Home Key and

@@ -63,7 +63,7 @@ func (v VehicleID) String() string { return hexString(v.b[:v.n]) }
 // endpoint returns in AUTH1 (tag 4E) and that the endpoint certificate carries
 // as initial_key_slot. CCC uses 8 bytes and Home Key 6 (the first six bytes of
 // SHA-1 over the endpoint public key); any length from 1 to 8 is accepted,
-// because the public sources disagree (PROTOCOL.md §11 item 11).
+// because the public sources disagree (docs/protocol.md §11 item 11).
 //
 // The zero value is the empty identifier. KeySlot values are comparable with ==.
 type KeySlot struct {

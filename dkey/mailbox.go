@@ -4,7 +4,7 @@ import "fmt"
 
 // MaxMailboxSize is the largest mailbox the endpoint certificate can declare
 // (confidential_mailbox_size and private_mailbox_size are INTEGER (1..65535),
-// PROTOCOL.md §10.2).
+// docs/protocol.md §10.2).
 const MaxMailboxSize = 65535
 
 // MaxAuth1Subset bounds the mailbox subsets that the AUTH1 response carries
@@ -12,7 +12,7 @@ const MaxMailboxSize = 65535
 // room to spare. The bound is the project's choice.
 const MaxAuth1Subset = 1024
 
-// Mailbox names one of the two mailboxes of a key (PROTOCOL.md §5).
+// Mailbox names one of the two mailboxes of a key (docs/protocol.md §5).
 type Mailbox uint8
 
 // Mailboxes.
@@ -47,7 +47,7 @@ func (r MailboxRange) End() int { return int(r.Offset) + int(r.Length) }
 // MailboxConfig is the mailbox configuration of one key: the sizes of its two
 // mailboxes and the subsets the endpoint returns in the AUTH1 response
 // (confidential subset in tag 4A, private subset in tag 4B). The vehicle
-// writes it at pairing (PROTOCOL.md §5.4); the endpoint certificate carries
+// writes it at pairing (docs/protocol.md §5.4); the endpoint certificate carries
 // the sizes.
 type MailboxConfig struct {
 	PrivateSize      uint16

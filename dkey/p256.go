@@ -9,13 +9,14 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/asn1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 )
 
-// Sizes of the P-256 encodings on the wire (PROTOCOL.md §0).
+// Sizes of the P-256 encodings on the wire (docs/protocol.md §0).
 const (
 	// PublicKeySize is the size of an uncompressed SEC 1 point, 04‖X‖Y.
 	PublicKeySize = 65
@@ -76,6 +77,15 @@ func (k *PublicKey) Bytes() []byte { return append([]byte(nil), k.raw[:]...) }
 
 // Append appends the 65-byte encoding to dst.
 func (k *PublicKey) Append(dst []byte) []byte { return append(dst, k.raw[:]...) }
+
+// String returns the key as the hexadecimal of its 65-byte uncompressed
+// point, 04‖X‖Y, as it travels on the wire; a nil key prints "<nil>".
+func (k *PublicKey) String() string {
+	if k == nil {
+		return "<nil>"
+	}
+	return hex.EncodeToString(k.raw[:])
+}
 
 // X returns the 32-byte big-endian X coordinate, which the key derivation
 // and the signed data use.

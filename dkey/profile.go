@@ -9,7 +9,7 @@ import (
 // so that the constants below cannot be modified.
 type AID string
 
-// Application identifiers of the applets the SDK selects (PROTOCOL.md §2.1).
+// Application identifiers of the applets the SDK selects (docs/protocol.md §2.1).
 const (
 	// AIDDigitalKey is the CCC Digital Key applet ("CCCDKAv1"): transactions
 	// (AUTH0, AUTH1, EXCHANGE, CONTROL FLOW).
@@ -18,7 +18,7 @@ const (
 	// pairing (SPAKE2+, WRITE DATA, GET DATA, OP CONTROL FLOW).
 	AIDFramework AID = "\xA0\x00\x00\x08\x09" + "CCCDKFv1"
 	// AIDHomeKey is the instance AID of Apple's Home Key primary applet, as
-	// real Home Key readers select it (PROTOCOL.md §2.1; recorded iPhone
+	// real Home Key readers select it (docs/protocol.md §2.1; recorded iPhone
 	// traces in internal/testvec). Its first seven bytes, A0000008580101,
 	// are the applet's short AID.
 	AIDHomeKey AID = "\xA0\x00\x00\x08\x58\x01\x01\x01\x00\x00\x00\x01"
@@ -55,8 +55,8 @@ func (a AID) String() string {
 func (a AID) Equal(b []byte) bool { return string(b) == string(a) }
 
 // Profile selects the wire details that differ between the CCC Digital Key
-// applet, Apple's Home Key derivative (PROTOCOL.md §4) and CSA Aliro
-// (PROTOCOL.md §13). The zero value is [CCC].
+// applet, Apple's Home Key derivative (docs/protocol.md §4) and CSA Aliro
+// (docs/protocol.md §13). The zero value is [CCC].
 type Profile uint8
 
 const (
@@ -69,7 +69,7 @@ const (
 	// verified against real iPhones.
 	HomeKey
 	// Aliro is the Connectivity Standards Alliance's access-credential
-	// protocol, version 1.0 (PROTOCOL.md §13): the same command skeleton with
+	// protocol, version 1.0 (docs/protocol.md §13): the same command skeleton with
 	// a 32-byte reader identifier, a SELECT answered with an FCI template,
 	// AES-256-GCM secure messaging, 8-byte key slots and a step-up applet. Its
 	// transactions run through package transaction's Aliro types, not
@@ -140,7 +140,7 @@ func (p Profile) Versions() VersionList {
 // profile p speaks by default, highest first: 1.0 for CCC, 2.0 alone for
 // Home Key, 1.0 alone for Aliro.
 //
-// Home Key 1.0 is left out on purpose (the project's choice, PROTOCOL.md
+// Home Key 1.0 is left out on purpose (the project's choice, docs/protocol.md
 // §4.4): the endpoint's version list enters the key derivation at 2.0 only,
 // so the SELECT response that carries it is authenticated at 2.0 and not at
 // 1.0. A reader that also spoke 1.0 would settle for it when a relay strips

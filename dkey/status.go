@@ -14,7 +14,7 @@ import "strconv"
 //   - any other target matches only itself.
 type StatusWord uint16
 
-// Status words the Digital Key protocol uses (PROTOCOL.md §2.4) and the ISO
+// Status words the Digital Key protocol uses (docs/protocol.md §2.4) and the ISO
 // 7816-4 ones the transport layer handles.
 const (
 	SWSuccess StatusWord = 0x9000 // normal processing

@@ -47,7 +47,7 @@
 //   - ECDH: a PEM key can also agree keys ([Key.KeyExchanger]); a PKCS#11
 //     key cannot through this library (it exposes signing and RSA
 //     decryption only) and returns [ErrNoKeyExchange]. The vehicle's
-//     long-term key only signs (PROTOCOL.md §4.3), so a vehicle works with
+//     long-term key only signs (docs/protocol.md §4.3), so a vehicle works with
 //     either.
 //   - Create writes a softkms key as an unencrypted PKCS#8 PEM file, mode
 //     0600, and never overwrites a file; it generates a PKCS#11 key in the

@@ -171,6 +171,9 @@ func (d *Device) ProcessAPDU(dst, command []byte) []byte {
 	if handover {
 		return d.handleHandover(dst, v)
 	}
+	if d.exchanges >= MaxExchanges {
+		return d.fail(dst, dkey.SWConditionsNotSatisfied, &UnexpectedMessageError{Want: "no more than MaxExchanges requests", Got: "another ENVELOPE"})
+	}
 	return d.handleSession(dst, v)
 }
 
@@ -257,10 +260,52 @@ func (d *Device) handleSession(dst, b []byte) []byte {
 	if err != nil {
 		return d.fail(dst, dkey.SWNoPreciseDiagnosis, err)
 	}
-	if d.exchanges++; d.exchanges == MaxExchanges {
+	if d.exchanges++; d.exchanges == MaxExchanges && d.dialect != Aliro {
+		// An Aliro session stays open for the EXCHANGE that ends the
+		// step-up phase (OpenMessage); a further ENVELOPE is refused.
 		d.Close()
 	}
 	return transport.AppendResponse(dst, tlv.AppendTLV(nil, tagEnvelopeData, data), dkey.SWSuccess)
+}
+
+// OpenMessage appends the plaintext of the reader's next message on the
+// session's channel after the ENVELOPE exchanges: the EXCHANGE commands
+// that end an Aliro step-up phase (package transaction,
+// AliroEndpointSession.OpenStepUpExchange), under SKReader with the
+// message counter after the ENVELOPE's. It works in the Aliro dialect once
+// a request was answered, until the session ends. A message that does not
+// open returns ErrDecrypt and ends the session.
+func (d *Device) OpenMessage(dst, ciphertext []byte) ([]byte, error) {
+	if err := d.messageReady(); err != nil {
+		return dst, err
+	}
+	out, err := d.ch.open(ivReader, dst, ciphertext)
+	if err != nil {
+		d.err = err
+		d.Close()
+	}
+	return out, err
+}
+
+// SealMessage appends the device's next message on the session's channel
+// (the responses to OpenMessage's commands), under SKDevice.
+func (d *Device) SealMessage(dst, plaintext []byte) ([]byte, error) {
+	if err := d.messageReady(); err != nil {
+		return dst, err
+	}
+	out, err := d.ch.seal(ivDevice, dst, plaintext)
+	if err != nil {
+		d.err = err
+		d.Close()
+	}
+	return out, err
+}
+
+func (d *Device) messageReady() error {
+	if d.closed || d.ch == nil || d.dialect != Aliro || d.exchanges == 0 {
+		return &UnexpectedMessageError{Want: "a step-up message after an answered request", Got: "a message without a channel"}
+	}
+	return nil
 }
 
 // status ends the session with a SessionData carrying st, in clear.

@@ -16,13 +16,13 @@ type Dialect uint8
 
 const (
 	// HomeKey is Apple's Home Key attestation exchange on the configuration
-	// applet A0000008580102 (PROTOCOL.md §2.1, §2.3): an NFC negotiated
+	// applet A0000008580102 (docs/protocol.md §2.1, §2.3): an NFC negotiated
 	// handover (ENVELOPE P2 01), then one ENVELOPE (P2 00) carrying the
 	// encrypted DeviceRequest. 18013-5 text keys, Ed25519 issuer, AES-128-GCM
 	// with keys from the EXCHANGE secret and the session transcript.
 	HomeKey Dialect = iota + 1
 	// Aliro is the step-up phase of CSA Aliro on applet A000000909ACCE5502
-	// (PROTOCOL.md §13): one ENVELOPE carrying the encrypted DeviceRequest
+	// (docs/protocol.md §13): one ENVELOPE carrying the encrypted DeviceRequest
 	// for access ("aliro-a") and revocation ("aliro-r") documents. Map keys
 	// are the decimal digits of the 18013-5 fields as text strings, the issuer
 	// signs with ES256, and AES-256-GCM runs with keys derived from the

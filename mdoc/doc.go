@@ -1,6 +1,6 @@
 // Package mdoc implements the ISO/IEC 18013-5-style exchange that two
 // profiles run over a second applet after a transaction: the Home Key
-// attestation flow (PROTOCOL.md §2.1, §2.3, §4.8, §4.9) and the Aliro
+// attestation flow (docs/protocol.md §2.1, §2.3, §4.8, §4.9) and the Aliro
 // step-up phase that delivers access and revocation documents (§13). Both
 // roles, sans I/O: the reader side builds ENVELOPE commands and reads their
 // responses, the device side answers them as a transport.Card.
@@ -61,7 +61,15 @@
 //   - Roles: [NewHomeKeyReader] → [HandoverReader] → [RequestReader]
 //     ([NewStepUpReader] for Aliro); [NewHomeKeyDevice] and
 //     [NewStepUpDevice] → [Device]; thin drivers [ReadHomeKey] and
-//     [ReadStepUp] over a transport.Client.
+//     [ReadStepUp] over a transport.Client. After an Aliro request both
+//     sides keep the channel for the EXCHANGE that ends the step-up phase
+//     ([RequestReader.SealMessage], [Device.OpenMessage] and their
+//     twins; package transaction frames that EXCHANGE).
+//   - Aliro document content: [AccessData] (rules, schedules, reader
+//     rules, extensions) with [AccessData.Allows], the schedule check of a
+//     reader, and [RevocationData], in aliro_access.go and
+//     aliro_revocation.go with their sources and the variants of the
+//     public material.
 //
 // # Sources
 //
@@ -138,6 +146,12 @@
 //   - The test issuer gives elements sequential digest IDs and 16-byte
 //     salts, and Home Key's credential_id is a byte string the issuer
 //     chooses.
+//   - Aliro access data: only the daily and weekly recurrence patterns are
+//     evaluated (the others parse, and count as out of range for allowing
+//     and in range for denying); an occurrence lasts at most 31 days;
+//     every access extension is taken as critical; a revocation entry's key
+//     hash is SHA-256 of the 65-byte key (aliro_access.go,
+//     aliro_revocation.go).
 //   - Decoding is strict: definite lengths and shortest heads only, no
 //     unknown or duplicate keys, no unassigned simple values, tdate only as
 //     "YYYY-MM-DDTHH:MM:SSZ", every size within limits.go. Map key order is

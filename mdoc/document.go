@@ -87,6 +87,15 @@ func (doc *Document) IssuerID() IssuerID { return doc.auth.kid }
 // not verified: use [Document.Verify] before trusting it.
 func (doc *Document) DeviceKey() *dkey.PublicKey { return doc.mso.deviceKey }
 
+// ValidityInfo returns the validity information the mobile security object
+// names: when it was signed and the window of its validity. It is not
+// verified: use [Document.Verify] before trusting it. A device uses the
+// signed time as its document's timestamp (Aliro's
+// credential_signed_timestamp and revocation_signed_timestamp).
+func (doc *Document) ValidityInfo() (signed, validFrom, validUntil time.Time) {
+	return doc.mso.signed, doc.mso.validFrom, doc.mso.validUntil
+}
+
 // ParseDocument parses a Document in dialect d: the map {docType,
 // issuerSigned} of a DeviceResponse's documents array.
 func ParseDocument(d Dialect, b []byte) (*Document, error) {

@@ -7,7 +7,7 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// selectCommand returns SELECT by DF name of aid, Le 00 (PROTOCOL.md §2.2).
+// selectCommand returns SELECT by DF name of aid, Le 00 (docs/protocol.md §2.2).
 func selectCommand(d Dialect) transport.Command {
 	return transport.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, Data: []byte(d.AID()), Ne: transport.MaxShortNe}
 }

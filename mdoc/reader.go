@@ -9,7 +9,7 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// ENVELOPE (ISO/IEC 7816-4 §11.7.2 as Home Key and Aliro use it, PROTOCOL.md
+// ENVELOPE (ISO/IEC 7816-4 §11.7.2 as Home Key and Aliro use it, docs/protocol.md
 // §2.3): CLA 00, INS C3, P1 00, P2 01 for the NDEF handover and 00 for
 // SessionData, the data in BER-TLV tag 53, Le 00.
 const (
@@ -216,7 +216,14 @@ func (r *RequestReader) Handle(resp transport.Response) (*DeviceResponse, error)
 		return nil, &UnexpectedMessageError{Want: "a new RequestReader", Got: "a second response"}
 	}
 	r.used = true
-	defer r.close()
+	ok := false
+	defer func() {
+		// An Aliro step-up phase goes on under the same channel (the
+		// EXCHANGE that ends it, SealMessage); anything else ends here.
+		if !ok || r.dialect != Aliro {
+			r.close()
+		}
+	}()
 	if err := resp.SW.Err(); err != nil {
 		return nil, fmt.Errorf("mdoc: ENVELOPE: %w", err)
 	}
@@ -263,9 +270,43 @@ func (r *RequestReader) Handle(resp transport.Response) (*DeviceResponse, error)
 			return nil, fmt.Errorf("%w: %q or some of its elements not requested", ErrDocTypeMismatch, doc.docType)
 		}
 	}
+	ok = true
 	return dr, nil
 }
 
 func (r *RequestReader) close() {
 	r.ch = nil // the AEADs hold the expanded keys; drop them
 }
+
+// SealMessage appends the reader's next message on the session's channel:
+// the EXCHANGE commands that end an Aliro step-up phase after the
+// ENVELOPE (package transaction, AliroReaderSession.StepUpExchange), under
+// SKReader with the message counter after the ENVELOPE's. It works after
+// a successful Handle in the Aliro dialect, until Close or a failure.
+func (r *RequestReader) SealMessage(dst, plaintext []byte) ([]byte, error) {
+	if r.ch == nil || !r.used {
+		return dst, &UnexpectedMessageError{Want: "a step-up message after the DeviceResponse", Got: "a message without a channel"}
+	}
+	out, err := r.ch.seal(ivReader, dst, plaintext)
+	if err != nil {
+		r.close()
+	}
+	return out, err
+}
+
+// OpenMessage appends the plaintext of the device's next message on the
+// session's channel (the responses to SealMessage's commands). A message
+// that does not open returns ErrDecrypt and ends the channel.
+func (r *RequestReader) OpenMessage(dst, ciphertext []byte) ([]byte, error) {
+	if r.ch == nil || !r.used {
+		return dst, &UnexpectedMessageError{Want: "a step-up message after the DeviceResponse", Got: "a message without a channel"}
+	}
+	out, err := r.ch.open(ivDevice, dst, ciphertext)
+	if err != nil {
+		r.close()
+	}
+	return out, err
+}
+
+// Close ends the session's channel, dropping its keys.
+func (r *RequestReader) Close() { r.close() }

@@ -191,7 +191,7 @@ const SecretSize = 32
 // Secret is the Home Key "attestation exchange common secret": 32 random
 // bytes the reader sends to the device inside the secure channel of a
 // standard transaction (EXCHANGE plaintext 00 8E 22 C0 20 <secret>,
-// PROTOCOL.md §4.8) and the input keying material of the session keys. It
+// docs/protocol.md §4.8) and the input keying material of the session keys. It
 // redacts itself when printed; Zeroize clears it.
 type Secret struct {
 	b [SecretSize]byte

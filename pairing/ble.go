@@ -7,11 +7,11 @@ const BLEKeySize = 16
 
 // systemKeysBLESize is the length of the SystemKeys with the BLE extension:
 // Kenc ‖ Kmac ‖ Krmac ‖ LONG_TERM_SHARED_SECRET ‖ Kble_intro ‖
-// Kble_oob_master (PROTOCOL.md §3.3, S Listing 18-9 via [YKB] and [MERS]).
+// Kble_oob_master (docs/protocol.md §3.3, S Listing 18-9 via [YKB] and [MERS]).
 const systemKeysBLESize = 96
 
 // BLEKeys are the two keys the 96-byte SystemKeys add for Release 3 BLE
-// (PROTOCOL.md §3.3): Kble_intro, bytes 64 to 79, which authenticates the
+// (docs/protocol.md §3.3): Kble_intro, bytes 64 to 79, which authenticates the
 // first approach, and Kble_oob_master, bytes 80 to 95, the master key of the
 // LE Secure Connections OOB pairing of the first approach (§8.1). Both sides
 // of an owner pairing derive them (DeviceResult.BLE, VehicleResult.BLE) and

@@ -11,7 +11,7 @@ import (
 )
 
 // MailboxMapping is the layout of a key's private mailbox that the vehicle
-// writes at pairing (WRITE DATA tag 7F4D, PROTOCOL.md §5.3): where the
+// writes at pairing (WRITE DATA tag 7F4D, docs/protocol.md §5.3): where the
 // signaling bitmap and the key-attestation area are, so that the device
 // framework and later the vehicle find them. The tag meanings are [IOS]'s;
 // the subset carried here, the 2-byte big-endian values and their order are
@@ -62,7 +62,7 @@ func (m MailboxMapping) Validate(privateSize, confidentialSize uint16) error {
 // pairing and the endpoint certificate then certifies: mailbox sizes and the
 // AUTH1 subsets (7F4E tags 4A and 4B), the private-mailbox mapping (7F4D) and
 // the option groups (7F4E tags D7 and D8, which become option_group_1 and
-// option_group_2 of the endpoint certificate; PROTOCOL.md §5.4, §10.2).
+// option_group_2 of the endpoint certificate; docs/protocol.md §5.4, §10.2).
 type KeyConfig struct {
 	Mailboxes    dkey.MailboxConfig
 	Mapping      MailboxMapping
@@ -76,7 +76,7 @@ type KeyConfig struct {
 // end), whose 3-byte header comes back in AUTH1 so that the vehicle knows
 // without an EXCHANGE whether statements wait; a 64-byte confidential
 // mailbox whose first 16 bytes, the immobilizer token, come back in AUTH1.
-// This package does not import sharing (DESIGN.md); a test in package
+// This package does not import sharing (docs/architecture.md); a test in package
 // vehicle checks that the two layouts agree.
 func DefaultKeyConfig() KeyConfig {
 	return KeyConfig{
@@ -110,7 +110,7 @@ type VehicleConfig struct {
 	VehicleKey *dkey.PublicKey
 	// VehicleRoot is the Vehicle OEM root certificate (DER). The vehicle
 	// sends it in 7F4A and the device keeps it as the trust anchor of this
-	// vehicle, also for sharing (PROTOCOL.md §3.7).
+	// vehicle, also for sharing (docs/protocol.md §3.7).
 	VehicleRoot []byte
 	// Certificates is the vehicle chain (DER), leaf first: the vehicle
 	// certificate [K] (7F4B), then at most two intermediates, the vehicle
@@ -152,7 +152,7 @@ type VehicleConfig struct {
 
 // DeviceConfig configures the device side of pairing: the applet instance's
 // certificate authority, which certifies every endpoint key the applet
-// creates (PROTOCOL.md §10.1). It must not be modified after use.
+// creates (docs/protocol.md §10.1). It must not be modified after use.
 type DeviceConfig struct {
 	// InstanceCA is the instance CA certificate [E] of the applet, and
 	// InstanceCAKey its key, typically in the secure element.

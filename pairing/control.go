@@ -7,11 +7,11 @@ import (
 )
 
 // OpControlFlow is the P1‖P2 of the framework's OP CONTROL FLOW command
-// (80 3C P1 P2, no data; PROTOCOL.md §3.6): P1 10 continue, 11 end with
+// (80 3C P1 P2, no data; docs/protocol.md §3.6): P1 10 continue, 11 end with
 // success, 12 abort; P2 the detail. It travels in clear.
 type OpControlFlow uint16
 
-// OP CONTROL FLOW codes ([CNDK] and [YB], PROTOCOL.md §3.6). Codes 12 03 to
+// OP CONTROL FLOW codes ([CNDK] and [YB], docs/protocol.md §3.6). Codes 12 03 to
 // 12 07 are timer expiries whose individual meaning is not public; they
 // have no names here but are valid.
 const (
@@ -48,7 +48,7 @@ func (c OpControlFlow) Complete() bool { return c == OpPairingComplete }
 // Abort reports whether c aborts the pairing (P1 12).
 func (c OpControlFlow) Abort() bool { return c.P1() == 0x12 }
 
-// Valid reports whether c is one of the codes of PROTOCOL.md §3.6.
+// Valid reports whether c is one of the codes of docs/protocol.md §3.6.
 func (c OpControlFlow) Valid() bool {
 	switch c.P1() {
 	case 0x10:
@@ -103,7 +103,7 @@ func (c OpControlFlow) String() string {
 	return fmt.Sprintf("%04X (%s)", uint16(c), name)
 }
 
-// Evidence selects what each side's SPAKE2+ evidence MACs (PROTOCOL.md §3.3,
+// Evidence selects what each side's SPAKE2+ evidence MACs (docs/protocol.md §3.3,
 // §11 item 2). Both sides of a run must use the same.
 type Evidence uint8
 

@@ -41,7 +41,7 @@ type KeyStore interface {
 	Commit(*DeviceResult) error
 }
 
-// DeviceResult is what a completed pairing leaves on the device (PROTOCOL.md
+// DeviceResult is what a completed pairing leaves on the device (docs/protocol.md
 // §3.7).
 type DeviceResult struct {
 	// VehicleID and VehicleKey identify the vehicle; the key signs AUTH1.
@@ -65,10 +65,10 @@ type DeviceResult struct {
 	// Certificates is the endpoint chain, leaf first: the endpoint
 	// certificate, the instance CA and the Device OEM intermediate if any.
 	Certificates [][]byte
-	// LongTermSecret is LONG_TERM_SHARED_SECRET (PROTOCOL.md §3.3).
+	// LongTermSecret is LONG_TERM_SHARED_SECRET (docs/protocol.md §3.3).
 	LongTermSecret [LongTermSecretSize]byte
 	// BLE are Kble_intro and Kble_oob_master, for the first approach over
-	// BLE (PROTOCOL.md §3.3, §8.1).
+	// BLE (docs/protocol.md §3.3, §8.1).
 	BLE BLEKeys
 }
 
@@ -92,7 +92,7 @@ const (
 
 // Device is the device's side of one owner pairing: the Digital Key
 // framework answering the vehicle's commands after SELECT, sans I/O
-// (PROTOCOL.md §3). Process takes each command and returns the response
+// (docs/protocol.md §3). Process takes each command and returns the response
 // data. The first failure ends the run for good: the pending key is deleted
 // from the secure element and every later command is refused. A Device is
 // single use and not safe for concurrent use; the applet serializes it.
@@ -481,7 +481,7 @@ func (d *Device) createKey() error {
 	}
 	// The root came under the authenticated channel: the pairing password
 	// authenticates the vehicle, and the root is the trust anchor the
-	// device keeps for this vehicle (PROTOCOL.md §1, trust model).
+	// device keeps for this vehicle (docs/protocol.md §1, trust model).
 	root, err := parseCert(d.root)
 	if err != nil {
 		return fmt.Errorf("%w: root: %w", ErrVehicleCertificate, err)

@@ -1,4 +1,4 @@
-// Package pairing implements owner pairing of the Digital Key (PROTOCOL.md
+// Package pairing implements owner pairing of the Digital Key (docs/protocol.md
 // §3), both roles, sans I/O: the vehicle that sends the commands ([Vehicle])
 // and the device's Digital Key framework that answers them ([Device]). After
 // a pairing, a vehicle and a device that had never met share an owner key:

@@ -71,7 +71,7 @@ var (
 
 // AttemptsError reports a failed password attempt, or a refusal because
 // none is left, with the number of attempts the vehicle still allows. The
-// vehicle counts an attempt when it sends SPAKE2+ VERIFY (PROTOCOL.md §3.2:
+// vehicle counts an attempt when it sends SPAKE2+ VERIFY (docs/protocol.md §3.2:
 // at most 7), so every failure from then on carries this error: Err says
 // why (ErrAuthentication for a wrong password, a transport error when the
 // device left the field) and ErrAttemptsExhausted when Remaining is 0.

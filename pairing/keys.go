@@ -12,7 +12,7 @@ import (
 // LongTermSecretSize is the size of LONG_TERM_SHARED_SECRET.
 const LongTermSecretSize = 16
 
-// systemKeysInfo is the HKDF info of the SystemKeys (PROTOCOL.md §3.3, TS
+// systemKeysInfo is the HKDF info of the SystemKeys (docs/protocol.md §3.3, TS
 // Listing 18-9 via [YKB] and [MERS]).
 const systemKeysInfo = "SystemKeys"
 

@@ -7,7 +7,7 @@ import (
 	"github.com/opencarkey/sdk/internal/tlv"
 )
 
-// Command bytes of the Digital Key framework (PROTOCOL.md §2.3).
+// Command bytes of the Digital Key framework (docs/protocol.md §2.3).
 const (
 	claISO           = 0x00 // SELECT
 	claPlain         = 0x80 // SPAKE2+ REQUEST and VERIFY, OP CONTROL FLOW
@@ -21,7 +21,7 @@ const (
 	p1SelectName     = 0x04
 )
 
-// Data object tags (PROTOCOL.md §2.2, §3.2, §3.5, §5.3, §5.4).
+// Data object tags (docs/protocol.md §2.2, §3.2, §3.5, §5.3, §5.4).
 const (
 	tagFrameworkVersionsR3 tlv.Tag = 0x5A // SELECT: SPAKE2+ versions (TS R3 1.0)
 	tagFrameworkVersions   tlv.Tag = 0x5B // SELECT (newer TS) and REQUEST: framework versions
@@ -78,7 +78,7 @@ const (
 	maxIntermediates = 2
 )
 
-// selectResponse is the data of the framework's SELECT response (PROTOCOL.md
+// selectResponse is the data of the framework's SELECT response (docs/protocol.md
 // §2.2, TS R3 Table 5-3): 5A|5B framework versions ‖ 5C applet versions ‖
 // D4 pairing state. TS R3 1.0 tags the framework versions 5A and the newer
 // TS 5B (§11 item 15); both parse, and frameworkTag records which came.
@@ -107,7 +107,7 @@ func (m *selectResponse) unmarshal(b []byte) bool {
 		s.Empty()
 }
 
-// spakeRequest is the data of SPAKE2+ REQUEST (PROTOCOL.md §3.2): 5B
+// spakeRequest is the data of SPAKE2+ REQUEST (docs/protocol.md §3.2): 5B
 // framework versions ‖ 5C applet versions ‖ [5E BT versions] ‖ 7F50{C0
 // salt, C1 N, C2 r, C3 p} ‖ D6 brand. The vehicle sends the versions it
 // speaks (a single version is the R3 1.0 reading, "the agreed version"); the
@@ -155,7 +155,7 @@ func (m *spakeRequest) unmarshal(b []byte) bool {
 }
 
 // confirmationInfo appends the suffix of the SPAKE2+ evidence-key info
-// (PROTOCOL.md §3.3): the 5B and 5C data objects of the SPAKE2+ REQUEST,
+// (docs/protocol.md §3.3): the 5B and 5C data objects of the SPAKE2+ REQUEST,
 // byte for byte as the vehicle sent them. This is the project's choice; the
 // CCC value is not public, and [MERS]'s placeholder ("5B 01 00 5C 01 01",
 // labelled "example") has the same shape. Binding the version lists the
@@ -234,7 +234,7 @@ func unmarshalMapping(b []byte, m *MailboxMapping) bool {
 		s.Empty()
 }
 
-// keyConfiguration is the project's content of 7F4E (PROTOCOL.md §5.4,
+// keyConfiguration is the project's content of 7F4E (docs/protocol.md §5.4,
 // §11 item 4): the two mailbox configurations, the vehicle identifier (4D,
 // the tag AUTH0 gives it) and the two option groups.
 //
@@ -302,7 +302,7 @@ func readVersions(b tlv.String, out *dkey.VersionList) bool {
 }
 
 // getDataTag reports whether t is a data object GET DATA may ask for
-// (PROTOCOL.md §3.5).
+// (docs/protocol.md §3.5).
 func getDataTag(t tlv.Tag) bool {
 	return t == tagEndpointCert || t == tagInstanceCA || t == tagDeviceIntermediate || t == tagKeyCreation
 }

@@ -70,7 +70,7 @@ func TestSystemKeys(t *testing.T) {
 }
 
 // TestMessageEncodings checks each message against bytes assembled by hand
-// from the tables of PROTOCOL.md §2.2, §3.2, §5.3 and §5.4 (and the
+// from the tables of docs/protocol.md §2.2, §3.2, §5.3 and §5.4 (and the
 // project's choices documented in doc.go).
 func TestMessageEncodings(t *testing.T) {
 	v1 := defaultVersions(dkeyVersionList())

@@ -24,7 +24,7 @@ type Step struct {
 	// buffers and is valid until the next call on the run.
 	Command transport.Command
 	// Attempt reports that Command is SPAKE2+ VERIFY, which spends one
-	// password attempt (PROTOCOL.md §3.2): a caller that limits attempts
+	// password attempt (docs/protocol.md §3.2): a caller that limits attempts
 	// records it before sending, so that a device that leaves the field
 	// after seeing the vehicle's evidence has still spent it.
 	Attempt bool
@@ -46,11 +46,11 @@ type VehicleResult struct {
 	// KeyConfig is the configuration the vehicle wrote and the endpoint
 	// certificate certifies.
 	KeyConfig KeyConfig
-	// LongTermSecret is LONG_TERM_SHARED_SECRET (PROTOCOL.md §3.3), which
+	// LongTermSecret is LONG_TERM_SHARED_SECRET (docs/protocol.md §3.3), which
 	// the device holds too; its later use is not public (R3 BLE).
 	LongTermSecret [LongTermSecretSize]byte
 	// BLE are Kble_intro and Kble_oob_master, for the first approach over
-	// BLE (PROTOCOL.md §3.3, §8.1).
+	// BLE (docs/protocol.md §3.3, §8.1).
 	BLE BLEKeys
 }
 
@@ -61,7 +61,7 @@ type vstep struct {
 	attempt bool
 }
 
-// Vehicle is the vehicle's side of one owner pairing (PROTOCOL.md §3.1
+// Vehicle is the vehicle's side of one owner pairing (docs/protocol.md §3.1
 // phases 1 to 3), sans I/O: Start gives the first command and Next takes
 // each response and gives the next command, until Done. The caller moves
 // the APDUs (package vehicle does, with the attempt counter and the
@@ -278,7 +278,7 @@ func (p *Vehicle) Result() (*VehicleResult, bool) { return p.result, p.result !=
 // command that tells the device, with the abort code for the failure that
 // ended it (OpAbort when none did). It returns false when there is nothing
 // to tell: the framework was never selected, or the run completed. The codes
-// are those of PROTOCOL.md §3.6: 12 01 and 12 02 for no common version,
+// are those of docs/protocol.md §3.6: 12 01 and 12 02 for no common version,
 // 12 0C for a device without password or an invalid X, 12 09 for a failed
 // SPAKE2+ VERIFY (wrong password or tampered evidence), 12 08 for a device
 // that already holds a key for the vehicle, 12 0A for a refused key
@@ -410,7 +410,7 @@ func (p *Vehicle) readRequest(r transport.Response) error {
 	if !m.unmarshal(r.Data) {
 		return abortWith(OpAbort, malformed("SPAKE2+ REQUEST response"))
 	}
-	// 12 0C: X is not a point of the curve (PROTOCOL.md §3.2). Its validity
+	// 12 0C: X is not a point of the curve (docs/protocol.md §3.2). Its validity
 	// alone is public, so the check may be distinct.
 	if _, err := dkey.ParsePublicKey(m.x[:]); err != nil {
 		return abortWith(OpAbortInvalidPoint, fmt.Errorf("%w: share X: %w", ErrMalformed, err))

@@ -10,7 +10,7 @@ import (
 )
 
 // ScryptParams are the scrypt cost parameters with which the pairing password
-// is stretched (PROTOCOL.md §3.3). The vehicle OEM server chooses them when it
+// is stretched (docs/protocol.md §3.3). The vehicle OEM server chooses them when it
 // creates the verifier; the vehicle sends them in SPAKE2+ REQUEST (tag 7F50:
 // C1 is N on 4 bytes, C2 is r and C3 is p on 2 bytes each, §3.2).
 type ScryptParams struct {
@@ -76,7 +76,7 @@ const verifierFormat = 0x01
 
 // Verifier is what the vehicle holds to pair with its owner: the SPAKE2+
 // verifier record (w0 and L = w1·G) with the salt and scrypt parameters that
-// produced it, never the password (PROTOCOL.md §3.1 phase 0, §3.3). The
+// produced it, never the password (docs/protocol.md §3.1 phase 0, §3.3). The
 // vehicle OEM server creates it with NewVerifier, gives the password to the
 // owner and installs the verifier in the vehicle.
 //

@@ -12,7 +12,7 @@ import (
 // The zero value of a field means its default.
 type Capabilities struct {
 	// Versions are the ranging protocol versions, highest first. Default
-	// 1.0 (PROTOCOL.md §8.4).
+	// 1.0 (docs/protocol.md §8.4).
 	Versions dkey.VersionList
 	// ConfigIDs are the UWB configurations. Default 0000, 0001.
 	ConfigIDs ConfigIDList
@@ -25,7 +25,7 @@ type Capabilities struct {
 	// for tests only).
 	Slots SlotMask
 	// SyncCodes are the SYNC code indices. Default 9 to 12, the BPRF
-	// preamble codes of IEEE 802.15.4z (the project's choice; PROTOCOL.md
+	// preamble codes of IEEE 802.15.4z (the project's choice; docs/protocol.md
 	// §8.4 allows 1 to 32).
 	SyncCodes SyncCodeMask
 	// Hopping is the set of hopping modes and sequences. Default all of
@@ -101,7 +101,7 @@ type VehicleConfig struct {
 	// 1 to 92. Required.
 	Responders uint8
 	// SlotsPerRound is the number of slots per ranging round. Zero means
-	// the smallest allowed value of at least Responders + 4 (PROTOCOL.md
+	// the smallest allowed value of at least Responders + 4 (docs/protocol.md
 	// §8.4).
 	SlotsPerRound uint8
 	// Keys holds the vehicle's copies of the URSKs. Required.

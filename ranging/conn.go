@@ -5,7 +5,7 @@ import (
 )
 
 // Conn carries ranging messages between the two sides: on a Release 3
-// link, DK messages of type 2 (PROTOCOL.md §8.3), which transport/ble's
+// link, DK messages of type 2 (docs/protocol.md §8.3), which transport/ble's
 // RangingLink sends and receives over its DK message codec, so that the
 // message header and the two message-ID numberings are encoded in one
 // place. The methods use plain bytes so that a link implements Conn

@@ -21,7 +21,7 @@ const (
 // bound for STS_Index0, I [AOSP]).
 const MaxSTSIndex0 = 1<<30 - 1
 
-// Device is the device side of the ranging setup of PROTOCOL.md §8.4, sans
+// Device is the device side of the ranging setup of docs/protocol.md §8.4, sans
 // I/O: it answers the vehicle's messages (see [Vehicle] for the flow), picks
 // from the intersection of what the vehicle offers and what it supports, and
 // chooses the values the initiator chooses: STS_Index0, UWB_Time0,

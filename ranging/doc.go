@@ -1,17 +1,17 @@
 // Package ranging implements the Release 3 ranging setup of the Digital Key
 // protocol, both roles, sans I/O, and the UWB key schedule: what lets a
 // vehicle measure the distance to a phone with secure ultra-wideband ranging
-// for passive entry (PROTOCOL.md §8.4, §8.5).
+// for passive entry (docs/protocol.md §8.4, §8.5).
 //
 // # The protocol
 //
 // A standard transaction over NFC or BLE derives the ranging secret key URSK
-// (Volatile[48:80] of its keying material, PROTOCOL.md §4.4) and names it
+// (Volatile[48:80] of its keying material, docs/protocol.md §4.4) and names it
 // with the last 4 bytes of its transaction identifier, the UWB_Session_Id
 // ([SessionIDFromTransaction]). The device's applet and the vehicle keep
 // their copies behind a [KeyStore]. Then the two sides agree on the UWB
 // session with the messages of the UWB ranging service, DK messages of type
-// 2 (PROTOCOL.md §8.3):
+// 2 (docs/protocol.md §8.3):
 //
 //	Vehicle                                        Device (initiator)
 //	Ranging_Capability_RQ  versions, configs, pulse shapes ─▶
@@ -37,7 +37,7 @@
 // # Negotiation
 //
 // Each side picks from the intersection of both sides' capabilities
-// (PROTOCOL.md §8.4): the device the highest common protocol version and the
+// (docs/protocol.md §8.4): the device the highest common protocol version and the
 // first UWB configuration and pulse-shape combination of its own preference
 // list, then the channel; the vehicle the RAN multiplier (at least both
 // sides' minimum), the smallest common slot length, the common SYNC codes,
@@ -67,7 +67,7 @@
 // The CCC specification is not public. The choices, each commented where it
 // is made and tested:
 //
-//   - Salt and SaltedHash (PROTOCOL.md §8.5 gives only their inputs):
+//   - Salt and SaltedHash (docs/protocol.md §8.5 gives only their inputs):
 //     [SaltProjectKDF], a KDF of the URSK and a KDF over the inputs [QRV]
 //     names, held in [SaltProfile] so that a verified construction can be
 //     added as a profile.

@@ -32,7 +32,7 @@ var (
 	// terminated or suspended (lost mode).
 	ErrRangingKeyRevoked = errors.New("ranging: URSK revoked")
 	// ErrKeySlotsFull reports a key store with no free URSK slot (the
-	// applet's CREATE RANGING KEY answers 6484, PROTOCOL.md §2.4).
+	// applet's CREATE RANGING KEY answers 6484, docs/protocol.md §2.4).
 	ErrKeySlotsFull = errors.New("ranging: no URSK slot left")
 	// ErrWrongSession reports a suspend or recovery request for a UWB session
 	// other than the one set up.
@@ -63,7 +63,7 @@ func (e *UnexpectedMessageError) Is(target error) bool { return target == ErrUne
 // Parameter names a negotiated parameter of the ranging setup.
 type Parameter uint8
 
-// The negotiated parameters (PROTOCOL.md §8.4).
+// The negotiated parameters (docs/protocol.md §8.4).
 const (
 	ParamVersion Parameter = iota + 1
 	ParamConfigID

@@ -7,7 +7,7 @@ import (
 	"github.com/opencarkey/sdk/ranging"
 )
 
-// Example runs the ranging setup of PROTOCOL.md §8.4 between a vehicle and a
+// Example runs the ranging setup of docs/protocol.md §8.4 between a vehicle and a
 // device in memory. Both hold the URSK of the standard transaction whose
 // transaction identifier ends in 0BADCAFE.
 func Example() {

@@ -9,7 +9,7 @@ import (
 )
 
 // SaltProfile selects how the key schedule derives Salt and SaltedHash,
-// which PROTOCOL.md §8.5 marks as not public ([QRV] gives only their inputs
+// which docs/protocol.md §8.5 marks as not public ([QRV] gives only their inputs
 // and sizes). The zero value is [SaltProjectKDF].
 type SaltProfile uint8
 
@@ -27,7 +27,7 @@ const (
 	// KDF is the AES-256-CMAC counter-mode KDF of §8.5. The salt is zero-
 	// padded to an AES-256 key, as [QRV]'s CCC_PADDED_SALT_BYTE_SIZE (32)
 	// suggests; the context holds the inputs of [QRV]'s calc_salted_hash in
-	// its order and with its widths, big-endian (PROTOCOL.md §0).
+	// its order and with its widths, big-endian (docs/protocol.md §0).
 	SaltProjectKDF SaltProfile = iota
 )
 
@@ -42,7 +42,7 @@ func (p SaltProfile) String() string {
 	return fmt.Sprintf("SaltProfile(%d)", uint8(p))
 }
 
-// UAD is the UWB address derivation block (PROTOCOL.md §8.5): 16 bytes
+// UAD is the UWB address derivation block (docs/protocol.md §8.5): 16 bytes
 // derived from mUPSK2 and STS_Index0 at every setup and recovery, from which
 // both sides take the MAC addresses of the session's frames, so that a
 // passer-by cannot track a car or a phone by its UWB address.
@@ -61,7 +61,7 @@ func (u *UAD) DestinationShortAddress() [2]byte { return [2]byte(u[4:6]) }
 // Bytes 14-15 carry no address ([QRV] names 14 of the 16 bytes).
 func (u *UAD) SourceLongAddress() [8]byte { return [8]byte(u[6:14]) }
 
-// RoundKeys are the keys of one ranging round (PROTOCOL.md §8.5): dURSK keys
+// RoundKeys are the keys of one ranging round (docs/protocol.md §8.5): dURSK keys
 // the scrambled timestamp sequence of the SP3 frames, dUDSK encrypts the SP0
 // Final-Data frame.
 type RoundKeys struct {
@@ -73,7 +73,7 @@ type RoundKeys struct {
 func (r *RoundKeys) Clear() { r.DURSK.Clear(); r.DUDSK.Clear() }
 
 // KeySchedule derives the UWB keys of one ranging session from its URSK
-// (PROTOCOL.md §8.5, [QRV] citing TS §22.1). Every derivation is the SP 800-108
+// (docs/protocol.md §8.5, [QRV] citing TS §22.1). Every derivation is the SP 800-108
 // counter-mode KDF with AES-256-CMAC as PRF (package internal/kdf):
 //
 //	once per session:      mUPSK1 ‖ mUPSK2 = KDF(URSK, "UPSK", 000000, 384 bits)
@@ -105,7 +105,7 @@ type KeySchedule struct {
 	prfKT      cmac.CMAC // rekeyed with URSK_KT every round
 }
 
-// Labels of the KDF calls (PROTOCOL.md §8.5; "Salt" and "SaltedHash" are the
+// Labels of the KDF calls (docs/protocol.md §8.5; "Salt" and "SaltedHash" are the
 // project's, see SaltProfile).
 const (
 	labelUPSK       = "UPSK"
@@ -140,7 +140,7 @@ func NewKeySchedule(k *URSK, profile SaltProfile) (*KeySchedule, error) {
 	copy(ks.mupsk2[:], upsk[16:])
 	clear(upsk[:])
 	kdf.CounterMode(ks.mursk[:0], &prf, []byte(labelURSK), zero, len(ks.mursk))
-	// Salt: SaltProjectKDF, the project's construction (PROTOCOL.md §8.5
+	// Salt: SaltProjectKDF, the project's construction (docs/protocol.md §8.5
 	// says only "derived from URSK").
 	kdf.CounterMode(ks.salt[:0], &prf, []byte(labelSalt), zero, len(ks.salt))
 	if err := ks.prfMURSK.SetKey(ks.mursk[:]); err != nil {

@@ -88,7 +88,7 @@ func checkHex(t *testing.T, name string, got []byte, want []byte) {
 
 // TestKeyScheduleVectors checks the key schedule against the vectors that
 // testdata/keyschedule_vectors.py computes with an independent AES-CMAC
-// (python3-cryptography) from the formulas of PROTOCOL.md §8.5.
+// (python3-cryptography) from the formulas of docs/protocol.md §8.5.
 func TestKeyScheduleVectors(t *testing.T) {
 	for _, v := range keyVectors(t) {
 		t.Run(v.Name, func(t *testing.T) {

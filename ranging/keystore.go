@@ -8,7 +8,7 @@ import (
 
 // KeyStore gives the ranging setup the URSK of a UWB session. The device's
 // applet and the vehicle keep their copies behind it (CREATE RANGING KEY,
-// PROTOCOL.md §2.3 and §8.5); [MemoryKeyStore] is an in-memory
+// docs/protocol.md §2.3 and §8.5); [MemoryKeyStore] is an in-memory
 // implementation.
 //
 // RangingKey copies the URSK of session id into dst. It returns an error
@@ -22,7 +22,7 @@ type KeyStore interface {
 }
 
 // MemoryKeyStore is a [KeyStore] in memory with a bounded number of URSK
-// slots and a lifetime per URSK, the rules the applet applies (PROTOCOL.md
+// slots and a lifetime per URSK, the rules the applet applies (docs/protocol.md
 // §2.4, §8.5): a full store refuses a new URSK ([ErrKeySlotsFull], the
 // applet's 6484), a URSK past its lifetime is expired, a revoked one is
 // gone. It zeroizes every URSK it drops. It is safe for concurrent use.

@@ -8,13 +8,13 @@ import (
 )
 
 // MessageID identifies a message of the UWB ranging service, the payload
-// header (message ID) of a DK message of type 2 (PROTOCOL.md §8.3, §8.4).
+// header (message ID) of a DK message of type 2 (docs/protocol.md §8.3, §8.4).
 type MessageID uint8
 
 // The ranging-service messages. Both vendor numberings agree on 01 to 0A;
 // the configurable recovery messages are 0B/0C in the per-type numbering of
 // [NXPDK] (these constants) and 12/13 in the global numbering of [CNDK]
-// (PROTOCOL.md §8.3, §11 item 5). This package speaks the per-type IDs; the
+// (docs/protocol.md §8.3, §11 item 5). This package speaks the per-type IDs; the
 // link maps the other numbering (see [Conn]).
 const (
 	MsgCapabilityRQ           MessageID = 0x01 // Ranging_Capability_RQ, vehicle → device
@@ -65,7 +65,7 @@ func (id MessageID) String() string {
 // ParseMessageID returns the ranging message a per-type message ID names
 // (01 to 0C), and rejects every other value with an error wrapping
 // [ErrMalformed]. The global numbering of the configurable recovery
-// messages (12 and 13, PROTOCOL.md §8.3) is the link's to map: package
+// messages (12 and 13, docs/protocol.md §8.3) is the link's to map: package
 // transport/ble's message table holds both numberings, and its
 // RangingLink delivers per-type IDs.
 func ParseMessageID(b byte) (MessageID, error) {
@@ -75,7 +75,7 @@ func ParseMessageID(b byte) (MessageID, error) {
 	return 0, malformed("unknown ranging message ID 0x%02x", b)
 }
 
-// Message is one ranging-service message: its payload encoding (PROTOCOL.md
+// Message is one ranging-service message: its payload encoding (docs/protocol.md
 // §8.4, big-endian) and decoding. Unmarshal is strict: it rejects a payload
 // of the wrong length, reserved bits, values outside their range and
 // trailing bytes with an error wrapping [ErrMalformed], and leaves the
@@ -198,7 +198,7 @@ func NewPulseShapeList(cs ...PulseShapeCombo) (PulseShapeList, error) {
 
 // CapabilityRequest is Ranging_Capability_RQ (vehicle → device): the
 // vehicle's protocol versions, UWB configurations and pulse-shape
-// combinations, each as a one-byte length then the entries (PROTOCOL.md
+// combinations, each as a one-byte length then the entries (docs/protocol.md
 // §8.4).
 //
 // The lists may name values this package does not know (a newer vehicle
@@ -280,7 +280,7 @@ func readLV(b []byte) (v, rest []byte, ok bool) {
 }
 
 // CapabilityResponse is Ranging_Capability_RS (device → vehicle): the
-// device's selections, 5 bytes (PROTOCOL.md §8.4).
+// device's selections, 5 bytes (docs/protocol.md §8.4).
 type CapabilityResponse struct {
 	Version    dkey.Version
 	ConfigID   ConfigID
@@ -320,7 +320,7 @@ func (m *CapabilityResponse) Unmarshal(b []byte) error {
 
 // SessionRequest is Ranging_Session_RQ (vehicle → device): the selections
 // again, the UWB session (which names the URSK) and the channels the vehicle
-// can use, 10 bytes (PROTOCOL.md §8.4).
+// can use, 10 bytes (docs/protocol.md §8.4).
 type SessionRequest struct {
 	Version    dkey.Version
 	ConfigID   ConfigID
@@ -368,9 +368,9 @@ func (m *SessionRequest) Unmarshal(b []byte) error {
 // SessionResponse is Ranging_Session_RS (device → vehicle): the device's
 // minimum RAN multiplier, the slot lengths, SYNC codes and hopping
 // configurations it supports and the channel it selected, 8 bytes
-// (PROTOCOL.md §8.4).
+// (docs/protocol.md §8.4).
 //
-// PROTOCOL.md §8.4 does not say how Selected_UWB_Channel is encoded; this
+// docs/protocol.md §8.4 does not say how Selected_UWB_Channel is encoded; this
 // package carries the channel number (5 or 9), the value UCI's
 // CHANNEL_NUMBER takes (the project's choice).
 type SessionResponse struct {
@@ -423,7 +423,7 @@ func (m *SessionResponse) Unmarshal(b []byte) error {
 }
 
 // SetupRequest is Ranging_Session_Setup_RQ (vehicle → device): the vehicle's
-// final choices, 9 bytes (PROTOCOL.md §8.4). SyncCodes is the set of SYNC
+// final choices, 9 bytes (docs/protocol.md §8.4). SyncCodes is the set of SYNC
 // codes the vehicle accepts, from which the device picks one ([CNDK] copies
 // the vehicle's bitmask into this field).
 type SetupRequest struct {
@@ -469,7 +469,7 @@ func (m *SetupRequest) Unmarshal(b []byte) error {
 	case r.Responders == 0:
 		return malformed("setup request: no responder")
 	case !ValidSlotsPerRound(r.SlotsPerRound) || int(r.SlotsPerRound) < int(r.Responders)+4:
-		// PROTOCOL.md §8.4: at least N_responders + 4 slots per round.
+		// docs/protocol.md §8.4: at least N_responders + 4 slots per round.
 		return malformed("setup request: %d slots per round for %d responders", r.SlotsPerRound, r.Responders)
 	case r.SyncCodes == 0:
 		return malformed("setup request: empty SYNC code bitmask")
@@ -481,7 +481,7 @@ func (m *SetupRequest) Unmarshal(b []byte) error {
 }
 
 // SetupResponse is Ranging_Session_Setup_RS (device → vehicle): the values
-// the device (the initiator) chose, 17 bytes (PROTOCOL.md §8.4).
+// the device (the initiator) chose, 17 bytes (docs/protocol.md §8.4).
 type SetupResponse struct {
 	STSIndex0  uint32
 	UWBTime0   uint64
@@ -522,7 +522,7 @@ func (m *SetupResponse) Unmarshal(b []byte) error {
 }
 
 // SuspendRequest is Ranging_Suspend_RQ (either side): the UWB session to
-// suspend, 4 bytes (PROTOCOL.md §8.4).
+// suspend, 4 bytes (docs/protocol.md §8.4).
 type SuspendRequest struct {
 	SessionID SessionID
 }
@@ -552,7 +552,7 @@ func readSessionID(b []byte, what string) (SessionID, error) {
 	return id, nil
 }
 
-// SuspendStatus is the answer to a suspend request (PROTOCOL.md §8.4).
+// SuspendStatus is the answer to a suspend request (docs/protocol.md §8.4).
 type SuspendStatus uint8
 
 // Suspend answers.
@@ -573,7 +573,7 @@ func (s SuspendStatus) String() string {
 }
 
 // SuspendResponse is Ranging_Suspend_RS: 00 accepted or 01 delayed, 1 byte
-// (PROTOCOL.md §8.4).
+// (docs/protocol.md §8.4).
 type SuspendResponse struct {
 	Status SuspendStatus
 }
@@ -597,7 +597,7 @@ func (m *SuspendResponse) Unmarshal(b []byte) error {
 }
 
 // RecoveryRequest is Ranging_Recovery_RQ (vehicle → device): the UWB session
-// to resume, 4 bytes (PROTOCOL.md §8.4).
+// to resume, 4 bytes (docs/protocol.md §8.4).
 type RecoveryRequest struct {
 	SessionID SessionID
 }
@@ -619,7 +619,7 @@ func (m *RecoveryRequest) Unmarshal(b []byte) error {
 }
 
 // RecoveryResponse is Ranging_Recovery_RS (device → vehicle): the new
-// STS_Index0 and UWB_Time0 the device chose, 12 bytes (PROTOCOL.md §8.4).
+// STS_Index0 and UWB_Time0 the device chose, 12 bytes (docs/protocol.md §8.4).
 type RecoveryResponse struct {
 	STSIndex0 uint32
 	UWBTime0  uint64
@@ -651,7 +651,7 @@ func (m *RecoveryResponse) Unmarshal(b []byte) error {
 // ConfigurableRecoveryRequest is Configurable_Ranging_Recovery_RQ (vehicle →
 // device): a recovery that also changes the RAN multiplier, 5 bytes.
 //
-// PROTOCOL.md §8.3 names the message but no public source gives its layout.
+// docs/protocol.md §8.3 names the message but no public source gives its layout.
 // The project's choice follows what Android's UWB stack passes for it (I
 // [AOSP] CccStartRangingParams: the session and the new RAN multiplier):
 // UWB_Session_Id (4) ‖ RAN_Multiplier (1).

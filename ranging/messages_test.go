@@ -47,7 +47,7 @@ func mustShapes(cs ...PulseShapeCombo) PulseShapeList {
 }
 
 // goldenMessages are encodings written by hand from the layouts of
-// PROTOCOL.md §8.4 (big-endian), one per message.
+// docs/protocol.md §8.4 (big-endian), one per message.
 var goldenMessages = []struct {
 	name string
 	msg  Message
@@ -272,7 +272,7 @@ func TestSessionIDFromTransaction(t *testing.T) {
 	}
 }
 
-// TestBitmasks checks the bitmask encodings of PROTOCOL.md §8.4.
+// TestBitmasks checks the bitmask encodings of docs/protocol.md §8.4.
 func TestBitmasks(t *testing.T) {
 	if m := ChannelsOf(Channel5); m != 0x01 {
 		t.Errorf("ChannelsOf(5) = %02x, want 01", uint8(m))

@@ -13,12 +13,12 @@ import (
 )
 
 // TransactionIDSize is the size of the transaction_identifier of AUTH0 (tag
-// 4C, PROTOCOL.md §4.2), the source of the UWB session identifier.
+// 4C, docs/protocol.md §4.2), the source of the UWB session identifier.
 const TransactionIDSize = 16
 
 // SessionID is the 4-byte UWB_Session_Id that names a ranging session and
 // the URSK it ranges with: the last 4 bytes of the transaction_identifier of
-// the standard transaction that derived the URSK (PROTOCOL.md §8.4, I
+// the standard transaction that derived the URSK (docs/protocol.md §8.4, I
 // [CNDK]). It travels big-endian on the wire and is comparable with ==.
 type SessionID [4]byte
 
@@ -42,11 +42,11 @@ func (id SessionID) Uint32() uint32 { return binary.BigEndian.Uint32(id[:]) }
 // String returns the identifier in hexadecimal.
 func (id SessionID) String() string { return hex.EncodeToString(id[:]) }
 
-// ConfigID is a UWB configuration identifier (2 bytes, PROTOCOL.md §8.4):
+// ConfigID is a UWB configuration identifier (2 bytes, docs/protocol.md §8.4):
 // one of the frame configurations of the CCC UWB MAC.
 type ConfigID uint16
 
-// The UWB configurations of PROTOCOL.md §8.4 (I [AOSP]).
+// The UWB configurations of docs/protocol.md §8.4 (I [AOSP]).
 const (
 	ConfigID0 ConfigID = 0x0000
 	ConfigID1 ConfigID = 0x0001
@@ -55,7 +55,7 @@ const (
 // String returns the identifier in hexadecimal, for example "0001".
 func (c ConfigID) String() string { return fmt.Sprintf("%04x", uint16(c)) }
 
-// PulseShape is one UWB pulse shape (PROTOCOL.md §8.4, I [QRV][AOSP]).
+// PulseShape is one UWB pulse shape (docs/protocol.md §8.4, I [QRV][AOSP]).
 type PulseShape uint8
 
 // Pulse shapes.
@@ -66,7 +66,7 @@ const (
 )
 
 // PulseShapeCombo is the pulse-shape combination byte: the initiator's shape
-// in the high nibble, the responder's in the low nibble (PROTOCOL.md §8.4).
+// in the high nibble, the responder's in the low nibble (docs/protocol.md §8.4).
 type PulseShapeCombo uint8
 
 // NewPulseShapeCombo returns the combination of an initiator shape and a
@@ -81,7 +81,7 @@ func (c PulseShapeCombo) Initiator() PulseShape { return PulseShape(c >> 4) }
 // Responder returns the responders' (the vehicle anchors') pulse shape.
 func (c PulseShapeCombo) Responder() PulseShape { return PulseShape(c & 0x0F) }
 
-// Valid reports whether c is one of the allowed combinations of PROTOCOL.md
+// Valid reports whether c is one of the allowed combinations of docs/protocol.md
 // §8.4 (I [QRV][AOSP]): 01, 10, 11, 12 and 21.
 func (c PulseShapeCombo) Valid() bool {
 	switch c {
@@ -95,7 +95,7 @@ func (c PulseShapeCombo) Valid() bool {
 func (c PulseShapeCombo) String() string { return fmt.Sprintf("%02x", uint8(c)) }
 
 // Channel is a UWB channel. CCC ranging uses channels 5 and 9 only
-// (PROTOCOL.md §8.4).
+// (docs/protocol.md §8.4).
 type Channel uint8
 
 // The UWB channels of CCC ranging.
@@ -110,7 +110,7 @@ func (c Channel) Valid() bool { return c == Channel5 || c == Channel9 }
 // String returns "ch5" or "ch9" (or the number of an invalid channel).
 func (c Channel) String() string { return "ch" + strconv.Itoa(int(c)) }
 
-// ChannelMask is the channel bitmask of PROTOCOL.md §8.4: bit 0 is channel
+// ChannelMask is the channel bitmask of docs/protocol.md §8.4: bit 0 is channel
 // 5, bit 1 channel 9; the other bits are reserved.
 type ChannelMask uint8
 
@@ -156,7 +156,7 @@ func (m ChannelMask) String() string {
 }
 
 // ChapsPerSlot is the length of a ranging slot in chaps (one chap is 400
-// RSTU, 1/3 ms; PROTOCOL.md §8.4): 3, 4, 6, 8, 9, 12 or 24 (24 is for tests
+// RSTU, 1/3 ms; docs/protocol.md §8.4): 3, 4, 6, 8, 9, 12 or 24 (24 is for tests
 // only).
 type ChapsPerSlot uint8
 
@@ -166,7 +166,7 @@ var slotLengths = [7]ChapsPerSlot{3, 4, 6, 8, 9, 12, 24}
 // RSTUPerChap is the length of a chap in ranging-scheduling time units.
 const RSTUPerChap = 400
 
-// Valid reports whether c is one of the slot lengths of PROTOCOL.md §8.4.
+// Valid reports whether c is one of the slot lengths of docs/protocol.md §8.4.
 func (c ChapsPerSlot) Valid() bool { return c.bit() != 0 }
 
 func (c ChapsPerSlot) bit() SlotMask {
@@ -182,7 +182,7 @@ func (c ChapsPerSlot) bit() SlotMask {
 // value of the UCI SLOT_DURATION parameter.
 func (c ChapsPerSlot) RSTU() uint16 { return uint16(c) * RSTUPerChap }
 
-// SlotMask is the Slot_BitMask of PROTOCOL.md §8.4: bit i is the i-th slot
+// SlotMask is the Slot_BitMask of docs/protocol.md §8.4: bit i is the i-th slot
 // length of 3, 4, 6, 8, 9, 12, 24 chaps; bit 7 is reserved.
 type SlotMask uint8
 
@@ -213,13 +213,13 @@ func (m SlotMask) Smallest() (ChapsPerSlot, bool) {
 	return slotLengths[bits.TrailingZeros8(uint8(m))], true
 }
 
-// SyncCode is a SYNC code (preamble code) index, 1 to 32 (PROTOCOL.md §8.4).
+// SyncCode is a SYNC code (preamble code) index, 1 to 32 (docs/protocol.md §8.4).
 type SyncCode uint8
 
 // Valid reports whether c is between 1 and 32.
 func (c SyncCode) Valid() bool { return c >= 1 && c <= 32 }
 
-// SyncCodeMask is the 32-bit SYNC code bitmask of PROTOCOL.md §8.4: bit n-1
+// SyncCodeMask is the 32-bit SYNC code bitmask of docs/protocol.md §8.4: bit n-1
 // is code n.
 type SyncCodeMask uint32
 
@@ -245,7 +245,7 @@ func (m SyncCodeMask) Lowest() (SyncCode, bool) {
 	return SyncCode(bits.TrailingZeros32(uint32(m)) + 1), true
 }
 
-// HoppingMask is the Hopping_Config_Bitmask of PROTOCOL.md §8.4: bit 7 no
+// HoppingMask is the Hopping_Config_Bitmask of docs/protocol.md §8.4: bit 7 no
 // hopping, bit 6 continuous hopping, bit 5 adaptive hopping, bit 4 the
 // default hopping sequence, bit 3 the AES-based sequence; bits 2-0 are
 // reserved. The same encoding is the UCI capability
@@ -282,10 +282,10 @@ func (m HoppingMask) Has(h HoppingConfig) bool {
 // HoppingConfig is one selected hopping configuration, encoded with the bits
 // of [HoppingMask]: exactly one mode bit and, unless the mode is no hopping,
 // exactly one sequence bit (the project's encoding of
-// Selected_Hopping_Config; PROTOCOL.md §8.4 gives only the field).
+// Selected_Hopping_Config; docs/protocol.md §8.4 gives only the field).
 type HoppingConfig uint8
 
-// The hopping configurations in the negotiation priority of PROTOCOL.md §8.4
+// The hopping configurations in the negotiation priority of docs/protocol.md §8.4
 // ([CNDK]): continuous with the default sequence first, no hopping last.
 const (
 	HoppingContinuousDefault = HoppingConfig(HopContinuous | HopSeqDefault)
@@ -295,7 +295,7 @@ const (
 	HoppingNone              = HoppingConfig(HopNone)
 )
 
-// hoppingPriority is the negotiation order of PROTOCOL.md §8.4.
+// hoppingPriority is the negotiation order of docs/protocol.md §8.4.
 var hoppingPriority = [5]HoppingConfig{
 	HoppingContinuousDefault, HoppingContinuousAES, HoppingAdaptiveDefault, HoppingAdaptiveAES, HoppingNone,
 }
@@ -311,7 +311,7 @@ func (h HoppingConfig) Valid() bool {
 }
 
 // UCIValue returns the HOPPING_MODE application-configuration value of
-// Android's UWB stack for h (PROTOCOL.md §8.4, I [AOSP]): 00 none, 03
+// Android's UWB stack for h (docs/protocol.md §8.4, I [AOSP]): 00 none, 03
 // continuous+default, 05 continuous+AES, 02 adaptive+default, 04
 // adaptive+AES.
 func (h HoppingConfig) UCIValue() uint8 {
@@ -345,7 +345,7 @@ func (h HoppingConfig) String() string {
 	return fmt.Sprintf("HoppingConfig(0x%02x)", uint8(h))
 }
 
-// slotsPerRound lists the values of Number_Slots_per_Round (PROTOCOL.md
+// slotsPerRound lists the values of Number_Slots_per_Round (docs/protocol.md
 // §8.4, I [QRV]).
 var slotsPerRound = [13]uint8{4, 6, 8, 9, 12, 16, 18, 24, 32, 36, 48, 72, 96}
 
@@ -361,7 +361,7 @@ func ValidSlotsPerRound(n uint8) bool {
 }
 
 // minSlotsPerRound returns the smallest allowed number of slots per round
-// that is at least responders + 4 (PROTOCOL.md §8.4), and false when no
+// that is at least responders + 4 (docs/protocol.md §8.4), and false when no
 // allowed value is large enough.
 func minSlotsPerRound(responders uint8) (uint8, bool) {
 	need := int(responders) + 4
@@ -374,7 +374,7 @@ func minSlotsPerRound(responders uint8) (uint8, bool) {
 }
 
 // BlockUnit is the ranging-block duration per unit of RAN multiplier
-// (PROTOCOL.md §8.4, I [QRV]).
+// (docs/protocol.md §8.4, I [QRV]).
 const BlockUnit = 96 * time.Millisecond
 
 // SessionParams is what the ranging setup agrees on: every parameter a UWB
@@ -403,7 +403,7 @@ func (p *SessionParams) BlockDuration() time.Duration {
 }
 
 // Validate reports whether every field holds an allowed value: the
-// constraints of PROTOCOL.md §8.4. The error wraps [ErrMalformed].
+// constraints of docs/protocol.md §8.4. The error wraps [ErrMalformed].
 func (p *SessionParams) Validate() error {
 	switch {
 	case p.Version == 0:

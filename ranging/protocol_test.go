@@ -20,14 +20,13 @@ var testSession = SessionID{0x0B, 0xAD, 0xCA, 0xFE}
 // bench is a vehicle and a device that share a session's URSK through their
 // own key stores.
 type bench struct {
-	clk    *clock
-	vkeys  *MemoryKeyStore
-	dkeys  *MemoryKeyStore
-	v      *Vehicle
-	d      *Device
-	time0  uint64
-	ursk   URSK
-	others []SessionID
+	clk   *clock
+	vkeys *MemoryKeyStore
+	dkeys *MemoryKeyStore
+	v     *Vehicle
+	d     *Device
+	time0 uint64
+	ursk  URSK
 }
 
 func newBench(t *testing.T, vcaps, dcaps Capabilities, responders uint8) *bench {
@@ -142,7 +141,7 @@ func checkSameKeys(t *testing.T, a, b *Session) {
 }
 
 // TestNegotiationPriorities checks that each side picks from the
-// intersection with the priorities of PROTOCOL.md §8.4 and the project's
+// intersection with the priorities of docs/protocol.md §8.4 and the project's
 // documented ones.
 func TestNegotiationPriorities(t *testing.T) {
 	for _, tc := range []struct {

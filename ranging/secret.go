@@ -9,7 +9,7 @@ import (
 const URSKSize = 32
 
 // URSK is the UWB ranging secret key: 32 bytes from the keying material of a
-// standard transaction (Volatile[48:80], PROTOCOL.md §4.4), kept by the
+// standard transaction (Volatile[48:80], docs/protocol.md §4.4), kept by the
 // device's applet and by the vehicle per [SessionID]. Every UWB key of a
 // ranging session derives from it ([KeySchedule]).
 //

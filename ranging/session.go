@@ -20,7 +20,7 @@ const (
 	StateRecovered
 	// StateURSKRefreshNeeded: the URSK expired or was revoked; the session
 	// cannot range or recover again. A new standard transaction must derive
-	// a new URSK (the vehicle asks for one with P2 = 10, PROTOCOL.md §8.5).
+	// a new URSK (the vehicle asks for one with P2 = 10, docs/protocol.md §8.5).
 	StateURSKRefreshNeeded
 	// StateClosed: the session ended and its keys are zeroized.
 	StateClosed

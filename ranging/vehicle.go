@@ -16,7 +16,7 @@ const (
 	vehicleFailed                          // the setup failed; err holds why
 )
 
-// Vehicle is the vehicle side of the ranging setup of PROTOCOL.md §8.4, sans
+// Vehicle is the vehicle side of the ranging setup of docs/protocol.md §8.4, sans
 // I/O: it builds the vehicle's requests and reads the device's responses.
 //
 //	Start:  Ranging_Capability_RQ  ─▶   versions, configurations, pulse shapes
@@ -59,7 +59,7 @@ func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 	if slots == 0 {
 		slots, _ = minSlotsPerRound(c.Responders)
 	} else if !ValidSlotsPerRound(slots) || int(slots) < int(c.Responders)+4 {
-		// PROTOCOL.md §8.4: at least N_responders + 4 slots per round.
+		// docs/protocol.md §8.4: at least N_responders + 4 slots per round.
 		return nil, fmt.Errorf("ranging: %d slots per round for %d responders", slots, c.Responders)
 	}
 	return &Vehicle{cfg: c, slots: slots}, nil
@@ -177,7 +177,7 @@ func (v *Vehicle) handleSetup(dst []byte, id MessageID, payload []byte) (Message
 }
 
 // choose makes the vehicle's final choices from the device's session
-// response, with the rules of PROTOCOL.md §8.4.
+// response, with the rules of docs/protocol.md §8.4.
 func (v *Vehicle) choose(rs *SessionResponse) (SetupRequest, error) {
 	// The RAN multiplier is at least the device's minimum and the vehicle's.
 	ran := max(rs.MinRANMultiplier, v.cfg.MinRANMultiplier)

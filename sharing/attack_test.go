@@ -1,9 +1,11 @@
 package sharing_test
 
 import (
+	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,47 +82,144 @@ func TestAttackInvitationOpenedByWrongDevice(t *testing.T) {
 	}
 }
 
-// TestAttackActivationCodeWrong: an invitation sealed with an activation
-// code opens only with it.
-func TestAttackActivationCodeWrong(t *testing.T) {
+// TestAttackActivationCodeOffline is finding 5 of the security review: a
+// sealed invitation fetched from the relay, which needed no token, could be
+// opened by trying every four-digit code in minutes. Now a code has at least
+// MinCodeBits, the relay hands the invitation out once and only for the
+// link's fetch token, the invitation does not depend on the code (nothing
+// to test a guess against offline), and the owner's device checks the code
+// carried by the answer and accepts MaxCodeAttempts wrong ones.
+func TestAttackActivationCodeOffline(t *testing.T) {
 	w := newWorld(t)
 	lk := mustRecipient(t)
 	offer := w.unlockOnly()
-	offer.ActivationCode = "271828"
-	_, sealed, err := sharing.Invite(w.ownerConfig(), offer, lk.PublicKey())
+
+	// The entropy floor: short codes, repetitions and runs are refused.
+	for _, code := range []string{"4711", "271828", "0000-0000", "1234-5678", "8765 4321", "abcde", "ABCDEF", "12345\xff78", "1234_5678", strings.Repeat("7", sharing.MaxCodeLen+1)} {
+		offer.ActivationCode = code
+		if _, _, err := sharing.Invite(w.ownerConfig(), offer, lk.PublicKey()); !errors.Is(err, sharing.ErrInvalidCode) {
+			t.Errorf("Invite(code %q) = %v, want ErrInvalidCode", code, err)
+		}
+	}
+	for _, code := range []string{"4711-0815", "47110815", "k7q-2mx", "K7Q 2MX"} {
+		if err := sharing.CheckActivationCode(code); err != nil {
+			t.Errorf("CheckActivationCode(%q) = %v", code, err)
+		}
+	}
+	for range 20 {
+		code, err := sharing.NewActivationCode()
+		if err != nil || len(code) != 9 || code[4] != '-' || sharing.CheckActivationCode(code) != nil {
+			t.Fatalf("NewActivationCode() = %q, %v", code, err)
+		}
+	}
+
+	offer.ActivationCode = "4711-0815"
+	os, sealed, err := sharing.Invite(w.ownerConfig(), offer, lk.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The relay gives the invitation to the holder of the fetch token, once.
+	ctx := context.Background()
+	mb, err := w.relay.CreateMailbox(ctx, &sharing.NewMailbox{Content: sealed, Expires: os.Invitation().Expires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.relay.FetchInvitation(ctx, mb.ID, sharing.AccessToken{}); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("FetchInvitation without the fetch token = %v, want ErrAccessDenied", err)
+	}
+	if _, _, err := w.relay.FetchInvitation(ctx, mb.ID, mb.Fetch); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.relay.FetchInvitation(ctx, mb.ID, mb.Fetch); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("second FetchInvitation = %v, want ErrAccessDenied", err)
+	}
+
+	// Offline, a guess is not testable: the invitation opens the same with
+	// any well-formed code, and without one it asks for one.
+	if _, err := sharing.OpenInvitation(nil, lk, "", sealed); !errors.Is(err, sharing.ErrCodeRequired) {
+		t.Errorf("OpenInvitation without a code = %v, want ErrCodeRequired", err)
+	}
+	if _, err := sharing.OpenInvitation(nil, lk, "2718\xff", sealed); !errors.Is(err, sharing.ErrInvalidCode) {
+		t.Errorf("OpenInvitation with an invalid code = %v, want ErrInvalidCode", err)
+	}
+	right, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, "4711-0815", sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guess, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, "9031-5562", sealed)
+	if err != nil {
+		t.Fatalf("OpenInvitation with a wrong code = %v; the invitation must not depend on the code", err)
+	}
+	inv := guess.Invitation()
+	if inv.ID != right.Invitation().ID || !inv.ActivationCode {
+		t.Errorf("invitation opened with a guess = %+v", inv)
+	}
+
+	// Online, the owner's device refuses answers bound to a wrong code,
+	// counts distinct ones, and after MaxCodeAttempts refuses the right one
+	// too.
+	ck, err := w.friend.CreateSharedKey(right.KeyRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := ksrBody(inv.ID, ck, mustRecipient(t))
+	msg, err := sharing.MarshalForTest(sharing.TypeKeySigningRequest, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := w.state(t)
-	for _, tt := range []struct {
-		name, code string
-		want       error
-	}{
-		{"none", "", sharing.ErrCodeRequired},
-		{"wrong", "271829", sharing.ErrDecrypt},
-		{"too short", "271", sharing.ErrInvalidCode},
-		{"invalid UTF-8", "2718\xff", sharing.ErrInvalidCode},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := sharing.OpenInvitation(nil, lk, tt.code, sealed); !errors.Is(err, tt.want) {
-				t.Errorf("OpenInvitation(code %q) = %v, want %v", tt.code, err, tt.want)
-			}
-		})
+	answer := func(code string) []byte {
+		b, err := sharing.SealForTest(inv.ResponseKeyForTest(), sharing.PurposeToOwner, code, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// An answer without the code is refused and costs no attempt.
+	if _, err := os.ReadSigningRequest(answer("")); !errors.Is(err, sharing.ErrCodeRequired) || !errors.Is(err, sharing.CodeCancelledByOwner) {
+		t.Errorf("signing request without the code = %v, want ErrCodeRequired", err)
+	}
+	first := answer("9031-5562")
+	for range 3 { // the same answer read three times is one attempt
+		if _, err := os.ReadSigningRequest(first); err != sharing.ErrDecrypt {
+			t.Errorf("signing request with a wrong code = %v, want exactly ErrDecrypt", err)
+		}
+	}
+	if _, err := os.ReadSigningRequest(answer("5550-1234")); err != sharing.ErrDecrypt {
+		t.Errorf("second wrong code = %v, want exactly ErrDecrypt", err)
+	}
+	if _, err := os.ReadSigningRequest(answer("7777-0001")); !errors.Is(err, sharing.ErrTooManyAttempts) {
+		t.Errorf("third wrong code = %v, want ErrTooManyAttempts", err)
+	}
+	if _, err := os.ReadSigningRequest(answer("4711 0815")); !errors.Is(err, sharing.ErrTooManyAttempts) || !errors.Is(err, sharing.CodeCancelledByOwner) {
+		t.Errorf("the right code after %d wrong ones = %v, want ErrTooManyAttempts", sharing.MaxCodeAttempts, err)
+	}
+	if _, err := os.Cancel(sharing.CodeCancelledByOwner); err != nil {
+		t.Errorf("Cancel after the attempts = %v", err)
 	}
 	w.assertUnchanged(t, before)
-	fs, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, "271828", sealed)
+
+	// A fresh invitation with the right code completes, its separators and
+	// case normalized.
+	offer.ActivationCode = "k7q-2mx"
+	os2, sealed2, err := sharing.Invite(w.ownerConfig(), offer, lk.PublicKey())
 	if err != nil {
-		t.Fatalf("OpenInvitation with the code = %v", err)
+		t.Fatal(err)
 	}
-	if !fs.Invitation().ActivationCode {
-		t.Error("Invitation().ActivationCode = false")
+	fs2, err := sharing.OpenInvitation(&sharing.FriendConfig{Time: w.clock.Now}, lk, "K7Q 2MX", sealed2)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The code binds only the invitation: responses carry none.
-	if _, err := sharing.SealForTest(lk.PublicKey(), sharing.PurposeToOwner, "271828", []byte{0}); err == nil {
-		t.Error("a response sealed with an activation code")
+	if err := w.friend.applet.Terminate(w.car.id); err != nil {
+		t.Fatal(err)
 	}
-	if _, _, err := sharing.Invite(w.ownerConfig(), &sharing.Offer{Profile: offer.Profile, NotAfter: offer.NotAfter, ActivationCode: "abc"}, lk.PublicKey()); !errors.Is(err, sharing.ErrInvalidCode) {
-		t.Errorf("Invite with a 3-byte code = %v, want ErrInvalidCode", err)
+	issued := w.issue(t, os2, fs2)
+	if _, err := fs2.Import(issued.Message); err != nil {
+		t.Errorf("Import after the right code = %v", err)
+	}
+	// The code is bound to the friend's answers only.
+	if _, err := sharing.SealForTest(lk.PublicKey(), sharing.PurposeToFriend, "4711-0815", []byte{0}); err == nil {
+		t.Error("a message to the friend sealed with an activation code")
 	}
 }
 

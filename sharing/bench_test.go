@@ -71,21 +71,18 @@ func BenchmarkSeal(b *testing.B) {
 	})
 }
 
-// BenchmarkActivationCode opens an invitation sealed with an activation
-// code: the cost of one guess (scrypt N=2^15, r=8).
+// BenchmarkActivationCode opens a message bound to an activation code, as
+// the owner's device opens a signing request: the cost of one online check
+// (scrypt N=2^15, r=8).
 func BenchmarkActivationCode(b *testing.B) {
-	w := newWorld(b)
-	lk := mustRecipient(b)
-	offer := w.unlockOnly()
-	offer.ActivationCode = "123456"
-	_, sealed, err := sharing.Invite(w.ownerConfig(), offer, lk.PublicKey())
+	k := mustRecipient(b)
+	sealed, err := sharing.SealForTest(k.PublicKey(), sharing.PurposeToOwner, "4711-0815", make([]byte, 300))
 	if err != nil {
 		b.Fatal(err)
 	}
-	fc := &sharing.FriendConfig{Time: w.clock.Now}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := sharing.OpenInvitation(fc, lk, "123456", sealed); err != nil {
+		if _, err := sharing.OpenForTest(k, sharing.PurposeToOwner, "4711-0815", sealed); err != nil {
 			b.Fatal(err)
 		}
 	}

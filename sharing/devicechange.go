@@ -10,7 +10,7 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 )
 
-// DeviceChange is the owner moving to a new device (PROTOCOL.md §7): the new
+// DeviceChange is the owner moving to a new device (docs/protocol.md §7): the new
 // device has paired and holds a new owner key enrolled at the vehicle; the
 // keys the old owner key shared must keep working, and the old key must stop.
 type DeviceChange struct {

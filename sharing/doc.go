@@ -1,5 +1,5 @@
 // Package sharing implements key sharing and key management of the Digital
-// Key (PROTOCOL.md §6, §7, §9): end-to-end sealed invitations, the friend's
+// Key (docs/protocol.md §6, §7, §9): end-to-end sealed invitations, the friend's
 // key creation and signing request, the owner's key attestation, its import
 // into the friend key's mailbox, the vehicle's intake of attestations at the
 // first friend transaction, termination, suspension (lost mode), device
@@ -13,20 +13,22 @@
 //
 // # Flows
 //
-// Sharing (PROTOCOL.md §6.1, §6.3), owner ↔ relay ↔ friend:
+// Sharing (docs/protocol.md §6.1, §6.3), owner ↔ relay ↔ friend:
 //
 //	owner: Invite(cfg, offer, to) ──▶ sealed KeyCreationRequest ──▶ Relay.CreateMailbox
-//	       the link secret goes to the friend in the URL fragment, through any messenger
-//	friend: OpenInvitation(cfg, link key, code, sealed) ─▶ FriendSession
+//	       the link secret and the fetch token go to the friend in the URL fragment
+//	       (Fragment), through any messenger
+//	friend: Relay.FetchInvitation (once, with the fetch token; claims the receiver side)
+//	        OpenInvitation(cfg, link key, code, sealed) ─▶ FriendSession
 //	        SigningRequest(dev) ─▶ dev.CreateSharedKey (device.Applet: CreateKey, role friend,
 //	                               endpoint certificate from the instance CA)
-//	                            ─▶ sealed KeySigningRequest ──▶ Relay.UpdateMailbox (claims the receiver side)
+//	                            ─▶ sealed KeySigningRequest ──▶ Relay.UpdateMailbox
 //	owner: ReadSigningRequest(sealed) ─▶ verified chain, key, slot; the owner confirms
 //	       Sign(req) ─▶ attest.KeyAttestation signed by the owner key ─▶ sealed ImportRequest ──▶ relay
 //	friend: Import(sealed) ─▶ verified attestation ─▶ Imported.Mailbox written at offset 0 of
 //	        the friend key's private mailbox; the friend deletes the relay mailbox
 //
-// First friend transaction (PROTOCOL.md §6.4): a standard transaction
+// First friend transaction (docs/protocol.md §6.4): a standard transaction
 // answers AUTH1 with a slot the vehicle does not know. The statement area of
 // that key's private mailbox comes in the AUTH1 response (the private
 // subset, tag 4B; FriendMailboxes configures it so), since the vehicle must
@@ -39,7 +41,7 @@
 // its speed limit included. The owner's statement area (terminations,
 // re-issued attestations) is read by EXCHANGE, the owner key being known.
 //
-// Termination (PROTOCOL.md §7): a key deleting itself signs a termination
+// Termination (docs/protocol.md §7): a key deleting itself signs a termination
 // attestation with itself just before the secure element destroys it; the
 // owner (a key holding dkey.EntitleManage) signs one for a friend key
 // (Termination.Sign). It reaches the vehicle in the owner's next transaction
@@ -74,9 +76,12 @@
 // hardware and its 128-bit level matches P-256's; ChaCha20-Poly1305 would
 // buy nothing here. The envelope, as the relay stores it:
 //
-//	sealed = version (01) ‖ flags ‖ [salt (16 bytes), when flags has 01] ‖ enc (65) ‖ ciphertext
-//	flags  = 01: an activation code is bound (invitations only); other bits are refused
-//	info   = "opencarkey sharing v1" ‖ 00 ‖ purpose [‖ hardened activation code (32)]
+//	sealed = version (02) ‖ flags ‖ [salt (16 bytes), when flags has 01] ‖ enc (65) ‖ ciphertext
+//	flags  = 01: an activation code is bound into the key schedule (messages to the owner's
+//	             response key only: the friend's answers)
+//	         02: the friend's answers must carry an activation code (invitations only)
+//	         any other bit, or a bit on another message, is refused
+//	info   = "opencarkey sharing v1" ‖ 00 ‖ purpose [‖ hardened activation code (32), with flag 01]
 //	purpose = 01 invitation (to the link or device key), 02 to the owner's response key,
 //	          03 to the friend's response key
 //	aad    = every byte before the ciphertext
@@ -102,28 +107,44 @@
 //
 // # Activation code
 //
-// An invitation may be sealed with an activation code, which the owner gives
-// the friend by another channel than the link. The code is hardened with
-// scrypt (N=2^15, r=8, p=1, 32 bytes, salt SHA-256("opencarkey sharing
-// activation code v1" ‖ 16 random bytes carried in the envelope)) and
-// appended to the HPKE info: without the code the key schedule differs and
-// the invitation does not open, and without the invitation's content
-// (invitation ID, owner's response key) no signing request can be made, so
-// the code is required to open and to complete. crypto/hpke offers base mode
-// only, so the info carries what a PSK would; the binding is the same, a
-// PRF of the shared secret and the code. CCC's PIN re-entry messages (types 6
-// and 7) are not implemented: an owner-verified PIN would need a round trip
-// per guess; the bound code needs none and keeps the relay out.
+// An invitation may require an activation code, which the owner gives the
+// friend by another channel than the link. The invitation itself does not
+// depend on the code (flag 02 only says that a code is required): the
+// friend's signing request is bound to it, and only the owner's device,
+// which holds the response key, can open that. So a guess is tested online,
+// by the owner's device, and nowhere else: OwnerSession.ReadSigningRequest
+// counts the distinct answers that do not open and after MaxCodeAttempts
+// refuses every answer (ErrTooManyAttempts); the owner cancels with
+// CodeCancelledByOwner ("no valid PIN", Table 11-27). Envelope version 1
+// bound the code into the invitation's key schedule instead, so that a
+// holder of the sealed invitation could try every code offline (finding 5
+// of the security review; a four-digit code fell in minutes); version 2
+// moved it.
+//
+// A code has at least MinCodeBits (26) bits by its shape: 8 digits, or 6
+// letters and digits (CheckActivationCode; repetitions and runs are
+// refused; NewActivationCode draws 8 random digits). With MaxCodeAttempts
+// guesses, a holder of a forwarded link gets the key with a chance below 3
+// in 10^8. The code is normalized (separators removed, letters in upper
+// case) and hardened with scrypt (N=2^15, r=8, p=1, 32 bytes, salt
+// SHA-256("opencarkey sharing activation code v1" ‖ 16 random bytes carried
+// in the envelope)) before it enters the HPKE info of the answer:
+// crypto/hpke offers base mode only, so the info carries what a PSK would;
+// the binding is the same, a PRF of the shared secret and the code. The
+// hardening matters only if the owner's response key leaks. CCC's PIN
+// re-entry messages (types 6 and 7) are not implemented: a friend who typed
+// a wrong code opens the invitation again with the right one and answers
+// anew, and the owner's device counts the attempt.
 //
 // # Messages
 //
-// The CCC formats of the sharing messages are not public (PROTOCOL.md §11
+// The CCC formats of the sharing messages are not public (docs/protocol.md §11
 // item 8). The project's formats are CBOR (RFC 8949) maps with integer keys
 // in Core Deterministic Encoding, decoded strictly: duplicate keys,
 // indefinite lengths, tags, unknown keys, floats and any encoding but the
 // deterministic one are refused; arrays hold at most 16 elements, maps 16
 // pairs, nesting 4 levels. The message types mirror sharingDataType
-// (PROTOCOL.md §6.1). Times are whole seconds since the Unix epoch, up to
+// (docs/protocol.md §6.1). Times are whole seconds since the Unix epoch, up to
 // 9999-12-31.
 //
 //	message = [type: uint, body]
@@ -163,14 +184,14 @@
 //	}
 //
 // A refused message yields an [*Error] carrying the ErrorCode to report to
-// the peer (Table 11-27, PROTOCOL.md §6.1): CodeMissingField,
+// the peer (Table 11-27, docs/protocol.md §6.1): CodeMissingField,
 // CodeInvalidStructure and CodeInvalidContent for the message, codes 04 to 07
 // for the friend's certificates, CodeRequestRejected for an expired
 // invitation.
 //
 // # Mailbox
 //
-// The statement area at the start of a key's private mailbox (PROTOCOL.md
+// The statement area at the start of a key's private mailbox (docs/protocol.md
 // §5.3) is documented with its constants (SignalOffset, AreaOffset, ...):
 // a signaling bitmap (bit 08 key attestations, the project's 40 termination
 // attestations and 80 tracking receipts), a 2-byte length, and entries of
@@ -205,7 +226,7 @@
 // and never rolls back, no sequence of attestations re-enrolls a terminated
 // key.
 //
-// The "security tokens" DESIGN.md mentions (a value the vehicle writes into
+// The "security tokens" docs/design.md mentions (a value the vehicle writes into
 // the friend key's confidential mailbox at the first friend transaction and
 // checks afterwards) would add nothing to this: the key that could replay is
 // on a device that holds the key's mailboxes too, so a token proves only
@@ -226,14 +247,15 @@
 //     delay, replay or substitute messages; they can neither read nor forge
 //     one, and a replay across exchanges does not open. Denial of service is
 //     out of scope.
-//   - Whoever holds a link opens its invitation. Without an activation code,
-//     a forwarded link lets another device answer first: the relay gives the
-//     receiver side to the first answer, the owner sees the answering
-//     device's certified chain before signing, and one invitation signs one
-//     key. With a code, a holder of the link must guess the code, offline,
-//     at one scrypt per guess (about 0.1 s and 32 MiB): a 6-digit code stops
-//     a forwarded link, not a determined attacker with a day of computing.
-//     Sealing to the friend's device key removes that attack.
+//   - Whoever holds a link fetches and opens its invitation, once: the
+//     relay hands the sealed invitation only to the fetch token of the link,
+//     gives the receiver side to that fetch, and deletes the invitation.
+//     Without an activation code, a forwarded link lets another device
+//     answer first; the friend then finds the link used, the owner sees the
+//     answering device's certified chain before signing, and one invitation
+//     signs one key. With a code, a holder of the link must guess it online,
+//     against the owner's device, MaxCodeAttempts times at most. Sealing to
+//     the friend's device key removes even that.
 //   - A friend cannot obtain more than the offer: the signing request carries
 //     no profile, strict decoding refuses any field it does not define, the
 //     attestation signs the profile and validity, the friend's device checks
@@ -256,10 +278,14 @@
 //
 // # Server interfaces
 //
-// Relay (PROTOCOL.md §6.3) and KeyServer (§6.5, §7) are Go interfaces;
+// Relay (docs/protocol.md §6.3) and KeyServer (§6.5, §7) are Go interfaces;
 // MemoryRelay and MemoryKeyServer implement them in memory, bounded and safe
-// for concurrent use, for tests and examples. A key-management command for
-// a vehicle has a wire form, and so does the persisted revocation store:
+// for concurrent use, for tests and examples; package keyservice is the
+// server, and keyservice/client implements both over HTTP. A relay mailbox
+// has three tokens (sender, receiver, one-time fetch). A key-management
+// command for a vehicle has a wire form, a key service takes it signed by a
+// key of the vehicle (SignedCommand, CDDL there), and the persisted
+// revocation store has one too:
 //
 //	key-command = {
 //	  1 => bstr .size 16,              ; command ID
@@ -282,13 +308,13 @@
 //
 // # Where the project chose
 //
-// The CCC specification is not public (PROTOCOL.md §11). Beyond the formats
+// The CCC specification is not public (docs/protocol.md §11). Beyond the formats
 // above:
 //
 //   - Validity windows are inclusive to the second, as package attest checks
 //     them; Friend.NotAfter is the last valid second.
 //   - A session method that fails after the message opened leaves the
-//     session as it was (contrary to the sticky failures of STYLE.md §2):
+//     session as it was (contrary to the sticky failures of the protocol sessions):
 //     whoever can seal to a session could otherwise kill it. A message that
 //     does not open never changes anything. A session signs one key; Sign,
 //     Import, a cancellation and a decline end it.
@@ -297,7 +323,7 @@
 //     have no key-creation chain to verify.
 //   - The friend's device trusts the Vehicle OEM root the invitation
 //     carries unless FriendConfig.VehicleRoots says otherwise; that root
-//     came to the owner at pairing (PROTOCOL.md §6.1).
+//     came to the owner at pairing (docs/protocol.md §6.1).
 //   - Tracking receipts travel as a statement kind of the mailbox area and
 //     Vehicle.CheckReceipt verifies them; the CONTROL FLOW codes
 //     4088/4089/0190 of their hand-off are the vehicle's.

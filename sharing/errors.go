@@ -18,12 +18,18 @@ var (
 	// a message outside its CDDL or not in deterministic encoding, a
 	// mailbox area, a key command or a persisted revocation store.
 	ErrMalformed = errors.New("sharing: malformed message")
-	// ErrCodeRequired reports an invitation sealed with an activation code
-	// opened without one.
+	// ErrCodeRequired reports an invitation that requires an activation
+	// code opened without one, or a signing request that does not carry
+	// the code its invitation requires.
 	ErrCodeRequired = errors.New("sharing: activation code required")
-	// ErrInvalidCode reports an activation code outside the allowed length
-	// or not valid UTF-8.
+	// ErrInvalidCode reports an activation code that CheckActivationCode
+	// refuses: too long, other characters than letters, digits and
+	// separators, below MinCodeBits, or a repetition or run.
 	ErrInvalidCode = errors.New("sharing: invalid activation code")
+	// ErrTooManyAttempts reports an owner session that received
+	// MaxCodeAttempts answers that did not open with its activation code:
+	// it refuses every further answer.
+	ErrTooManyAttempts = errors.New("sharing: too many activation code attempts")
 	// ErrInvitationExpired reports an invitation used after its expiry.
 	ErrInvitationExpired = errors.New("sharing: invitation expired")
 	// ErrWrongInvitation reports a message that names another invitation.
@@ -55,13 +61,13 @@ var (
 	ErrCapacity = errors.New("sharing: server capacity exceeded")
 )
 
-// ErrorCode is a sharing error code of CCC TS Table 11-27 (PROTOCOL.md §6.1,
+// ErrorCode is a sharing error code of CCC TS Table 11-27 (docs/protocol.md §6.1,
 // sharing error TLV tag 5A): what one side reports to the other when it
 // refuses a message or cancels. It implements error, so that
 // errors.Is(err, CodeInvalidChain) matches an [*Error] with that code.
 type ErrorCode uint8
 
-// Sharing error codes (PROTOCOL.md §6.1, S [YKB] Table 11-27).
+// Sharing error codes (docs/protocol.md §6.1, S [YKB] Table 11-27).
 const (
 	CodeMissingField                ErrorCode = 0x00 // a mandatory field is missing
 	CodeInvalidStructure            ErrorCode = 0x01 // the structure is invalid
@@ -198,7 +204,7 @@ func (e *VehicleError) Error() string {
 func (e *VehicleError) Unwrap() error { return e.Err }
 
 // ControlFlow returns the P1‖P2 of the CONTROL FLOW command the vehicle sends
-// to end the transaction (PROTOCOL.md §4.9), as a transaction.ControlFlow
+// to end the transaction (docs/protocol.md §4.9), as a transaction.ControlFlow
 // value:
 //
 //	0002 key expired         the attested validity window does not hold now

@@ -45,10 +45,10 @@ func exampleTemplate(cn string) cert.Template {
 	return cert.Template{Subject: pkix.Name{CommonName: cn}, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)}
 }
 
-// Example shares an unlock-only key: the owner's device invites through a
-// link, the friend's device creates a key and answers, the owner's device
-// signs, the friend's device stores the attestation, and the vehicle admits
-// the key at its first transaction.
+// Example shares a key that unlocks and locks, limited to 80 km/h: the
+// owner's device invites through a link, the friend's device creates a key
+// and answers, the owner's device signs, the friend's device stores the
+// attestation, and the vehicle admits the key at its first transaction.
 func Example() {
 	// The PKI: a Device OEM root and the friend device's instance CA.
 	rootKey := must(dkey.GenerateSoftwareKey())

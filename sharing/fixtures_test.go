@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -506,16 +507,17 @@ func (w *world) share(t testing.TB, offer *sharing.Offer) *sharing.Issued {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mbox, stok, err := w.relay.CreateMailbox(ctx, &sharing.NewMailbox{Content: sealed, Expires: os.Invitation().Expires})
+	mbox, err := w.relay.CreateMailbox(ctx, &sharing.NewMailbox{Content: sealed, Expires: os.Invitation().Expires})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The URL ...#<link> goes to the friend through any messenger.
-	url := "https://relay.example/m/" + mbox.String() + "#" + link.String()
+	// The URL ...#<link>.<fetch token> goes to the friend through any
+	// messenger.
+	url := "https://relay.example/m/" + mbox.ID.String() + "#" + sharing.Fragment(link, mbox.Fetch)
 
 	// Friend.
-	fragment := url[len(url)-43:]
-	flink, err := sharing.ParseLink(fragment)
+	_, fragment, _ := strings.Cut(url, "#")
+	flink, fetch, err := sharing.ParseFragment(fragment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +525,7 @@ func (w *world) share(t testing.TB, offer *sharing.Offer) *sharing.Issued {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := w.relay.ReadSecureContent(ctx, mbox, sharing.Sender)
+	got, rtok, err := w.relay.FetchInvitation(ctx, mbox.ID, fetch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,13 +537,12 @@ func (w *world) share(t testing.TB, offer *sharing.Offer) *sharing.Issued {
 	if err != nil {
 		t.Fatalf("SigningRequest: %v", err)
 	}
-	rtok, err := w.relay.UpdateMailbox(ctx, mbox, sharing.AccessToken{}, ksr)
-	if err != nil {
+	if err := w.relay.UpdateMailbox(ctx, mbox.ID, rtok, ksr); err != nil {
 		t.Fatal(err)
 	}
 
 	// Owner.
-	got, err = w.relay.ReadSecureContent(ctx, mbox, sharing.Receiver)
+	got, err = w.relay.ReadSecureContent(ctx, mbox.ID, mbox.Sender)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,12 +554,12 @@ func (w *world) share(t testing.TB, offer *sharing.Offer) *sharing.Issued {
 	if err != nil {
 		t.Fatalf("Sign: %v", err)
 	}
-	if _, err := w.relay.UpdateMailbox(ctx, mbox, stok, issued.Message); err != nil {
+	if err := w.relay.UpdateMailbox(ctx, mbox.ID, mbox.Sender, issued.Message); err != nil {
 		t.Fatal(err)
 	}
 
 	// Friend.
-	got, err = w.relay.ReadSecureContent(ctx, mbox, sharing.Sender)
+	got, err = w.relay.ReadSecureContent(ctx, mbox.ID, rtok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,7 +570,7 @@ func (w *world) share(t testing.TB, offer *sharing.Offer) *sharing.Issued {
 	if err := w.friend.applet.ImportSharedKey(imp); err != nil {
 		t.Fatalf("ImportSharedKey: %v", err)
 	}
-	if err := w.relay.DeleteMailbox(ctx, mbox, rtok); err != nil {
+	if err := w.relay.DeleteMailbox(ctx, mbox.ID, rtok); err != nil {
 		t.Fatal(err)
 	}
 	return issued

@@ -44,7 +44,7 @@ type KeyRequest struct {
 	// endpoint certificate may reflect.
 	NotBefore, NotAfter time.Time
 	// Owner is the key that will attest the new key, which the endpoint
-	// certificate may list in authorized_PK_list (PROTOCOL.md §10.2).
+	// certificate may list in authorized_PK_list (docs/protocol.md §10.2).
 	Owner *dkey.PublicKey
 }
 
@@ -55,7 +55,7 @@ type CreatedKey struct {
 	Slot      dkey.KeySlot
 	// Chain is the key-creation chain, DER, leaf first: the endpoint
 	// certificate [H], the instance CA [E] and, optionally, the Device OEM
-	// intermediate [F] (PROTOCOL.md §6.1 step 3, §10.1).
+	// intermediate [F] (docs/protocol.md §6.1 step 3, §10.1).
 	Chain [][]byte
 }
 
@@ -82,6 +82,10 @@ type FriendSession struct {
 	response *RecipientPrivateKey
 	created  *CreatedKey
 	done     bool
+	// code is the activation code the friend entered, which the signing
+	// request carries to the owner's device; empty when the invitation
+	// requires none.
+	code string
 }
 
 // Imported is an accepted share: the verified key attestation, its
@@ -99,10 +103,11 @@ type Imported struct {
 // Link, or the device's recipient key) and code (the activation code, empty
 // if none), and checks it. In order:
 //
-//  1. the envelope is well formed; an invitation sealed with an activation
-//     code needs one (ErrCodeRequired);
+//  1. the envelope is well formed; an invitation that requires an
+//     activation code needs one (ErrCodeRequired) that
+//     CheckActivationCode accepts (ErrInvalidCode);
 //  2. the message opens (ErrDecrypt: another device's or link's invitation,
-//     a wrong activation code, or any changed byte);
+//     or any changed byte);
 //  3. it is a KeyCreationRequest (or a SenderCancel: an [*Error] wrapping
 //     ErrCancelled) in the strict encoding, every field within its range;
 //  4. the invitation has not expired (ErrInvitationExpired), nor the key's
@@ -113,6 +118,13 @@ type Imported struct {
 // Failures after step 2 are [*Error] values whose code the friend may report
 // with Decline — but OpenInvitation returns no session then, so it cannot:
 // the invitation simply lapses.
+//
+// The activation code does not change what opens: whether it is the right
+// one only the owner's device can tell, when the signing request, bound to
+// the code, reaches it (OwnerSession.ReadSigningRequest), and it accepts
+// MaxCodeAttempts wrong ones. No offline guessing is possible. A friend who
+// typed a wrong code opens the invitation again with the right one and
+// answers anew (the key of the first session is deleted, see Created).
 func OpenInvitation(cfg *FriendConfig, key *RecipientPrivateKey, code string, sealed []byte) (*FriendSession, error) {
 	if key == nil {
 		return nil, errors.New("sharing: OpenInvitation needs a recipient key")
@@ -157,7 +169,11 @@ func OpenInvitation(cfg *FriendConfig, key *RecipientPrivateKey, code string, se
 			return nil, err
 		}
 	}
-	return &FriendSession{now: now, inv: *inv, invKey: key}, nil
+	fs := &FriendSession{now: now, inv: *inv, invKey: key}
+	if inv.ActivationCode {
+		fs.code = code
+	}
+	return fs, nil
 }
 
 // Invitation returns what the invitation offers, for the friend's UI.
@@ -207,7 +223,7 @@ func (s *FriendSession) SigningRequest(dev KeyCreator) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := seal(s.inv.response, purposeToOwner, "", msg)
+	sealed, err := seal(s.inv.response, purposeToOwner, s.code, msg)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 )
 
-// KeyAction is what a key-management command does to a key (PROTOCOL.md §7,
+// KeyAction is what a key-management command does to a key (docs/protocol.md §7,
 // the manageKey actions of [APIFOX]).
 type KeyAction uint8
 
@@ -187,14 +187,14 @@ func (v *Vehicle) Apply(cmd *KeyCommand, signers []attest.Signer, keys KeyStore)
 
 // DeviceID identifies a device (one applet instance) across vehicles: the
 // SHA-256 of its instance CA public key (the [E] certificate of every
-// endpoint chain it issues, PROTOCOL.md §10.1).
+// endpoint chain it issues, docs/protocol.md §10.1).
 type DeviceID [sha256.Size]byte
 
 // DeviceIDOf returns the DeviceID of the device whose instance CA key is k.
 func DeviceIDOf(instanceCA *dkey.PublicKey) DeviceID { return DeviceID(attest.KeyHash(instanceCA)) }
 
 // TrackRequest registers a key with the automaker's key tracking service
-// (PROTOCOL.md §6.5).
+// (docs/protocol.md §6.5).
 type TrackRequest struct {
 	// Vehicle, Slot and Key are the key.
 	Vehicle dkey.VehicleID
@@ -207,10 +207,17 @@ type TrackRequest struct {
 	Device DeviceID
 }
 
-// KeyServer is the automaker's key management (PROTOCOL.md §6.5, §7; the
+// KeyServer is the automaker's key management (docs/protocol.md §6.5, §7; the
 // trackKey and manageKey operations of [APIFOX]): it tracks keys and
 // returns signed receipts, and it relays suspension, resumption and
-// termination to vehicles.
+// termination to vehicles. MemoryKeyServer implements it in memory;
+// keyservice/client over HTTP, against the key service of package
+// keyservice, which authenticates its callers: there a device tracks its
+// own key, ManageKey goes signed by the caller's key (SignedCommand) or,
+// for a termination, as its termination attestation, ManageDevice is for
+// the caller's own device, and Commands for the caller's own vehicle (whose
+// command loop, keyservice/client.Client.Run, acknowledges after applying
+// rather than on receipt).
 //
 // Errors: ErrNotFound for a key that is not tracked where one must be;
 // dkey.ErrKeyTerminated for a command on a terminated key (other than a

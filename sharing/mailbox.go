@@ -8,7 +8,7 @@ import (
 	"github.com/opencarkey/sdk/dkey"
 )
 
-// The statement area of a private mailbox (PROTOCOL.md §5.3). The device
+// The statement area of a private mailbox (docs/protocol.md §5.3). The device
 // writes signed statements there for the vehicle to consume, and the vehicle
 // reads them with EXCHANGE inside the secure channel of a standard
 // transaction:
@@ -30,7 +30,7 @@ const (
 	// SignalOffset is the offset of the signaling bitmap.
 	SignalOffset = 0
 	// SignalKeyAttestation is bit 08 of the signaling bitmap: key
-	// attestation(s) present (PROTOCOL.md §5.3).
+	// attestation(s) present (docs/protocol.md §5.3).
 	SignalKeyAttestation byte = 0x08
 	// SignalTermination is bit 40: termination attestation(s) present
 	// (the project's).
@@ -235,7 +235,7 @@ func AppendMailboxEntry(current []byte, e MailboxEntry) ([]byte, error) {
 // the three signal bits of this package, zeroes the length and the entries
 // the length covered, and leaves the other bits and bytes alone. It is what
 // the device does when the vehicle sends CONTROL FLOW 4082 ("delete the
-// attestation package", PROTOCOL.md §4.9, §6.4) at the end of a transaction
+// attestation package", docs/protocol.md §4.9, §6.4) at the end of a transaction
 // that consumed the area.
 func ClearMailboxArea(mailbox []byte) {
 	if len(mailbox) < AreaHeaderSize {

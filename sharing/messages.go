@@ -16,7 +16,7 @@ import (
 	"github.com/opencarkey/sdk/internal/cborstrict"
 )
 
-// DataType is the sharingDataType of a message (PROTOCOL.md §6.1, S [YKB]
+// DataType is the sharingDataType of a message (docs/protocol.md §6.1, S [YKB]
 // §11.3.3). Types 6 and 7 (PIN re-entry) are not implemented: the activation
 // code is bound into the invitation instead (doc.go, "Activation code").
 type DataType uint8
@@ -167,7 +167,7 @@ func fromSeconds(s uint64) (time.Time, error) {
 	return time.Unix(int64(s), 0).UTC(), nil
 }
 
-// Invitation is the content of a KeyCreationRequest (PROTOCOL.md §6.1 step
+// Invitation is the content of a KeyCreationRequest (docs/protocol.md §6.1 step
 // 2): what the owner offers and what the friend's device needs to create a
 // key bound to the vehicle.
 type Invitation struct {
@@ -179,7 +179,7 @@ type Invitation struct {
 	VehicleKey *dkey.PublicKey
 	// VehicleChain is the vehicle certificate chain, leaf first, and
 	// VehicleRoot the Vehicle OEM root certificate (DER), both optional
-	// (PROTOCOL.md §6.1: the owner received the root at pairing). The
+	// (docs/protocol.md §6.1: the owner received the root at pairing). The
 	// friend verifies the chain and that its leaf certifies VehicleKey.
 	VehicleChain [][]byte
 	VehicleRoot  []byte
@@ -194,7 +194,7 @@ type Invitation struct {
 	// Expires is when the invitation lapses, inclusive, to the second.
 	Expires time.Time
 	// FriendSlot is the key slot the owner assigned to the friend key
-	// (from the slot identifiers the vehicle pre-allocated, PROTOCOL.md
+	// (from the slot identifiers the vehicle pre-allocated, docs/protocol.md
 	// §9); zero lets the friend's device choose.
 	FriendSlot dkey.KeySlot
 	// Mailboxes is the mailbox configuration the friend key gets.
@@ -414,7 +414,7 @@ func checkFriendMailboxes(m dkey.MailboxConfig) error {
 	return nil
 }
 
-// SigningRequest is the content of a KeySigningRequest (PROTOCOL.md §6.1
+// SigningRequest is the content of a KeySigningRequest (docs/protocol.md §6.1
 // step 3) as the owner verified it: the friend's new endpoint key, its slot
 // and its verified key-creation chain.
 type SigningRequest struct {

@@ -225,7 +225,7 @@ func TestEnvelopeIsDocumentedHPKE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sealed[0] != 1 || sealed[1] != 0 || (len(sealed)-2-65-16)%256 != 0 {
+	if sealed[0] != 2 || sealed[1] != 0 || (len(sealed)-2-65-16)%256 != 0 {
 		t.Fatalf("envelope header %x, length %d", sealed[:2], len(sealed))
 	}
 	secret := make([]byte, 32)

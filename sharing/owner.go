@@ -3,6 +3,7 @@ package sharing
 import (
 	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -67,9 +68,11 @@ type Offer struct {
 	// Expires is when the invitation lapses; zero means
 	// DefaultInvitationLifetime from now.
 	Expires time.Time
-	// ActivationCode, when not empty, is required to open the invitation
-	// (MinCodeLen to MaxCodeLen bytes of UTF-8). Send it through another
-	// channel than the link.
+	// ActivationCode, when not empty, is required of the friend's answer
+	// (CheckActivationCode says which codes qualify; NewActivationCode
+	// draws one). Send it through another channel than the link. The
+	// owner's session checks it when the signing request arrives, and
+	// accepts MaxCodeAttempts wrong ones.
 	ActivationCode string
 	// FriendSlot is the slot the friend key must use, from the identifiers
 	// the vehicle pre-allocated; zero lets the friend's device choose.
@@ -79,7 +82,7 @@ type Offer struct {
 	Mailboxes dkey.MailboxConfig
 }
 
-// OwnerSession is the owner's side of one invitation (PROTOCOL.md §6.1):
+// OwnerSession is the owner's side of one invitation (docs/protocol.md §6.1):
 // Invite creates it with the sealed KeyCreationRequest, ReadSigningRequest
 // verifies the friend's answer, Sign returns the sealed ImportRequest.
 // An OwnerSession signs at most one key; it is not safe for concurrent use.
@@ -93,6 +96,13 @@ type OwnerSession struct {
 	response *RecipientPrivateKey
 	pending  *SigningRequest
 	done     bool
+	// code is the activation code the friend's answer must carry, empty if
+	// none; attempts counts the distinct answers that did not open with it,
+	// and lastFailed is the hash of the last one, so that reading the same
+	// relay content again costs no attempt.
+	code       string
+	attempts   int
+	lastFailed [sha256.Size]byte
 }
 
 // Issued is a signed share: the key attestation, its statement (the owner's
@@ -178,7 +188,7 @@ func Invite(cfg *OwnerConfig, offer *Offer, to *RecipientKey) (*OwnerSession, []
 		return nil, nil, fmt.Errorf("sharing: offer: %w", err)
 	}
 	if offer.ActivationCode != "" {
-		if err := checkCode(offer.ActivationCode); err != nil {
+		if err := CheckActivationCode(offer.ActivationCode); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -205,7 +215,7 @@ func Invite(cfg *OwnerConfig, offer *Offer, to *RecipientKey) (*OwnerSession, []
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &OwnerSession{key: cfg.Key, signer: signer, certs: certs, now: now, inv: inv, to: to, response: response}
+	s := &OwnerSession{key: cfg.Key, signer: signer, certs: certs, now: now, inv: inv, to: to, response: response, code: offer.ActivationCode}
 	return s, sealed, nil
 }
 
@@ -218,7 +228,12 @@ func (s *OwnerSession) Invitation() Invitation { return s.inv }
 // declined; ErrDecrypt when the message does not open; or an [*Error] whose
 // code to report names the failed check. In order:
 //
-//  1. the message opens with the owner's response key (ErrDecrypt);
+//  1. the message opens with the owner's response key and, when the offer
+//     has an activation code, with that code (ErrDecrypt); a signing
+//     request without the code is refused (ErrCodeRequired). This is the
+//     online check of the code: after MaxCodeAttempts distinct answers
+//     that did not open, every answer is refused with ErrTooManyAttempts,
+//     and the owner cancels (Cancel with CodeCancelledByOwner);
 //  2. it is a KeySigningRequest (or a ReceiverCancel) in the strict encoding;
 //  3. it names this invitation (ErrWrongInvitation);
 //  4. the invitation has not expired (ErrInvitationExpired);
@@ -234,7 +249,28 @@ func (s *OwnerSession) ReadSigningRequest(sealed []byte) (*SigningRequest, error
 	if s.done {
 		return nil, ErrSessionState
 	}
-	pt, err := open(s.response, purposeToOwner, "", sealed)
+	if s.attempts >= MaxCodeAttempts {
+		return nil, fail(CodeCancelledByOwner, ErrTooManyAttempts)
+	}
+	bound := sealedCodeBound(sealed)
+	if bound && s.code == "" {
+		return nil, fail(CodeInvalidStructure, fmt.Errorf("%w: an activation code in an exchange without one", ErrMalformed))
+	}
+	code := ""
+	if bound {
+		code = s.code
+	}
+	pt, err := open(s.response, purposeToOwner, code, sealed)
+	if errors.Is(err, ErrDecrypt) && s.code != "" {
+		// A wrong code and a changed byte look the same: both count.
+		if h := sha256.Sum256(sealed); h != s.lastFailed {
+			s.lastFailed = h
+			s.attempts++
+		}
+		if s.attempts >= MaxCodeAttempts {
+			return nil, fail(CodeCancelledByOwner, ErrTooManyAttempts)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -242,6 +278,9 @@ func (s *OwnerSession) ReadSigningRequest(sealed []byte) (*SigningRequest, error
 	t, body, err := parseMessage(pt)
 	if err != nil {
 		return nil, err
+	}
+	if t == TypeKeySigningRequest && s.code != "" && !bound {
+		return nil, fail(CodeCancelledByOwner, ErrCodeRequired)
 	}
 	switch t {
 	case TypeReceiverCancel:
@@ -264,7 +303,7 @@ func (s *OwnerSession) ReadSigningRequest(sealed []byte) (*SigningRequest, error
 	if s.now().Unix() > s.inv.Expires.Unix() {
 		return nil, fail(CodeRequestRejected, ErrInvitationExpired)
 	}
-	// PROTOCOL.md §6.1 step 4: the owner device verifies the key-creation
+	// docs/protocol.md §6.1 step 4: the owner device verifies the key-creation
 	// chain, an authentic secure element of a known Device OEM, bound to
 	// this vehicle.
 	ep, err := s.certs.VerifyEndpoint(req.chain, s.inv.Vehicle, s.inv.VehicleKey)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -22,11 +23,15 @@ type MailboxID [16]byte
 // String returns id in lowercase hexadecimal.
 func (id MailboxID) String() string { return hex.EncodeToString(id[:]) }
 
-// ParseMailboxID parses the hexadecimal form of a mailbox identifier.
+// ParseMailboxID parses the String form of a mailbox identifier: lowercase
+// hexadecimal only, so that one mailbox has one form.
 func ParseMailboxID(s string) (MailboxID, error) {
 	var id MailboxID
 	if len(s) != 2*len(id) {
 		return id, fmt.Errorf("%w: mailbox identifier of %d characters", ErrMalformed, len(s))
+	}
+	if s != strings.ToLower(s) {
+		return id, fmt.Errorf("%w: mailbox identifier not in lowercase", ErrMalformed)
 	}
 	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
 		return id, fmt.Errorf("%w: mailbox identifier: %w", ErrMalformed, err)
@@ -34,17 +39,60 @@ func ParseMailboxID(s string) (MailboxID, error) {
 	return id, nil
 }
 
-// AccessToken authorises one party's writes to a relay mailbox.
+// AccessToken authorises access to a relay mailbox. A mailbox has three:
+// the sender's, the receiver's, and the one-time fetch token that travels
+// in the sharing link and becomes the receiver's when it fetches the
+// invitation (Relay.FetchInvitation).
 type AccessToken [16]byte
 
-// Party is one side of a relay mailbox.
-type Party uint8
+// String returns the token in unpadded base64url (RFC 4648 §5), 22
+// characters.
+func (t AccessToken) String() string { return base64.RawURLEncoding.EncodeToString(t[:]) }
 
-// Parties.
-const (
-	Sender   Party = 1 // the owner: creates the mailbox, writes invitations, imports and cancels
-	Receiver Party = 2 // the friend: writes signing requests and declines
-)
+// ParseAccessToken parses the String form of a token, strictly.
+func ParseAccessToken(s string) (AccessToken, error) {
+	var t AccessToken
+	enc := base64.RawURLEncoding.Strict()
+	if len(s) != enc.EncodedLen(len(t)) {
+		return t, fmt.Errorf("%w: access token of %d characters", ErrMalformed, len(s))
+	}
+	if n, err := enc.Decode(t[:], []byte(s)); err != nil || n != len(t) {
+		return t, fmt.Errorf("%w: access token is not base64url", ErrMalformed)
+	}
+	return t, nil
+}
+
+// CreatedMailbox is a new relay mailbox: its identifier, the sender's
+// token, and the fetch token for the link (Fragment).
+type CreatedMailbox struct {
+	ID     MailboxID
+	Sender AccessToken
+	Fetch  AccessToken
+}
+
+// Fragment returns the fragment of a sharing URL, which HTTP never sends to
+// a server: the link secret and the relay's fetch token, in base64url,
+// joined by a full stop (43 + 1 + 22 characters). The URL's path names the
+// mailbox; the friend's device sends the fetch token to the relay only to
+// fetch the invitation, once.
+func Fragment(l *Link, fetch AccessToken) string { return l.String() + "." + fetch.String() }
+
+// ParseFragment parses the fragment of a sharing URL (Fragment).
+func ParseFragment(fragment string) (*Link, AccessToken, error) {
+	secret, tok, ok := strings.Cut(fragment, ".")
+	if !ok {
+		return nil, AccessToken{}, fmt.Errorf("%w: link fragment without a fetch token", ErrMalformed)
+	}
+	l, err := ParseLink(secret)
+	if err != nil {
+		return nil, AccessToken{}, err
+	}
+	t, err := ParseAccessToken(tok)
+	if err != nil {
+		return nil, AccessToken{}, err
+	}
+	return l, t, nil
+}
 
 // NewMailbox is what the sender puts in a new relay mailbox.
 type NewMailbox struct {
@@ -52,7 +100,7 @@ type NewMailbox struct {
 	// bytes.
 	Content []byte
 	// Display is shown to the receiver before it opens the content
-	// (ReadDisplayInformationFromMailbox, PROTOCOL.md §6.3). The relay sees
+	// (ReadDisplayInformationFromMailbox, docs/protocol.md §6.3). The relay sees
 	// it: leave it empty or put in it only what may be public. At most
 	// MaxDisplaySize bytes.
 	Display []byte
@@ -62,36 +110,51 @@ type NewMailbox struct {
 }
 
 // Relay is the zero-knowledge store-and-forward server of cross-platform
-// sharing (PROTOCOL.md §6.3): a mailbox per invitation, with the sender's
+// sharing (docs/protocol.md §6.3): a mailbox per invitation, with the sender's
 // latest content and the receiver's. It sees only sealed messages: the
 // secret that opens them travels in the URL fragment, or the recipient key
 // is the friend's device's.
 //
 // The message flow: the sender creates the mailbox with the sealed
-// KeyCreationRequest; the receiver reads it and writes its
-// KeySigningRequest (or ReceiverCancel) with a zero token, which claims the
-// receiver side; the sender reads that and writes the ImportRequest (or a
-// SenderCancel); the receiver reads it and deletes the mailbox.
+// KeyCreationRequest and sends the link (Fragment: the link secret and the
+// fetch token) through any messenger; the receiver fetches the invitation
+// with the fetch token, once, which claims the receiver side and returns
+// the receiver's token, and the relay deletes the invitation, delivered;
+// the receiver writes its KeySigningRequest (or ReceiverCancel); the sender
+// reads it and writes the ImportRequest (or a SenderCancel); the receiver
+// reads it and deletes the mailbox. A mailbox lives until it is deleted or
+// expires.
+//
+// Nobody without the link reads the invitation, and a link works once: a
+// receiver who finds its link already used knows that someone else fetched
+// the invitation, and tells the owner to cancel.
 //
 // Errors: ErrNotFound for a mailbox that does not exist, expired or was
-// deleted; ErrAccessDenied for a wrong token, or a second receiver; ErrMalformed
-// for content or display information over their limits or an expiry out of
-// range; ErrCapacity when the relay is full; the context's error when it is
-// done. Implementations are safe for concurrent use.
+// deleted; ErrAccessDenied for a token that is not one of the mailbox's for
+// the operation, or a fetch token already used; ErrMalformed for content or
+// display information over their limits or an expiry out of range;
+// ErrCapacity when the relay is full; the context's error when it is done.
+// Implementations are safe for concurrent use.
 type Relay interface {
-	// CreateMailbox stores a new mailbox and returns its identifier and the
-	// sender's access token.
-	CreateMailbox(ctx context.Context, m *NewMailbox) (MailboxID, AccessToken, error)
-	// ReadDisplayInformation returns the mailbox's display information.
-	ReadDisplayInformation(ctx context.Context, id MailboxID) ([]byte, error)
-	// ReadSecureContent returns the latest content written by the party
-	// from, or nil when it has written nothing yet.
-	ReadSecureContent(ctx context.Context, id MailboxID, from Party) ([]byte, error)
+	// CreateMailbox stores a new mailbox and returns its identifier, the
+	// sender's token and the fetch token.
+	CreateMailbox(ctx context.Context, m *NewMailbox) (*CreatedMailbox, error)
+	// ReadDisplayInformation returns the mailbox's display information;
+	// tok is the sender's or the receiver's token, or the fetch token until
+	// it is used.
+	ReadDisplayInformation(ctx context.Context, id MailboxID, tok AccessToken) ([]byte, error)
+	// FetchInvitation returns the sender's first content, the sealed
+	// invitation, and the receiver's token, in exchange for the fetch
+	// token; it works once, and the relay then deletes the invitation.
+	FetchInvitation(ctx context.Context, id MailboxID, fetch AccessToken) ([]byte, AccessToken, error)
+	// ReadSecureContent returns the latest content the other party wrote
+	// (the receiver's for the sender's token, the sender's since the fetch
+	// for the receiver's), or nil when there is none.
+	ReadSecureContent(ctx context.Context, id MailboxID, tok AccessToken) ([]byte, error)
 	// UpdateMailbox replaces the content of the party whose token tok is.
-	// A zero token claims the receiver side of a mailbox that has none
-	// yet, and the receiver's new token is returned; otherwise tok is.
-	UpdateMailbox(ctx context.Context, id MailboxID, tok AccessToken, content []byte) (AccessToken, error)
-	// DeleteMailbox deletes the mailbox; either party's token may.
+	UpdateMailbox(ctx context.Context, id MailboxID, tok AccessToken, content []byte) error
+	// DeleteMailbox deletes the mailbox; the sender's or the receiver's
+	// token may.
 	DeleteMailbox(ctx context.Context, id MailboxID, tok AccessToken) error
 }
 
@@ -116,9 +179,10 @@ type MemoryRelay struct {
 type relayMailbox struct {
 	expires            time.Time
 	display            []byte
-	content            [2][]byte // by Party-1
+	sender, receiver   []byte // the latest content of each party
 	senderTok, recvTok AccessToken
-	claimed            bool
+	fetchTok           AccessToken
+	fetched            bool
 }
 
 var _ Relay = (*MemoryRelay)(nil)
@@ -166,66 +230,93 @@ func (r *MemoryRelay) getLocked(id MailboxID) (*relayMailbox, error) {
 	return m, nil
 }
 
-func randomToken() (AccessToken, error) {
-	var t AccessToken
-	if _, err := rand.Read(t[:]); err != nil {
-		return t, fmt.Errorf("sharing: token: %w", err)
-	}
-	return t, nil
-}
-
-func tokenIs(a, b AccessToken) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
-
-func checkContent(b []byte) error {
+// CheckContent checks the size of content for a relay mailbox: 1 to
+// MaxSealedSize bytes. The error wraps ErrMalformed.
+func CheckContent(b []byte) error {
 	if len(b) == 0 || len(b) > MaxSealedSize {
 		return fmt.Errorf("%w: content of %d bytes", ErrMalformed, len(b))
 	}
 	return nil
 }
 
-// CreateMailbox implements Relay.
-func (r *MemoryRelay) CreateMailbox(ctx context.Context, nm *NewMailbox) (MailboxID, AccessToken, error) {
-	if err := ctx.Err(); err != nil {
-		return MailboxID{}, AccessToken{}, err
-	}
+// CheckNewMailbox checks a new mailbox against the limits of a Relay at
+// time now: the content (CheckContent), the display information (at most
+// MaxDisplaySize bytes) and the expiry (after now, within
+// MaxInvitationLifetime). The error wraps ErrMalformed.
+func CheckNewMailbox(nm *NewMailbox, now time.Time) error {
 	if nm == nil {
-		return MailboxID{}, AccessToken{}, errors.New("sharing: no mailbox")
+		return fmt.Errorf("%w: no mailbox", ErrMalformed)
 	}
-	if err := checkContent(nm.Content); err != nil {
-		return MailboxID{}, AccessToken{}, err
+	if err := CheckContent(nm.Content); err != nil {
+		return err
 	}
 	if len(nm.Display) > MaxDisplaySize {
-		return MailboxID{}, AccessToken{}, fmt.Errorf("%w: display information of %d bytes", ErrMalformed, len(nm.Display))
+		return fmt.Errorf("%w: display information of %d bytes", ErrMalformed, len(nm.Display))
 	}
-	now := r.now()
 	if !nm.Expires.After(now) || nm.Expires.After(now.Add(MaxInvitationLifetime)) {
-		return MailboxID{}, AccessToken{}, fmt.Errorf("%w: expiry must be within %v from now", ErrMalformed, MaxInvitationLifetime)
+		return fmt.Errorf("%w: expiry must be within %v from now", ErrMalformed, MaxInvitationLifetime)
 	}
+	return nil
+}
+
+// NewMailboxID returns a random mailbox identifier. Randomness comes from
+// crypto/rand.
+func NewMailboxID() (MailboxID, error) {
 	var id MailboxID
 	if _, err := rand.Read(id[:]); err != nil {
-		return MailboxID{}, AccessToken{}, fmt.Errorf("sharing: mailbox identifier: %w", err)
+		return id, fmt.Errorf("sharing: mailbox identifier: %w", err)
 	}
-	tok, err := randomToken()
-	if err != nil {
-		return MailboxID{}, AccessToken{}, err
+	return id, nil
+}
+
+// NewAccessToken returns a random access token. Randomness comes from
+// crypto/rand.
+func NewAccessToken() (AccessToken, error) {
+	var t AccessToken
+	if _, err := rand.Read(t[:]); err != nil {
+		return t, fmt.Errorf("sharing: access token: %w", err)
+	}
+	return t, nil
+}
+
+func tokenIs(a, b AccessToken) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
+
+// CreateMailbox implements Relay.
+func (r *MemoryRelay) CreateMailbox(ctx context.Context, nm *NewMailbox) (*CreatedMailbox, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := CheckNewMailbox(nm, r.now()); err != nil {
+		return nil, err
+	}
+	c := new(CreatedMailbox)
+	var err error
+	if c.ID, err = NewMailboxID(); err != nil {
+		return nil, err
+	}
+	if c.Sender, err = NewAccessToken(); err != nil {
+		return nil, err
+	}
+	if c.Fetch, err = NewAccessToken(); err != nil {
+		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.mailboxes) >= r.max {
 		r.expireLocked()
 		if len(r.mailboxes) >= r.max {
-			return MailboxID{}, AccessToken{}, ErrCapacity
+			return nil, ErrCapacity
 		}
 	}
-	r.mailboxes[id] = &relayMailbox{
+	r.mailboxes[c.ID] = &relayMailbox{
 		expires: nm.Expires, display: slices.Clone(nm.Display),
-		content: [2][]byte{slices.Clone(nm.Content), nil}, senderTok: tok,
+		sender: slices.Clone(nm.Content), senderTok: c.Sender, fetchTok: c.Fetch,
 	}
-	return id, tok, nil
+	return c, nil
 }
 
 // ReadDisplayInformation implements Relay.
-func (r *MemoryRelay) ReadDisplayInformation(ctx context.Context, id MailboxID) ([]byte, error) {
+func (r *MemoryRelay) ReadDisplayInformation(ctx context.Context, id MailboxID, tok AccessToken) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -234,17 +325,40 @@ func (r *MemoryRelay) ReadDisplayInformation(ctx context.Context, id MailboxID) 
 	m, err := r.getLocked(id)
 	if err != nil {
 		return nil, err
+	}
+	if !tokenIs(tok, m.senderTok) && !(!m.fetched && tokenIs(tok, m.fetchTok)) && !(m.fetched && tokenIs(tok, m.recvTok)) {
+		return nil, ErrAccessDenied
 	}
 	return slices.Clone(m.display), nil
 }
 
+// FetchInvitation implements Relay.
+func (r *MemoryRelay) FetchInvitation(ctx context.Context, id MailboxID, fetch AccessToken) ([]byte, AccessToken, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, AccessToken{}, err
+	}
+	recv, err := NewAccessToken()
+	if err != nil {
+		return nil, AccessToken{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, err := r.getLocked(id)
+	if err != nil {
+		return nil, AccessToken{}, err
+	}
+	if m.fetched || !tokenIs(fetch, m.fetchTok) {
+		return nil, AccessToken{}, ErrAccessDenied
+	}
+	content := m.sender
+	m.fetched, m.recvTok, m.sender = true, recv, nil
+	return content, recv, nil
+}
+
 // ReadSecureContent implements Relay.
-func (r *MemoryRelay) ReadSecureContent(ctx context.Context, id MailboxID, from Party) ([]byte, error) {
+func (r *MemoryRelay) ReadSecureContent(ctx context.Context, id MailboxID, tok AccessToken) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	if from != Sender && from != Receiver {
-		return nil, fmt.Errorf("sharing: party %d", from)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -252,42 +366,38 @@ func (r *MemoryRelay) ReadSecureContent(ctx context.Context, id MailboxID, from 
 	if err != nil {
 		return nil, err
 	}
-	return slices.Clone(m.content[from-1]), nil
+	switch {
+	case tokenIs(tok, m.senderTok):
+		return slices.Clone(m.receiver), nil
+	case m.fetched && tokenIs(tok, m.recvTok):
+		return slices.Clone(m.sender), nil
+	}
+	return nil, ErrAccessDenied
 }
 
 // UpdateMailbox implements Relay.
-func (r *MemoryRelay) UpdateMailbox(ctx context.Context, id MailboxID, tok AccessToken, content []byte) (AccessToken, error) {
+func (r *MemoryRelay) UpdateMailbox(ctx context.Context, id MailboxID, tok AccessToken, content []byte) error {
 	if err := ctx.Err(); err != nil {
-		return AccessToken{}, err
+		return err
 	}
-	if err := checkContent(content); err != nil {
-		return AccessToken{}, err
-	}
-	fresh, err := randomToken()
-	if err != nil {
-		return AccessToken{}, err
+	if err := CheckContent(content); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, err := r.getLocked(id)
 	if err != nil {
-		return AccessToken{}, err
+		return err
 	}
 	switch {
-	case tok == (AccessToken{}):
-		if m.claimed {
-			return AccessToken{}, ErrAccessDenied
-		}
-		m.claimed, m.recvTok, tok = true, fresh, fresh
-		m.content[Receiver-1] = slices.Clone(content)
 	case tokenIs(tok, m.senderTok):
-		m.content[Sender-1] = slices.Clone(content)
-	case m.claimed && tokenIs(tok, m.recvTok):
-		m.content[Receiver-1] = slices.Clone(content)
+		m.sender = slices.Clone(content)
+	case m.fetched && tokenIs(tok, m.recvTok):
+		m.receiver = slices.Clone(content)
 	default:
-		return AccessToken{}, ErrAccessDenied
+		return ErrAccessDenied
 	}
-	return tok, nil
+	return nil
 }
 
 // DeleteMailbox implements Relay.
@@ -301,7 +411,7 @@ func (r *MemoryRelay) DeleteMailbox(ctx context.Context, id MailboxID, tok Acces
 	if err != nil {
 		return err
 	}
-	if !tokenIs(tok, m.senderTok) && !(m.claimed && tokenIs(tok, m.recvTok)) {
+	if !tokenIs(tok, m.senderTok) && !(m.fetched && tokenIs(tok, m.recvTok)) {
 		return ErrAccessDenied
 	}
 	delete(r.mailboxes, id)

@@ -5,13 +5,9 @@ import (
 	"crypto/ecdh"
 	"crypto/hpke"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"unicode/utf8"
-
-	"golang.org/x/crypto/scrypt"
 )
 
 // Sizes and limits of the sealed envelope (doc.go, "Sealing").
@@ -26,18 +22,23 @@ const (
 	MaxMessageSize = 16384
 	// MaxSealedSize bounds a sealed message as the relay stores it.
 	MaxSealedSize = envelopeHeaderSize + codeSaltSize + RecipientKeySize + MaxMessageSize + aeadOverhead
-	// MinCodeLen and MaxCodeLen bound an activation code, in bytes of UTF-8.
-	MinCodeLen = 4
-	MaxCodeLen = 64
 )
 
 const (
-	envelopeVersion    = 1
+	// Version 2: the activation code moved from the invitation's key
+	// schedule (version 1, which a holder of the link could test offline)
+	// to the friend's answers, which only the owner's device opens.
+	envelopeVersion    = 2
 	envelopeHeaderSize = 2 // version, flags
-	flagCode           = 0x01
-	codeSaltSize       = 16
-	aeadOverhead       = 16 // AES-128-GCM tag
-	padBlock           = 256
+	// flagCodeBound: the activation code is in the key schedule and a salt
+	// follows the flags; messages to the owner's response key only.
+	flagCodeBound = 0x01
+	// flagCodeRequired: the friend's answers must carry the activation
+	// code; invitations only.
+	flagCodeRequired = 0x02
+	codeSaltSize     = 16
+	aeadOverhead     = 16 // AES-128-GCM tag
+	padBlock         = 256
 
 	// scrypt cost of the activation code: 32 MiB and about 100 ms on a
 	// phone per guess (RFC 7914 §2 interactive-login parameters raised to
@@ -138,7 +139,7 @@ func (k *RecipientPrivateKey) PublicKey() *RecipientKey { return k.pub }
 
 // Link is the secret of a sharing link: 32 random bytes that travel in the
 // fragment of the URL the owner sends through any messenger (the part after
-// "#", which HTTP never sends to a server, PROTOCOL.md §6.3). The recipient
+// "#", which HTTP never sends to a server, docs/protocol.md §6.3). The recipient
 // key of the invitation is derived from it (DeriveKeyPair of RFC 9180 §7.1.3),
 // so whoever holds the link opens the invitation and the relay, which
 // never sees the fragment, does not.
@@ -182,29 +183,6 @@ func (l *Link) Key() (*RecipientPrivateKey, error) {
 	return newRecipientPrivateKey(sk)
 }
 
-// checkCode validates an activation code.
-func checkCode(code string) error {
-	if len(code) < MinCodeLen || len(code) > MaxCodeLen || !utf8.ValidString(code) {
-		return fmt.Errorf("%w: %d to %d bytes of UTF-8", ErrInvalidCode, MinCodeLen, MaxCodeLen)
-	}
-	return nil
-}
-
-// appendCodeKey appends the 32-byte hardened activation code:
-// scrypt(code, SHA-256(codeLabel ‖ salt), N=2^15, r=8, p=1).
-func appendCodeKey(dst []byte, code string, salt []byte) ([]byte, error) {
-	h := sha256.New()
-	h.Write([]byte(codeLabel))
-	h.Write(salt)
-	k, err := scrypt.Key([]byte(code), h.Sum(nil), codeN, codeR, codeP, 32)
-	if err != nil {
-		return nil, fmt.Errorf("sharing: activation code: %w", err)
-	}
-	dst = append(dst, k...)
-	clear(k)
-	return dst, nil
-}
-
 // appendInfo appends the HPKE info of a purpose: infoLabel ‖ 00 ‖ purpose.
 // The hardened activation code, when there is one, follows.
 func appendInfo(dst []byte, p purpose) []byte {
@@ -214,10 +192,12 @@ func appendInfo(dst []byte, p purpose) []byte {
 
 // seal pads plaintext and seals it to `to`:
 //
-//	sealed = version (01) ‖ flags ‖ [salt (16), when flags has 01] ‖ enc (65) ‖ ciphertext
+//	sealed = version (02) ‖ flags ‖ [salt (16), when flags has 01] ‖ enc (65) ‖ ciphertext
 //
 // with the bytes before the ciphertext as additional data. A non-empty code
-// binds the activation code into the key schedule.
+// means, on an invitation, that the friend's answers must carry it (flag
+// 02; the invitation itself does not depend on it), and on a message to the
+// owner, that it is bound into the key schedule (flag 01).
 func seal(to *RecipientKey, p purpose, code string, plaintext []byte) ([]byte, error) {
 	if len(plaintext) > MaxMessageSize {
 		return nil, fmt.Errorf("%w: message of %d bytes, more than %d", ErrMalformed, len(plaintext), MaxMessageSize)
@@ -227,21 +207,25 @@ func seal(to *RecipientKey, p purpose, code string, plaintext []byte) ([]byte, e
 	out := make([]byte, 0, envelopeHeaderSize+codeSaltSize+RecipientKeySize+paddedLen(len(plaintext))+aeadOverhead)
 	out = append(out, envelopeVersion, 0)
 	if code != "" {
-		if p != purposeInvitation {
-			return nil, errors.New("sharing: only invitations carry an activation code")
-		}
-		if err := checkCode(code); err != nil {
+		if _, err := normalizeCode(code); err != nil {
 			return nil, err
 		}
-		out[1] = flagCode
-		var salt [codeSaltSize]byte
-		if _, err := rand.Read(salt[:]); err != nil {
-			return nil, fmt.Errorf("sharing: salt: %w", err)
-		}
-		out = append(out, salt[:]...)
-		var err error
-		if info, err = appendCodeKey(info, code, salt[:]); err != nil {
-			return nil, err
+		switch p {
+		case purposeInvitation:
+			out[1] = flagCodeRequired
+		case purposeToOwner:
+			out[1] = flagCodeBound
+			var salt [codeSaltSize]byte
+			if _, err := rand.Read(salt[:]); err != nil {
+				return nil, fmt.Errorf("sharing: salt: %w", err)
+			}
+			out = append(out, salt[:]...)
+			var err error
+			if info, err = appendCodeKey(info, code, salt[:]); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, errors.New("sharing: only invitations and the friend's answers carry an activation code")
 		}
 	}
 	enc, s, err := hpke.NewSender(to.pk, suiteKDF(), suiteAEAD(), info)
@@ -264,16 +248,32 @@ func seal(to *RecipientKey, p purpose, code string, plaintext []byte) ([]byte, e
 // that the relay learns the size of a message only to the block.
 func paddedLen(n int) int { return (n/padBlock + 1) * padBlock }
 
-// sealedCodeRequired reports whether a sealed message says it was sealed
-// with an activation code. It is a public property of the envelope.
+// sealedCodeRequired reports whether a sealed invitation says that the
+// friend's answers must carry an activation code. It is a public property
+// of the envelope.
 func sealedCodeRequired(sealed []byte) bool {
-	return len(sealed) >= envelopeHeaderSize && sealed[1]&flagCode != 0
+	return len(sealed) >= envelopeHeaderSize && sealed[1]&flagCodeRequired != 0
+}
+
+// sealedCodeBound reports whether a sealed message says that an activation
+// code is bound into its key schedule.
+func sealedCodeBound(sealed []byte) bool {
+	return len(sealed) >= envelopeHeaderSize && sealed[1]&flagCodeBound != 0
 }
 
 // open checks the envelope and opens it with key. Every failure of the
 // decryption itself is ErrDecrypt and nothing more. The returned plaintext
-// is padded.
+// is padded. An invitation that requires an activation code opens only
+// with a code that CheckActivationCode accepts, though it does not depend
+// on which: that is for the owner's device to check, online.
 func open(key *RecipientPrivateKey, p purpose, code string, sealed []byte) ([]byte, error) {
+	var allowed byte
+	switch p {
+	case purposeInvitation:
+		allowed = flagCodeRequired
+	case purposeToOwner:
+		allowed = flagCodeBound
+	}
 	switch {
 	case len(sealed) > MaxSealedSize:
 		return nil, fail(CodeInvalidStructure, fmt.Errorf("%w: sealed message of %d bytes, more than %d", ErrMalformed, len(sealed), MaxSealedSize))
@@ -281,28 +281,29 @@ func open(key *RecipientPrivateKey, p purpose, code string, sealed []byte) ([]by
 		return nil, fail(CodeInvalidStructure, fmt.Errorf("%w: sealed message too short", ErrMalformed))
 	case sealed[0] != envelopeVersion:
 		return nil, fail(CodeVersionNotSupported, fmt.Errorf("%w: envelope version %d", ErrMalformed, sealed[0]))
-	case sealed[1]&^flagCode != 0:
-		return nil, fail(CodeInvalidStructure, fmt.Errorf("%w: unknown envelope flags %02x", ErrMalformed, sealed[1]))
-	case sealed[1]&flagCode != 0 && p != purposeInvitation:
-		return nil, fail(CodeInvalidStructure, fmt.Errorf("%w: activation code on a response", ErrMalformed))
+	case sealed[1]&^allowed != 0:
+		return nil, fail(CodeInvalidStructure, fmt.Errorf("%w: envelope flags %02x on this message", ErrMalformed, sealed[1]))
 	}
+	bound := sealed[1]&flagCodeBound != 0
 	hl := envelopeHeaderSize
-	if sealed[1]&flagCode != 0 {
+	if bound {
 		hl += codeSaltSize
 	}
 	ctLen := len(sealed) - hl - RecipientKeySize
 	if ctLen < padBlock+aeadOverhead || (ctLen-aeadOverhead)%padBlock != 0 {
 		return nil, fail(CodeInvalidStructure, fmt.Errorf("%w: ciphertext of %d bytes", ErrMalformed, ctLen))
 	}
-	var infoBuf [len(infoLabel) + 2 + 32]byte
-	info := appendInfo(infoBuf[:0], p)
-	if sealed[1]&flagCode != 0 {
+	if sealed[1] != 0 {
 		if code == "" {
 			return nil, ErrCodeRequired
 		}
-		if err := checkCode(code); err != nil {
+		if _, err := normalizeCode(code); err != nil {
 			return nil, err
 		}
+	}
+	var infoBuf [len(infoLabel) + 2 + 32]byte
+	info := appendInfo(infoBuf[:0], p)
+	if bound {
 		var err error
 		if info, err = appendCodeKey(info, code, sealed[envelopeHeaderSize:hl]); err != nil {
 			return nil, err

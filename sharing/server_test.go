@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,46 +21,79 @@ func TestMemoryRelay(t *testing.T) {
 	c := &clock{now: t0}
 	r := sharing.NewMemoryRelay(&sharing.MemoryRelayConfig{MaxMailboxes: 2, Time: c.Now})
 	content := func(b byte) []byte { return bytes.Repeat([]byte{b}, 400) }
-	id, stok, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Display: []byte("A key from Alice"), Expires: t0.Add(time.Hour)})
+	mb, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Display: []byte("A key from Alice"), Expires: t0.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, err := r.ReadDisplayInformation(ctx, id); err != nil || string(d) != "A key from Alice" {
-		t.Errorf("ReadDisplayInformation = %q, %v", d, err)
+	id := mb.ID
+	if mb.Sender == mb.Fetch || mb.Sender == (sharing.AccessToken{}) {
+		t.Fatalf("tokens %v, %v", mb.Sender, mb.Fetch)
 	}
-	if got, err := r.ReadSecureContent(ctx, id, sharing.Receiver); got != nil || err != nil {
+	for _, tok := range []sharing.AccessToken{mb.Sender, mb.Fetch} {
+		if d, err := r.ReadDisplayInformation(ctx, id, tok); err != nil || string(d) != "A key from Alice" {
+			t.Errorf("ReadDisplayInformation = %q, %v", d, err)
+		}
+	}
+	if _, err := r.ReadDisplayInformation(ctx, id, sharing.AccessToken{1}); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("ReadDisplayInformation without a token = %v, want ErrAccessDenied", err)
+	}
+	// Before the fetch, nothing is readable with the fetch token, and the
+	// receiver side cannot write.
+	if _, err := r.ReadSecureContent(ctx, id, mb.Fetch); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("ReadSecureContent with the fetch token = %v, want ErrAccessDenied", err)
+	}
+	if err := r.UpdateMailbox(ctx, id, mb.Fetch, content(2)); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("UpdateMailbox with the fetch token = %v, want ErrAccessDenied", err)
+	}
+	if got, err := r.ReadSecureContent(ctx, id, mb.Sender); got != nil || err != nil {
 		t.Errorf("receiver content before any = %x, %v", got, err)
 	}
-	// The first receiver claims the mailbox; a second is refused.
-	rtok, err := r.UpdateMailbox(ctx, id, sharing.AccessToken{}, content(2))
-	if err != nil || rtok == (sharing.AccessToken{}) || rtok == stok {
-		t.Fatalf("claim = %x, %v", rtok, err)
+	// The fetch works once, with the fetch token only.
+	if _, _, err := r.FetchInvitation(ctx, id, mb.Sender); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("FetchInvitation with the sender's token = %v, want ErrAccessDenied", err)
 	}
-	if _, err := r.UpdateMailbox(ctx, id, sharing.AccessToken{}, content(3)); !errors.Is(err, sharing.ErrAccessDenied) {
-		t.Errorf("second claim = %v, want ErrAccessDenied", err)
+	inv, rtok, err := r.FetchInvitation(ctx, id, mb.Fetch)
+	if err != nil || !bytes.Equal(inv, content(1)) || rtok == mb.Sender || rtok == mb.Fetch {
+		t.Fatalf("FetchInvitation = %x, %v, %v", inv[:1], rtok, err)
 	}
-	if _, err := r.UpdateMailbox(ctx, id, sharing.AccessToken{1}, content(3)); !errors.Is(err, sharing.ErrAccessDenied) {
+	if _, _, err := r.FetchInvitation(ctx, id, mb.Fetch); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("second FetchInvitation = %v, want ErrAccessDenied", err)
+	}
+	// Delivered: the invitation is no longer on the relay.
+	if got, err := r.ReadSecureContent(ctx, id, rtok); got != nil || err != nil {
+		t.Errorf("sender content after the fetch = %x, %v; want none", got, err)
+	}
+	if d, err := r.ReadDisplayInformation(ctx, id, rtok); err != nil || len(d) == 0 {
+		t.Errorf("ReadDisplayInformation with the receiver's token = %q, %v", d, err)
+	}
+	if _, err := r.ReadDisplayInformation(ctx, id, mb.Fetch); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("ReadDisplayInformation with the used fetch token = %v, want ErrAccessDenied", err)
+	}
+	if err := r.UpdateMailbox(ctx, id, rtok, content(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.UpdateMailbox(ctx, id, sharing.AccessToken{1}, content(3)); !errors.Is(err, sharing.ErrAccessDenied) {
 		t.Errorf("wrong token = %v, want ErrAccessDenied", err)
 	}
-	if got, err := r.ReadSecureContent(ctx, id, sharing.Receiver); err != nil || !bytes.Equal(got, content(2)) {
-		t.Errorf("receiver content = %x, %v", got[:1], err)
+	if got, err := r.ReadSecureContent(ctx, id, mb.Sender); err != nil || !bytes.Equal(got, content(2)) {
+		t.Errorf("receiver content = %x, %v", got, err)
 	}
-	if tok, err := r.UpdateMailbox(ctx, id, stok, content(4)); err != nil || tok != stok {
-		t.Fatalf("sender update = %v", err)
+	if err := r.UpdateMailbox(ctx, id, mb.Sender, content(4)); err != nil {
+		t.Fatal(err)
 	}
-	if got, _ := r.ReadSecureContent(ctx, id, sharing.Sender); !bytes.Equal(got, content(4)) {
-		t.Errorf("sender content = %x", got[:1])
-	}
-	if _, err := r.UpdateMailbox(ctx, id, rtok, content(5)); err != nil {
-		t.Errorf("receiver update = %v", err)
+	if got, _ := r.ReadSecureContent(ctx, id, rtok); !bytes.Equal(got, content(4)) {
+		t.Errorf("sender content = %x", got)
 	}
 	if err := r.DeleteMailbox(ctx, id, sharing.AccessToken{9}); !errors.Is(err, sharing.ErrAccessDenied) {
 		t.Errorf("delete with a wrong token = %v", err)
 	}
+	if err := r.DeleteMailbox(ctx, id, mb.Fetch); !errors.Is(err, sharing.ErrAccessDenied) {
+		t.Errorf("delete with the used fetch token = %v", err)
+	}
 	if err := r.DeleteMailbox(ctx, id, rtok); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.ReadSecureContent(ctx, id, sharing.Sender); !errors.Is(err, sharing.ErrNotFound) {
+	if _, err := r.ReadSecureContent(ctx, id, mb.Sender); !errors.Is(err, sharing.ErrNotFound) {
 		t.Errorf("read after delete = %v, want ErrNotFound", err)
 	}
 
@@ -68,32 +102,33 @@ func TestMemoryRelay(t *testing.T) {
 		name string
 		m    *sharing.NewMailbox
 	}{
+		{"nil", nil},
 		{"no content", &sharing.NewMailbox{Expires: t0.Add(time.Hour)}},
 		{"content too large", &sharing.NewMailbox{Content: make([]byte, sharing.MaxSealedSize+1), Expires: t0.Add(time.Hour)}},
 		{"display too large", &sharing.NewMailbox{Content: content(1), Display: make([]byte, 257), Expires: t0.Add(time.Hour)}},
 		{"expired", &sharing.NewMailbox{Content: content(1), Expires: t0}},
 		{"too far", &sharing.NewMailbox{Content: content(1), Expires: t0.Add(sharing.MaxInvitationLifetime + time.Second)}},
 	} {
-		if _, _, err := r.CreateMailbox(ctx, tt.m); !errors.Is(err, sharing.ErrMalformed) {
+		if _, err := r.CreateMailbox(ctx, tt.m); !errors.Is(err, sharing.ErrMalformed) {
 			t.Errorf("CreateMailbox(%s) = %v, want ErrMalformed", tt.name, err)
 		}
 	}
 	// Capacity and expiry.
-	a, _, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Expires: t0.Add(time.Minute)})
+	a, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Expires: t0.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Expires: t0.Add(time.Hour)}); err != nil {
+	if _, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Expires: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Expires: t0.Add(time.Hour)}); !errors.Is(err, sharing.ErrCapacity) {
+	if _, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Expires: t0.Add(time.Hour)}); !errors.Is(err, sharing.ErrCapacity) {
 		t.Errorf("third mailbox = %v, want ErrCapacity", err)
 	}
 	c.Advance(2 * time.Minute)
-	if _, err := r.ReadDisplayInformation(ctx, a); !errors.Is(err, sharing.ErrNotFound) {
+	if _, err := r.ReadDisplayInformation(ctx, a.ID, a.Fetch); !errors.Is(err, sharing.ErrNotFound) {
 		t.Errorf("expired mailbox = %v, want ErrNotFound", err)
 	}
-	if _, _, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Expires: c.Now().Add(time.Hour)}); err != nil {
+	if _, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: content(1), Expires: c.Now().Add(time.Hour)}); err != nil {
 		t.Errorf("mailbox after an expiry = %v", err)
 	}
 	if r.Len() != 2 {
@@ -102,11 +137,11 @@ func TestMemoryRelay(t *testing.T) {
 	// A context that is done.
 	done, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := r.ReadSecureContent(done, id, sharing.Sender); !errors.Is(err, context.Canceled) {
+	if _, err := r.ReadSecureContent(done, id, mb.Sender); !errors.Is(err, context.Canceled) {
 		t.Errorf("ReadSecureContent(done) = %v", err)
 	}
-	if _, err := r.ReadSecureContent(ctx, id, 3); err == nil {
-		t.Error("ReadSecureContent of party 3 succeeded")
+	if _, _, err := r.FetchInvitation(done, id, mb.Fetch); !errors.Is(err, context.Canceled) {
+		t.Errorf("FetchInvitation(done) = %v", err)
 	}
 }
 
@@ -117,9 +152,36 @@ func TestParseMailboxID(t *testing.T) {
 	if err != nil || got != id {
 		t.Errorf("ParseMailboxID(%s) = %v, %v", id, got, err)
 	}
-	for _, s := range []string{"", "ab", id.String() + "00", "zz" + id.String()[2:]} {
+	for _, s := range []string{"", "ab", id.String() + "00", "zz" + id.String()[2:], strings.ToUpper(id.String())} {
 		if _, err := sharing.ParseMailboxID(s); !errors.Is(err, sharing.ErrMalformed) {
 			t.Errorf("ParseMailboxID(%q) = %v", s, err)
+		}
+	}
+}
+
+func TestFragment(t *testing.T) {
+	l, err := sharing.NewLink()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := sharing.NewAccessToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sharing.Fragment(l, tok)
+	if len(f) != 43+1+22 {
+		t.Fatalf("Fragment = %q, %d characters", f, len(f))
+	}
+	gl, gt, err := sharing.ParseFragment(f)
+	if err != nil || gl.String() != l.String() || gt != tok {
+		t.Fatalf("ParseFragment(%q) = %v, %v, %v", f, gl, gt, err)
+	}
+	if back, err := sharing.ParseAccessToken(tok.String()); err != nil || back != tok {
+		t.Errorf("ParseAccessToken(%s) = %v, %v", tok, back, err)
+	}
+	for _, bad := range []string{"", l.String(), l.String() + ".", l.String() + "." + tok.String() + "A", "x." + tok.String(), l.String() + ".." + tok.String()[1:], l.String() + "." + tok.String()[:21] + "B"} {
+		if _, _, err := sharing.ParseFragment(bad); !errors.Is(err, sharing.ErrMalformed) {
+			t.Errorf("ParseFragment(%q) = %v, want ErrMalformed", bad, err)
 		}
 	}
 }
@@ -131,19 +193,20 @@ func TestMemoryRelayConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			id, stok, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: []byte{1}, Expires: time.Now().Add(time.Hour)})
+			mb, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: []byte{1}, Expires: time.Now().Add(time.Hour)})
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			rtok, err := r.UpdateMailbox(ctx, id, sharing.AccessToken{}, []byte{2})
+			_, rtok, err := r.FetchInvitation(ctx, mb.ID, mb.Fetch)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			_, _ = r.ReadSecureContent(ctx, id, sharing.Receiver)
-			_, _ = r.UpdateMailbox(ctx, id, stok, []byte{3})
-			_ = r.DeleteMailbox(ctx, id, rtok)
+			_ = r.UpdateMailbox(ctx, mb.ID, rtok, []byte{2})
+			_, _ = r.ReadSecureContent(ctx, mb.ID, mb.Sender)
+			_ = r.UpdateMailbox(ctx, mb.ID, mb.Sender, []byte{3})
+			_ = r.DeleteMailbox(ctx, mb.ID, rtok)
 		})
 	}
 	wg.Wait()

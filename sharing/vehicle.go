@@ -81,7 +81,7 @@ func (f *Friend) Revocation(at time.Time) Revocation {
 // for the key it attests, or a [*VehicleError] naming the check that
 // failed. Nothing is recorded: the caller enrolls the key.
 //
-// At a first friend transaction (PROTOCOL.md §6.4) statement is the key
+// At a first friend transaction (docs/protocol.md §6.4) statement is the key
 // attestation read from the friend key's private mailbox and slot the key
 // slot the endpoint returned in AUTH1; the caller then verifies the AUTH1
 // signature with Friend.PublicKey before it enrolls the key. A zero slot
@@ -156,7 +156,7 @@ func (v *Vehicle) terminate(statement []byte, signers []attest.Signer, slot *dke
 	return &r, nil
 }
 
-// CheckReceipt verifies a key tracking receipt (PROTOCOL.md §6.5) that a
+// CheckReceipt verifies a key tracking receipt (docs/protocol.md §6.5) that a
 // device handed over in its statement area: signed by one of trackingKeys
 // (attest.VerifyTrackingReceipt), for this vehicle, and for the key key in
 // slot (ErrMismatch otherwise). Errors are [*VehicleError] values at
@@ -183,7 +183,7 @@ func (v *Vehicle) Revoke(slot dkey.KeySlot, key *dkey.PublicKey) error {
 	return v.store.Revoke(Revocation{Slot: slot, KeyHash: attest.KeyHash(key), At: v.now()})
 }
 
-// Termination is a key deletion to attest (PROTOCOL.md §7): a key deleting
+// Termination is a key deletion to attest (docs/protocol.md §7): a key deleting
 // itself just before the secure element destroys it, or the owner
 // terminating a friend key (or an old key of its own, at device change).
 type Termination struct {

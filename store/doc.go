@@ -1,5 +1,5 @@
 // Package store is durable key-value storage with atomic batches, for the
-// state of the device applet and the vehicle reader (DESIGN.md, "State,
+// state of the device applet and the vehicle reader (docs/design.md, "State,
 // secrets and durability").
 //
 // It knows nothing of keys or protocols. A consumer (package device,

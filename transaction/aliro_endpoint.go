@@ -2,8 +2,8 @@ package transaction
 
 import (
 	"crypto"
-	"crypto/rand"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/opencarkey/sdk/dkey"
@@ -31,6 +31,18 @@ type AliroEndpointConfig struct {
 	// Time returns the current time for reader certificate validity; nil
 	// means time.Now.
 	Time func() time.Time
+	// Rand, when not nil, replaces crypto/rand as the source of the
+	// device's random values: per transaction, its ephemeral key and,
+	// when it holds no Kpersistent for a fast request, the random
+	// cryptogram (see "Deterministic randomness" in the package
+	// documentation). For tests and conformance vectors only. Nil, the
+	// default, means crypto/rand.
+	Rand io.Reader
+	// KeyLog, when not nil, receives the session keys of every
+	// transaction in the key log format of the package documentation.
+	// Anyone who reads it can decrypt the sessions and answer the next
+	// fast transaction: test benches only. Nil, the default, logs nothing.
+	KeyLog io.Writer
 }
 
 // AliroCredential is what the device holds for the reader group an AUTH0
@@ -102,6 +114,7 @@ type AliroEndpointSession struct {
 	fastProof bool // an EXCHANGE verified under the fast keys
 	cert      *AliroCertificate
 	endAfter  bool // the EXCHANGE being answered carried the reader status
+	stepUp    bool // the EXCHANGE being answered came under the step-up channel (aliro_stepup.go)
 	exch      AliroExchange
 	ops       [MaxAliroMailboxOps]AliroMailboxOp
 	payload   [aliroPayloadSize]byte
@@ -109,7 +122,7 @@ type AliroEndpointSession struct {
 
 // NewAliroEndpointSession returns an idle endpoint session.
 func NewAliroEndpointSession(cfg *AliroEndpointConfig) (*AliroEndpointSession, error) {
-	s := &AliroEndpointSession{versions: cfg.Versions, iface: cfg.Interface, now: cfg.Time, aliroCore: aliroCore{mac: newHMAC()}}
+	s := &AliroEndpointSession{versions: cfg.Versions, iface: cfg.Interface, now: cfg.Time, aliroCore: aliroCore{mac: newHMAC(), rand: cfg.Rand, keyLog: cfg.KeyLog}}
 	if s.versions.Len() == 0 {
 		s.versions = dkey.Aliro.Versions()
 	}
@@ -141,7 +154,7 @@ func (s *AliroEndpointSession) fail(err error) error {
 
 func (s *AliroEndpointSession) wipe() {
 	s.wipeCore()
-	s.fastKeys, s.fastProof, s.endAfter = false, false, false
+	s.fastKeys, s.fastProof, s.endAfter, s.stepUp = false, false, false, false
 	s.cred, s.cert = nil, nil
 	s.exch = AliroExchange{}
 	clear(s.ops[:])
@@ -255,10 +268,11 @@ func (s *AliroEndpointSession) Auth0(dst []byte, cred *AliroCredential) ([]byte,
 			salt, _ := s.keys.fastSalt(&s.t, x[:])
 			info := s.t.appendInfo(s.keys.info[:0])
 			s.keys.deriveFast(s.mac, &cred.Persistent, salt, info)
+			s.logFastKeys()
 			p := appendAliroPayload(s.payload[:0], &cred.Status)
 			s.crypt.seal(s.resp.cryptogram[:0], s.keys.okm[aliroOffCryptogram:aliroOffCryptogram+aliroKeySize], p)
 			s.fastKeys = true
-		} else if _, err := rand.Read(s.resp.cryptogram[:]); err != nil {
+		} else if err := s.randomBytes(s.resp.cryptogram[:]); err != nil {
 			return dst, s.fail(fmt.Errorf("transaction: cryptogram: %w", err))
 		}
 	}
@@ -362,6 +376,7 @@ func (s *AliroEndpointSession) Auth1(dst []byte, cmd *transport.Command) ([]byte
 	}
 	x := cred.PublicKey.X()
 	s.keys.derivePersistent(s.mac, &s.t, x[:])
+	s.logPersistent()
 	var pk PersistentKey
 	pk.set(s.keys.persist[:], s.mac)
 	s.fastKeys = false
@@ -400,7 +415,7 @@ func (s *AliroEndpointSession) OpenExchange(cmd *transport.Command) (*AliroExcha
 	if !parseAliroExchange(&s.exch, &s.ops, plain) {
 		return nil, s.fail(malformed("Aliro EXCHANGE command"))
 	}
-	s.endAfter = s.exch.HasStatus
+	s.endAfter, s.stepUp = s.exch.HasStatus, false
 	return &s.exch, nil
 }
 
@@ -409,7 +424,7 @@ func (s *AliroEndpointSession) OpenExchange(cmd *transport.Command) (*AliroExcha
 // status block 00 02 00 00, protected, appended to dst. After the EXCHANGE
 // that carried the reader status, the transaction ends.
 func (s *AliroEndpointSession) SealExchange(dst, reads []byte) ([]byte, error) {
-	if !s.ch.Ready() || s.stage != aliroStStandard && s.stage != aliroStAuth0 {
+	if !s.ch.Ready() || s.stepUp || s.stage != aliroStStandard && s.stage != aliroStAuth0 {
 		return dst, fmt.Errorf("%w: no EXCHANGE to answer", ErrOutOfSequence)
 	}
 	if len(reads)+aliroExchangeTrailer > MaxAliroExchangeData {
@@ -426,7 +441,7 @@ func (s *AliroEndpointSession) SealExchange(dst, reads []byte) ([]byte, error) {
 // when a request fails (out of bounds, no right, ...), and ends the
 // transaction: the device destroys its session keys after it.
 func (s *AliroEndpointSession) SealExchangeError(dst []byte, code uint16) ([]byte, error) {
-	if !s.ch.Ready() || s.stage != aliroStStandard && s.stage != aliroStAuth0 {
+	if !s.ch.Ready() || s.stepUp || s.stage != aliroStStandard && s.stage != aliroStAuth0 {
 		return dst, fmt.Errorf("%w: no EXCHANGE to answer", ErrOutOfSequence)
 	}
 	if code == 0 {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/internal/ecdhe"
@@ -51,6 +52,22 @@ type AliroReaderConfig struct {
 	// with a 3-byte OUI or CID); nil for none. Both sides bind it into the
 	// key derivation.
 	Auth0Extension []byte
+	// Rand, when not nil, replaces crypto/rand as the source of the
+	// reader's random values: per transaction, the ephemeral key and then
+	// the transaction identifier (see "Deterministic randomness" in the
+	// package documentation). It is for tests and conformance vectors
+	// only: a predictable source gives away every session key. Nil, the
+	// default, means crypto/rand. Sessions running at once read it
+	// concurrently.
+	Rand io.Reader
+	// KeyLog, when not nil, receives the session keys of every
+	// transaction in the key log format of the package documentation.
+	//
+	// WARNING: anyone who reads the key log can decrypt the recorded
+	// sessions and, with Kpersistent, answer the next fast transaction in
+	// the credential's place. Use it on test benches only, never in a
+	// lock. Nil, the default, logs nothing.
+	KeyLog io.Writer
 }
 
 // AliroReader is the validated, immutable reader configuration that
@@ -67,6 +84,8 @@ type AliroReader struct {
 	iface     byte
 	keySlot   bool
 	ext       []byte
+	rand      io.Reader
+	keyLog    io.Writer
 }
 
 // NewAliroReader validates cfg and returns the reader side. A certificate
@@ -85,7 +104,7 @@ func NewAliroReader(cfg *AliroReaderConfig) (*AliroReader, error) {
 	}
 	r := &AliroReader{
 		id: cfg.ReaderID, key: cfg.Key, pub: pub, groupKey: cfg.GroupKey, certAuth1: cfg.CertificateInAuth1,
-		versions: cfg.Versions, iface: cfg.Interface, keySlot: cfg.RequestKeySlot,
+		versions: cfg.Versions, iface: cfg.Interface, keySlot: cfg.RequestKeySlot, rand: cfg.Rand, keyLog: cfg.KeyLog,
 	}
 	if cfg.Certificate != nil {
 		if cfg.GroupKey == nil {
@@ -177,6 +196,11 @@ type aliroCore struct {
 	signed [maxAliroSigned]byte
 	plain  [maxAliroPlain]byte
 
+	// rand and keyLog are the configuration's Rand and KeyLog: nil means
+	// crypto/rand and no key log.
+	rand   io.Reader
+	keyLog io.Writer
+
 	// testingOnlyScalar, when set by a test, replaces the random ephemeral
 	// scalar, and testingOnlyTxID the reader's transaction identifier, so
 	// that tests can reproduce published transcripts.
@@ -185,10 +209,23 @@ type aliroCore struct {
 }
 
 func (c *aliroCore) newEphemeral() error {
-	if c.testingOnlyScalar != nil {
+	switch {
+	case c.testingOnlyScalar != nil:
 		return c.eph.SetScalar(c.testingOnlyScalar)
+	case c.rand != nil:
+		return c.eph.GenerateFrom(c.rand)
 	}
 	return c.eph.Generate()
+}
+
+// randomBytes fills b from the configuration's Rand, or crypto/rand.
+func (c *aliroCore) randomBytes(b []byte) error {
+	if c.rand != nil {
+		_, err := io.ReadFull(c.rand, b)
+		return err
+	}
+	_, err := rand.Read(b)
+	return err
 }
 
 func (c *aliroCore) expect(st ...aliroStage) error {
@@ -223,6 +260,7 @@ func (c *aliroCore) deriveStandard(role gcmchannel.Role) error {
 		return fmt.Errorf("transaction: ECDH: %w", err)
 	}
 	c.keys.deriveStandard(c.mac, &c.t, &c.z)
+	c.logStandardKeys()
 	r, d := c.keys.channelKeys()
 	if err := c.ch.Init(role, r, d, aliroLastCounter); err != nil {
 		return fmt.Errorf("transaction: secure channel: %w", err)
@@ -273,11 +311,12 @@ type AliroReaderSession struct {
 	ops       [maxAliroPlain]byte
 	selectAID [16]byte
 	certSent  bool
+	stepUp    bool // the last EXCHANGE sent was a step-up one (aliro_stepup.go)
 }
 
 // NewSession returns a new, idle session.
 func (r *AliroReader) NewSession() *AliroReaderSession {
-	return &AliroReaderSession{r: r, aliroCore: aliroCore{mac: newHMAC()}}
+	return &AliroReaderSession{r: r, aliroCore: aliroCore{mac: newHMAC(), rand: r.rand, keyLog: r.keyLog}}
 }
 
 func (s *AliroReaderSession) fail(err error) error {
@@ -306,11 +345,11 @@ func (s *AliroReaderSession) Start(policy AliroPolicy, fast bool) error {
 	s.t.setCmdExt(s.r.ext)
 	if s.testingOnlyTxID != nil {
 		s.t.txID = *s.testingOnlyTxID
-	} else if _, err := rand.Read(s.t.txID[:]); err != nil {
+	} else if err := s.randomBytes(s.t.txID[:]); err != nil {
 		return fmt.Errorf("transaction: transaction identifier: %w", err)
 	}
 	copy(s.t.readerEPKX[:], s.eph.Public().X())
-	s.wantKey, s.certSent, s.status = !s.r.keySlot, false, AliroStatus{}
+	s.wantKey, s.certSent, s.stepUp, s.status = !s.r.keySlot, false, false, AliroStatus{}
 	s.stage = aliroStStarted
 	return nil
 }
@@ -427,6 +466,7 @@ func (s *AliroReaderSession) FindFast(keys []FastKey) int {
 			continue
 		}
 		s.keys.deriveFast(s.mac, &k.persistent, salt, info)
+		s.logFastKeys()
 		s.status = st
 		s.stage = aliroStFast
 		return i
@@ -567,6 +607,7 @@ func (s *AliroReaderSession) VerifyEndpoint(credential *dkey.PublicKey) (Persist
 	}
 	x := credential.X()
 	s.keys.derivePersistent(s.mac, &s.t, x[:])
+	s.logPersistent()
 	var pk PersistentKey
 	pk.set(s.keys.persist[:], s.mac)
 	s.stage = aliroStStandard
@@ -633,6 +674,7 @@ func (s *AliroReaderSession) Exchange(x *AliroExchange) (transport.Command, erro
 	if x.HasStatus {
 		s.stage = aliroStEnded
 	}
+	s.stepUp = false
 	return transport.Command{CLA: claDK, INS: insExchange, Data: data, Ne: responseNe}, nil
 }
 
@@ -642,7 +684,7 @@ func (s *AliroReaderSession) Exchange(x *AliroExchange) (transport.Command, erro
 // then sends CONTROL FLOW. A response that does not authenticate returns
 // ErrChannel.
 func (s *AliroReaderSession) ReadExchange(r transport.Response) (AliroReadResults, error) {
-	if !s.Authenticated() && s.stage != aliroStEnded || !s.ch.Ready() {
+	if !s.Authenticated() && s.stage != aliroStEnded || !s.ch.Ready() || s.stepUp {
 		return AliroReadResults{}, fmt.Errorf("%w: EXCHANGE response without EXCHANGE", ErrOutOfSequence)
 	}
 	if err := responseError("EXCHANGE", &r); err != nil {

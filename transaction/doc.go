@@ -1,6 +1,6 @@
 // Package transaction implements Digital Key transactions, both roles, sans
 // I/O: the exchange by which a phone or watch held to a door handle unlocks,
-// locks or starts a vehicle, offline (PROTOCOL.md §4).
+// locks or starts a vehicle, offline (docs/protocol.md §4).
 //
 // The vehicle side is a [VehicleSession] created from a [Vehicle]; the
 // endpoint side (the applet in the device's secure element) is an
@@ -47,7 +47,7 @@
 //
 // # Where the project chose
 //
-// The CCC specification is not public (PROTOCOL.md §11). The choices, each
+// The CCC specification is not public (docs/protocol.md §11). The choices, each
 // commented where it is made:
 //
 //   - The CCC 1.0 fast cryptogram (§11 item 1): hypothesis (a) of §4.5, the
@@ -97,6 +97,14 @@
 // shares. Anyone who reads a key log can decrypt the sessions it covers and
 // answer the next fast transaction: nil, the default, logs nothing.
 //
+// [AliroReaderConfig].KeyLog and [AliroEndpointConfig].KeyLog log the
+// Aliro keys the same way: ALIRO_SKREADER, ALIRO_SKDEVICE and
+// ALIRO_STEPUP_SK (32 bytes each) with TRANSACTION_URSK over BLE at
+// ReadAuth1 and Auth1, TRANSACTION_KPERSISTENT at VerifyEndpoint and
+// Auth1, ALIRO_FAST_SKREADER and ALIRO_FAST_SKDEVICE when the reader's
+// FindFast matches and when the device answers AUTH0 with a real
+// cryptogram.
+//
 // # Deterministic randomness
 //
 // [VehicleConfig].Rand and [EndpointConfig].Rand replace crypto/rand, for
@@ -113,7 +121,11 @@
 // (package vehicle's TestGoldenTranscripts, through vehicle.Config.Rand and
 // device.Config.Rand, which pass it here). The ECDSA signatures of AUTH1 still draw their nonces
 // from the process-wide source, which only cryptotest.SetGlobalRandom can
-// fix. With Rand nil nothing changes on the wire.
+// fix. With Rand nil nothing changes on the wire. [AliroReaderConfig].Rand
+// and [AliroEndpointConfig].Rand do the same for Aliro: the reader reads
+// its ephemeral scalar then the transaction identifier, the device its
+// ephemeral scalar then, for a fast request without Kpersistent, its 64
+// random cryptogram bytes.
 //
 // # Aliro
 //
@@ -122,7 +134,7 @@
 // [AliroEndpointSession] for the device: enough differs (message layout,
 // key schedule, channel, EXCHANGE) that sharing the CCC sessions would put
 // a profile switch in every step. NewVehicle and NewEndpointSession refuse
-// dkey.Aliro. Tags as in PROTOCOL.md: S means the published Aliro 1.0
+// dkey.Aliro. Tags as in docs/protocol.md: S means the published Aliro 1.0
 // specification text (cited "Aliro 1.0 §x", read in full), I [ALPR]
 // kormax/python-aliro-reader, I [NXPAL] NXP's aliro-access-control and
 // aliro-actuator, I [NORAL] Nordic's Aliro reader tests, I [ALIRO]
@@ -143,6 +155,8 @@
 //	                                                   [4B mailbox subset], 5E signaling, [91], [92]}
 //	EXCHANGE 80 C9 00 00: GCM{[BA{8C, 87 read, 8A write, 95 set}*], [AE], [97 status], [98], [81]}*
 //	CONTROL FLOW 80 3C 00 00: 41 S1, 42 S2, [63] (in clear; only without a channel)
+//	step-up:  [SELECT A000000909ACCE5502], ENVELOPE (package mdoc), then
+//	          EXCHANGE 80 C9 00 00: step-up GCM{... 97 status}: the transaction's end
 //
 // The differences, where they are implemented:
 //
@@ -155,7 +169,7 @@
 //     setting, 02 secure action, 03 force user authentication; 02 not over
 //     BLE), both in the data field where CCC uses P1 P2; the reader
 //     identifier is 32 bytes, group ‖ sub-group (S Aliro 1.0 Tables 8-1 to
-//     8-4; I [ALPR], [NXPAL]). PROTOCOL.md §13 calls 42 "the requested
+//     8-4; I [ALPR], [NXPAL]). docs/protocol.md §13 calls 42 "the requested
 //     action": the specification text defines it as the policy.
 //   - The key schedule (aliro_keys.go): Kdh as CCC, then the transcript is
 //     the HKDF salt (reader_group_identifier_key.x, a 12-byte label,
@@ -181,14 +195,14 @@
 //     first 8 bytes of SHA-1 of the public key, dkey.Profile.DerivedKeySlot)
 //     or by 5A, the 65-byte public key, as AUTH1 asks; 91 and 92 are the
 //     signed timestamps of the access and revocation documents (tdate, 20
-//     characters), not an issuance date as PROTOCOL.md §13 says (S Aliro
+//     characters), not an issuance date as docs/protocol.md §13 says (S Aliro
 //     1.0 Table 8-11).
 //   - A reader key may be certified by a Reader System Issuer CA, whose key
 //     is then the reader_group_identifier_key the device trusts; the
 //     certificate is a profile0000 compression of an X.509 ES256
 //     certificate, sent by LOAD CERT or in AUTH1 tag 90 (S Aliro 1.0 §13.3,
 //     §8.3.3.3, §14.1; aliro_cert.go). It certifies the reader's own key,
-//     not a sub-group key: PROTOCOL.md §13's wording differs.
+//     not a sub-group key: docs/protocol.md §13's wording differs.
 //   - EXCHANGE carries BA (8C atomic-session option first, then 87 read, 8A
 //     write, 95 set), AE notifications, 97 the reader status that ends the
 //     transaction, 98 URSK request (BLE), 81 an access document update; the
@@ -220,8 +234,15 @@
 //     an explicit opt-in on either side. A stripped version list changes
 //     the A5 bytes and so the keys, which TestAttackAliroDowngradeStripsVersion
 //     shows. The reader takes the highest version both sides list.
-//   - URSK is returned over BLE only; BleSK (BLE message encryption) and the
-//     step-up phase's EXCHANGE are not implemented at this layer.
+//   - URSK is returned over BLE only; BleSK (BLE message encryption) is
+//     not implemented at this layer.
+//   - The step-up phase ends with the reader's status in an EXCHANGE
+//     under the step-up channel, after the ENVELOPE (StepUpExchange,
+//     OpenStepUpExchange; aliro_stepup.go): the CSA's aliro-actuator and
+//     certification tool send it so (I [NXPAL]), and a reader that sent
+//     its status on the expedited channel first would leave the step-up
+//     phase after the end of the transaction. The counters continue
+//     those of the ENVELOPE messages, which package mdoc keeps.
 //   - The fast channel keys are expanded at the first EXCHANGE, not at
 //     FindFast, so that a fast lookup costs one cipher per candidate.
 //   - An EXCHANGE plaintext is at most 2000 bytes, a mailbox command at

@@ -223,7 +223,7 @@ func (s *EndpointSession) answerAuth0(dst []byte, cred *Credential) ([]byte, err
 	return s.resp.append(dst), nil
 }
 
-// Auth1 runs the standard transaction (PROTOCOL.md §4.3, §4.4): it verifies
+// Auth1 runs the standard transaction (docs/protocol.md §4.3, §4.4): it verifies
 // the vehicle's signature with the credential's vehicle key, derives the
 // session keys, signs the transaction with the endpoint key, and appends the
 // protected AUTH1 response to dst. confidential and private are the mailbox
@@ -283,7 +283,7 @@ func (s *EndpointSession) Auth1(dst []byte, cmd *transport.Command, confidential
 }
 
 // RangingKey returns the UWB ranging secret key URSK of a standard
-// transaction in the CCC profile (Volatile[48:80], PROTOCOL.md §4.4), and
+// transaction in the CCC profile (Volatile[48:80], docs/protocol.md §4.4), and
 // the zero RangingKey (not Valid) otherwise. The applet keeps it for
 // CREATE RANGING KEY.
 func (s *EndpointSession) RangingKey() RangingKey { return s.rangingKey() }

@@ -70,11 +70,11 @@ func StatusWordFor(err error) dkey.StatusWord {
 func malformed(what string) error { return fmt.Errorf("%w: %s", ErrMalformed, what) }
 
 // ControlFlow is the P1‖P2 of the CONTROL FLOW command that ends every
-// transaction (PROTOCOL.md §4.9): P1 00 failure, 01 success, 40 continue;
+// transaction (docs/protocol.md §4.9): P1 00 failure, 01 success, 40 continue;
 // P2 the detail.
 type ControlFlow uint16
 
-// CONTROL FLOW codes (PROTOCOL.md §4.9).
+// CONTROL FLOW codes (docs/protocol.md §4.9).
 const (
 	CFFailure              ControlFlow = 0x0000 // failure, no information
 	CFKeyNotFound          ControlFlow = 0x0001 // endpoint public key not found

@@ -8,10 +8,10 @@ import (
 	"github.com/opencarkey/sdk/internal/tlv"
 )
 
-// The plaintext of EXCHANGE (PROTOCOL.md §4.8) is not public for CCC: only
+// The plaintext of EXCHANGE (docs/protocol.md §4.8) is not public for CCC: only
 // Home Key's single operation and Aliro's BA{87, 8A, 95, 8C} container are.
 // The project defines its own encoding, close to Aliro's operation tags
-// (PROTOCOL.md §11 item 3). A command carries one to MaxExchangeOps
+// (docs/protocol.md §11 item 3). A command carries one to MaxExchangeOps
 // operations, in order:
 //
 //	read:  87 05 mailbox(1) offset(2) length(2)

@@ -9,7 +9,7 @@ import (
 )
 
 // EXCHANGE plaintexts outside the project's mailbox encoding (exchange.go).
-// Home Key's attestation EXCHANGE carries 00 8E 22 C0 20 <secret> (PROTOCOL.md
+// Home Key's attestation EXCHANGE carries 00 8E 22 C0 20 <secret> (docs/protocol.md
 // §4.8; package mdoc builds and parses it): the endpoint reads the plaintext
 // with OpenExchangeData, the vehicle sends it with AttestationExchange. The
 // secure channel is the same.
@@ -62,7 +62,7 @@ func (s *EndpointSession) ParseExchange(plaintext []byte) ([]MailboxOp, error) {
 // AttestationExchange returns the EXCHANGE command carrying plaintext, in
 // the Home Key profile only: the attestation EXCHANGE (package mdoc's
 // AppendHomeKeyExchange) that hands the device the secret of the attestation
-// flow (PROTOCOL.md §4.8). Unlike Exchange it may follow ReadAuth1 before
+// flow (docs/protocol.md §4.8). Unlike Exchange it may follow ReadAuth1 before
 // VerifyEndpoint: the reader runs the flow because it does not know the key
 // of the slot ReadAuth1 returned, and learns it from the attested document,
 // then verifies the AUTH1 signature with it. The secret is fresh and protects

@@ -9,7 +9,7 @@ import (
 )
 
 // InterfaceNFC is the interface byte bound into the key derivation for NFC
-// (PROTOCOL.md §4.4), verified against real phones.
+// (docs/protocol.md §4.4), verified against real phones.
 const InterfaceNFC byte = 0x5E
 
 // Sizes of the derived keys.
@@ -20,7 +20,7 @@ const (
 	RangingKeySize = 32
 
 	volatileSize    = 48                            // Kenc ‖ Kmac ‖ Krmac
-	volatileURSK    = volatileSize + RangingKeySize // with URSK (CCC, PROTOCOL.md §4.4)
+	volatileURSK    = volatileSize + RangingKeySize // with URSK (CCC, docs/protocol.md §4.4)
 	fastOKMSize     = cryptogramSize + volatileSize
 	kdhSize         = 32
 	labelVolatile   = "Volatile"
@@ -33,7 +33,7 @@ const (
 )
 
 // PersistentKey is Kpersistent: the secret a standard transaction leaves
-// behind on both sides for the next fast transaction (PROTOCOL.md §4.4,
+// behind on both sides for the next fast transaction (docs/protocol.md §4.4,
 // §4.5). It is replaced after every standard transaction. The zero value
 // holds no key.
 //
@@ -84,7 +84,7 @@ func (k *PersistentKey) Equal(o *PersistentKey) bool {
 func (k *PersistentKey) Zeroize() { *k = PersistentKey{} }
 
 // RangingKey is the UWB ranging secret key URSK that a standard transaction
-// of the CCC profile derives (Volatile[48:80], PROTOCOL.md §4.4) for the
+// of the CCC profile derives (Volatile[48:80], docs/protocol.md §4.4) for the
 // ranging setup (§8.5). It redacts itself when formatted; Bytes gives the
 // key to whoever needs it. The zero value holds no key.
 type RangingKey struct {
@@ -127,13 +127,13 @@ type transcript struct {
 }
 
 // listInKDF reports whether the endpoint's version list follows the selected
-// version in the key derivation: Home Key 2.0 only (PROTOCOL.md §4.4).
+// version in the key derivation: Home Key 2.0 only (docs/protocol.md §4.4).
 func (t *transcript) listInKDF() bool {
 	return t.profile == dkey.HomeKey && t.version == dkey.Version2
 }
 
 // appendInfo appends the HKDF info of the standard key schedule
-// (PROTOCOL.md §4.4): vehicle_ePK.x ‖ endpoint_ePK.x ‖ transaction_identifier
+// (docs/protocol.md §4.4): vehicle_ePK.x ‖ endpoint_ePK.x ‖ transaction_identifier
 // ‖ interface ‖ P1 ‖ P2 ‖ label ‖ 5C 02 version [‖ 5C len endpoint versions].
 func (t *transcript) appendInfo(dst []byte, label string) []byte {
 	dst = append(dst, t.vehicleEPKX[:]...)
@@ -150,7 +150,7 @@ func (t *transcript) appendInfo(dst []byte, label string) []byte {
 	return dst
 }
 
-// appendFastInfo appends the HKDF info of the fast derivation (PROTOCOL.md
+// appendFastInfo appends the HKDF info of the fast derivation (docs/protocol.md
 // §4.5), leaving endpointKeyX zero when it is nil so that the vehicle can
 // patch in each candidate key at fastInfoEndpointOffset:
 //
@@ -161,7 +161,7 @@ func (t *transcript) appendInfo(dst []byte, label string) []byte {
 // The Home Key 2.0 layout follows the public Home Key reader that unlocks
 // real iPhones ([AHKR] homekey.py); no public vector with keys exists, so it
 // is checked only against that layout. The CCC 1.0 cryptogram is
-// not public (PROTOCOL.md §4.5, §11 item 1); the project follows hypothesis
+// not public (docs/protocol.md §4.5, §11 item 1); the project follows hypothesis
 // (a) of §4.5: the same derivation with the 8-byte vehicle identifier and
 // without the endpoint's version list, cryptogram = OKM[0:16]. It is an
 // optimisation only: anything security-relevant (engine start, first friend
@@ -213,11 +213,11 @@ func (ks *keySchedule) init() {
 	}
 }
 
-// deriveStandard runs the standard key schedule of PROTOCOL.md §4.4 from the
+// deriveStandard runs the standard key schedule of docs/protocol.md §4.4 from the
 // shared X coordinate z: Kdh = X9.63(z, transaction_identifier), then HKDF
 // (no salt) with the "Volatile" and "Persistent" infos. The CCC profile
 // derives 80 volatile bytes, the last 32 being the UWB ranging key URSK
-// (PROTOCOL.md §4.4, §11 item 14: the offset Volatile[48:80] is inferred); the
+// (docs/protocol.md §4.4, §11 item 14: the offset Volatile[48:80] is inferred); the
 // HKDF output is a prefix code, so the first 48 bytes are the same either way.
 func (ks *keySchedule) deriveStandard(t *transcript, z *[32]byte) {
 	kdf.X963(ks.kdh[:0], z[:], t.txID[:], kdhSize)
@@ -240,7 +240,7 @@ func (ks *keySchedule) standardKeys(k *securemsg.Keys) {
 
 // deriveFast runs the fast derivation for one candidate key: OKM =
 // HKDF-Expand(PRK(Kpersistent), info, 64), cryptogram = OKM[0:16] and the
-// secure-messaging keys OKM[16:64] (PROTOCOL.md §4.5). info must already
+// secure-messaging keys OKM[16:64] (docs/protocol.md §4.5). info must already
 // hold the candidate's endpoint key.
 func (ks *keySchedule) deriveFast(pk *PersistentKey, info []byte) {
 	ks.mac.expand(ks.okm[:], &pk.prk, info)

@@ -5,7 +5,7 @@ import (
 	"github.com/opencarkey/sdk/internal/tlv"
 )
 
-// Command bytes of the Digital Key applet (PROTOCOL.md §2.3).
+// Command bytes of the Digital Key applet (docs/protocol.md §2.3).
 const (
 	claISO       = 0x00 // SELECT
 	claDK        = 0x80 // AUTH0, AUTH1, CONTROL FLOW
@@ -18,7 +18,7 @@ const (
 	p1SelectName = 0x04
 )
 
-// Data object tags of the transaction messages (PROTOCOL.md §2.2, §4.2, §4.3).
+// Data object tags of the transaction messages (docs/protocol.md §2.2, §4.2, §4.3).
 const (
 	tagVersions    tlv.Tag = 0x5C // applet protocol version(s)
 	tagVehicleEPK  tlv.Tag = 0x87 // vehicle ephemeral public key
@@ -41,7 +41,7 @@ const (
 	coordSize              = dkey.CoordinateSize
 )
 
-// Flags is P1 of AUTH0 (PROTOCOL.md §2.5). Both sides bind P1 into the key
+// Flags is P1 of AUTH0 (docs/protocol.md §2.5). Both sides bind P1 into the key
 // derivation exactly as sent.
 type Flags uint8
 
@@ -56,13 +56,13 @@ const (
 	knownFlags = FlagFast | FlagExchange
 )
 
-// usage constants bound into the AUTH1 signatures (tag 93, PROTOCOL.md §4.3).
+// usage constants bound into the AUTH1 signatures (tag 93, docs/protocol.md §4.3).
 var (
 	usageVehicle  = [4]byte{0x41, 0x5D, 0x95, 0x69}
 	usageEndpoint = [4]byte{0x4E, 0x88, 0x7B, 0x4C}
 )
 
-// auth0 is the data of the AUTH0 command (PROTOCOL.md §4.2):
+// auth0 is the data of the AUTH0 command (docs/protocol.md §4.2):
 // 5C 02 version ‖ 87 41 vehicle_ePK ‖ 4C 10 transaction_identifier ‖ 4D vehicle_identifier.
 type auth0 struct {
 	version    dkey.Version
@@ -132,7 +132,7 @@ func (m *auth0Response) unmarshal(b []byte) bool {
 	return s.Empty()
 }
 
-// auth1Response is the plaintext of the AUTH1 response (PROTOCOL.md §4.3):
+// auth1Response is the plaintext of the AUTH1 response (docs/protocol.md §4.3):
 // 4E key_slot ‖ 9E endpoint_sig [‖ 4A confidential subset] [‖ 4B private subset].
 // The subsets alias the buffer they were parsed from.
 type auth1Response struct {
@@ -175,7 +175,7 @@ func (m *auth1Response) unmarshal(b []byte) bool {
 }
 
 // appendSignedData appends the data that the AUTH1 signatures cover
-// (PROTOCOL.md §4.3): the BER-TLV encoding of 4D vehicle_identifier ‖
+// (docs/protocol.md §4.3): the BER-TLV encoding of 4D vehicle_identifier ‖
 // 86 endpoint_ePK.x ‖ 87 vehicle_ePK.x ‖ 4C transaction_identifier ‖ 93 usage.
 func appendSignedData(dst []byte, vid dkey.VehicleID, endpointEPKX, vehicleEPKX []byte, txID *[txIDSize]byte, usage *[4]byte) []byte {
 	dst = append(dst, byte(tagVehicleID), byte(vid.Len()))

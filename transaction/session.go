@@ -149,13 +149,13 @@ func (c *core) wipeCore() {
 }
 
 // signedData returns the data an AUTH1 signature with usage covers
-// (PROTOCOL.md §4.3), in the session's buffer.
+// (docs/protocol.md §4.3), in the session's buffer.
 func (c *core) signedData(usage *[4]byte) []byte {
 	return appendSignedData(c.signed[:0], c.t.vehicleID, c.t.endpointEPKX[:], c.t.vehicleEPKX[:], &c.t.txID, usage)
 }
 
 // deriveSessionKeys runs ECDH on the ephemeral keys and the standard key
-// schedule (PROTOCOL.md §4.4), leaving the secure-messaging keys in smKeys.
+// schedule (docs/protocol.md §4.4), leaving the secure-messaging keys in smKeys.
 func (c *core) deriveSessionKeys() error {
 	if err := c.eph.ECDH(&c.z, &c.peer); err != nil {
 		return fmt.Errorf("transaction: ECDH: %w", err)

@@ -29,7 +29,7 @@ func hkTranscript(t *testing.T, v *testvec.HomeKeyTransaction) *transcript {
 }
 
 // TestHomeKeyStandardKeySchedule checks the standard key schedule of
-// PROTOCOL.md §4.4 byte for byte against the homekey-go vector (provenance in
+// docs/protocol.md §4.4 byte for byte against the homekey-go vector (provenance in
 // internal/testvec/testdata/homekey/README.md).
 func TestHomeKeyStandardKeySchedule(t *testing.T) {
 	v, err := testvec.HomeKeyStandard()

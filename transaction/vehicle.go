@@ -31,7 +31,7 @@ type VehicleConfig struct {
 	// makes such a vehicle settle for 1.0 unnoticed.
 	Versions dkey.VersionList
 	// Interface is the interface byte bound into the key derivation; 0 means
-	// InterfaceNFC. The byte for BLE is not public (PROTOCOL.md §4.4, §11
+	// InterfaceNFC. The byte for BLE is not public (docs/protocol.md §4.4, §11
 	// item 7).
 	Interface byte
 	// Rand, when not nil, replaces crypto/rand as the source of the
@@ -305,7 +305,7 @@ func (s *VehicleSession) HasCryptogram() bool { return s.stage == stageAuth0 && 
 
 // FindFast looks for the enrolled key whose Kpersistent produced the
 // endpoint's cryptogram, trying keys in order (the caller passes them most
-// recently used first, PROTOCOL.md §4.5). It returns the index of the match,
+// recently used first, docs/protocol.md §4.5). It returns the index of the match,
 // or -1 when no key matches or there is no cryptogram. On a match the
 // transaction is authenticated and the fast secure-messaging keys are ready
 // for Exchange. Each candidate costs one HMAC-SHA256; the comparison is
@@ -334,7 +334,7 @@ func (s *VehicleSession) FindFast(keys []FastKey) int {
 }
 
 // Auth1 returns the AUTH1 command: the vehicle's signature over the
-// transaction (PROTOCOL.md §4.3). It may follow a fast match, when the
+// transaction (docs/protocol.md §4.3). It may follow a fast match, when the
 // action needs a standard transaction anyway.
 func (s *VehicleSession) Auth1() (transport.Command, error) {
 	if err := s.expect(stageAuth0, stageFast); err != nil {
@@ -360,7 +360,7 @@ type Auth1Result struct {
 	Private      []byte // private-mailbox subset (tag 4B), if any
 }
 
-// ReadAuth1 derives the session keys (ECDH, X9.63, HKDF, PROTOCOL.md §4.4),
+// ReadAuth1 derives the session keys (ECDH, X9.63, HKDF, docs/protocol.md §4.4),
 // verifies and decrypts the AUTH1 response and returns the key slot it
 // names. The caller looks the slot up and calls VerifyEndpoint with that
 // key's public key. A response that does not verify returns ErrChannel.
@@ -393,7 +393,7 @@ func (s *VehicleSession) ReadAuth1(r transport.Response) (Auth1Result, error) {
 // VerifyEndpoint checks the endpoint's AUTH1 signature with the public key
 // of the slot ReadAuth1 returned. On success the transaction is
 // authenticated and the new Kpersistent is returned, to replace the stored
-// one (PROTOCOL.md §4.5: it changes after every standard transaction). A
+// one (docs/protocol.md §4.5: it changes after every standard transaction). A
 // signature that does not verify returns ErrAuthentication.
 func (s *VehicleSession) VerifyEndpoint(endpoint *dkey.PublicKey) (PersistentKey, error) {
 	if err := s.expect(stageAuth1); err != nil {
@@ -408,7 +408,7 @@ func (s *VehicleSession) VerifyEndpoint(endpoint *dkey.PublicKey) (PersistentKey
 }
 
 // RangingKey returns the UWB ranging secret key URSK of an authenticated
-// standard transaction in the CCC profile (Volatile[48:80], PROTOCOL.md
+// standard transaction in the CCC profile (Volatile[48:80], docs/protocol.md
 // §4.4), and the zero RangingKey (not Valid) otherwise.
 func (s *VehicleSession) RangingKey() RangingKey { return s.rangingKey() }
 
@@ -423,7 +423,7 @@ func (s *VehicleSession) Authenticated() bool {
 }
 
 // Exchange returns an EXCHANGE command carrying ops under secure messaging
-// (PROTOCOL.md §4.8). It needs an authenticated transaction; after a fast
+// (docs/protocol.md §4.8). It needs an authenticated transaction; after a fast
 // one it uses the fast keys (see package securemsg for that choice).
 func (s *VehicleSession) Exchange(ops []MailboxOp) (transport.Command, error) {
 	if !s.Authenticated() {
@@ -457,7 +457,7 @@ func (s *VehicleSession) ReadExchange(r transport.Response) ([]byte, error) {
 }
 
 // ControlFlow returns the CONTROL FLOW command that reports the outcome to
-// the device (PROTOCOL.md §4.9). It is sent in clear, in every case, and may
+// the device (docs/protocol.md §4.9). It is sent in clear, in every case, and may
 // be sent at any point after Start.
 func (s *VehicleSession) ControlFlow(c ControlFlow) transport.Command {
 	return transport.Command{CLA: claDK, INS: insControl, P1: c.P1(), P2: c.P2()}

@@ -41,7 +41,7 @@ func commandVectors() []commandVector {
 			cmd: transport.Command{CLA: 0x80, INS: 0xD4, Data: h("AA")}},
 		{name: "case 3S Lc FF", enc: cat(h("80D40000 FF"), seq(255)),
 			cmd: transport.Command{CLA: 0x80, INS: 0xD4, Data: seq(255)}},
-		// The DK applet SELECT of the TS v4.0.0 example (PROTOCOL.md §12).
+		// The DK applet SELECT of the TS v4.0.0 example (docs/protocol.md §12).
 		{name: "case 4S SELECT DK applet", enc: h("00A40400 0D A000000809434343444B417631 00"),
 			cmd: transport.Command{INS: 0xA4, P1: 0x04, Data: h("A000000809434343444B417631"), Ne: 256}},
 		{name: "case 4S Le 10", enc: h("80800101 02 AABB 10"),
@@ -341,7 +341,7 @@ func TestParseResponse(t *testing.T) {
 	}{
 		{name: "status word only", enc: h("9000"), want: transport.Response{SW: dkey.SWSuccess}},
 		{name: "error", enc: h("6A82"), want: transport.Response{SW: dkey.SWFileNotFound}},
-		// Home Key SELECT response of a real iPhone (PROTOCOL.md §2.2).
+		// Home Key SELECT response of a real iPhone (docs/protocol.md §2.2).
 		{name: "SELECT response", enc: h("5C0402000100 9000"), want: transport.Response{Data: h("5C0402000100"), SW: 0x9000}},
 		{name: "one data byte", enc: h("AB 6310"), want: transport.Response{Data: h("AB"), SW: 0x6310}},
 		{name: "longest", enc: long, want: transport.Response{Data: seq(65536), SW: 0x9000}},

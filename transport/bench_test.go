@@ -10,7 +10,7 @@ import (
 	"github.com/opencarkey/sdk/transport/transporttest"
 )
 
-// auth0 is a command the size of an AUTH0 (PROTOCOL.md §4.2): a 65-byte
+// auth0 is a command the size of an AUTH0 (docs/protocol.md §4.2): a 65-byte
 // ephemeral key, a 16-byte transaction identifier, an 8-byte vehicle
 // identifier and a version, in TLVs.
 var auth0 = transport.Command{CLA: 0x80, INS: 0x80, P1: 0x01, P2: 0x01, Data: seq(97), Ne: 256}

@@ -11,10 +11,10 @@
 // # Where the protocol uses it
 //
 // Over NFC every Digital Key exchange is an ISO/IEC 7816-4 command-response
-// pair (PROTOCOL.md §2): SELECT of the Digital Key applet or framework, then
+// pair (docs/protocol.md §2): SELECT of the Digital Key applet or framework, then
 // AUTH0, AUTH1, EXCHANGE and CONTROL FLOW for transactions, SPAKE2+ REQUEST
 // and VERIFY, WRITE DATA and GET DATA for owner pairing. The framework lists
-// GET RESPONSE (00 C0 00 00, PROTOCOL.md §2.3) because certificates and
+// GET RESPONSE (00 C0 00 00, docs/protocol.md §2.3) because certificates and
 // attestations exceed what one short response carries; WRITE DATA carries
 // certificates longer than 255 bytes, which a reader without extended-length
 // support sends by command chaining. Status words ([dkey.StatusWord]) end

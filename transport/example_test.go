@@ -10,7 +10,7 @@ import (
 	"github.com/opencarkey/sdk/transport/transporttest"
 )
 
-// Build the SELECT of the Digital Key applet (PROTOCOL.md §2.2) and parse
+// Build the SELECT of the Digital Key applet (docs/protocol.md §2.2) and parse
 // it back.
 func ExampleCommand_Append() {
 	sel := transport.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x00, Data: []byte(dkey.AIDDigitalKey), Ne: 256}
@@ -44,7 +44,7 @@ func ExampleParseCommand_errors() {
 }
 
 func ExampleParseResponse() {
-	// The SELECT response of a Home Key iPhone (PROTOCOL.md §2.2).
+	// The SELECT response of a Home Key iPhone (docs/protocol.md §2.2).
 	r, err := transport.ParseResponse([]byte{0x5C, 0x04, 0x02, 0x00, 0x01, 0x00, 0x90, 0x00})
 	if err != nil {
 		panic(err)

@@ -13,7 +13,7 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// Release 3 over Bluetooth LE (PROTOCOL.md §8): the interface byte of the
+// Release 3 over Bluetooth LE (docs/protocol.md §8): the interface byte of the
 // transactions, the framing of a BLE link, remote keyless entry and the
 // BLE keys of owner pairing.
 //
@@ -36,7 +36,7 @@ type linkDescriber interface {
 
 // interfaces holds the transaction configuration of each interface byte
 // other than NFC's (whose is Reader.v and Reader.sessions): the byte is
-// bound into the key derivation (PROTOCOL.md §4.4), so a transaction runs
+// bound into the key derivation (docs/protocol.md §4.4), so a transaction runs
 // in a session of its interface.
 type interfaces struct {
 	base transaction.VehicleConfig
@@ -50,7 +50,7 @@ type interfaceSessions struct {
 
 // sessionPool returns the pool of transaction sessions for the interface
 // t runs over: the transceiver's InterfaceByte (ble.Tunnel: C3 unless
-// configured, PROTOCOL.md §11 row 7), NFC's 5E when it has none.
+// configured, docs/protocol.md §11 row 7), NFC's 5E when it has none.
 func (r *Reader) sessionPool(t transport.Transceiver) (*sync.Pool, error) {
 	ir, ok := t.(interfaceReporter)
 	if !ok {
@@ -82,7 +82,7 @@ func (r *Reader) sessionPool(t transport.Transceiver) (*sync.Pool, error) {
 
 // newClient returns the APDU client of a protocol run over t, framing
 // APDUs as t says it carries them (a BLE tunnel carries extended-length
-// APDUs and refuses chained ones, PROTOCOL.md §8.3), as Config.Link says
+// APDUs and refuses chained ones, docs/protocol.md §8.3), as Config.Link says
 // otherwise.
 func (r *Reader) newClient(t transport.Transceiver) *transport.Client {
 	c := new(transport.Client)
@@ -173,7 +173,7 @@ func (r *Reader) bleOps(ops []store.Op, slot dkey.KeySlot, k *pairing.BLEKeys) (
 }
 
 // BLEKeys returns Kble_intro and Kble_oob_master, which owner pairing
-// derived with the key of slot (PROTOCOL.md §3.3), for the first approach
+// derived with the key of slot (docs/protocol.md §3.3), for the first approach
 // over BLE (package transport/ble's FirstApproach with ble.OwnerKeys).
 // They are stored with the key's enrolment, sealed, and go with it. A key
 // that did not come from owner pairing has none: the error wraps

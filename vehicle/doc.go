@@ -1,6 +1,6 @@
 // Package vehicle is the vehicle side of the Digital Key: the reader at the
 // door handle and the console, the vehicle's key store, and the policy of
-// what each key may do (PROTOCOL.md §1, §3, §4, §6, §7, §9).
+// what each key may do (docs/protocol.md §1, §3, §4, §6, §7, §9).
 //
 // A [Reader] holds the enrolled keys (endpoint public key, key slot,
 // Kpersistent, access profile, validity, last use, immobilizer token) and
@@ -24,7 +24,7 @@
 //
 //   - Directly: [Reader.Enroll], for test benches and keys enrolled out of
 //     band.
-//   - Owner pairing (PROTOCOL.md §3): [Reader.InstallVerifier] (or, for a
+//   - Owner pairing (docs/protocol.md §3): [Reader.InstallVerifier] (or, for a
 //     vehicle that has an owner, [Reader.ReplaceOwner] when it changes
 //     owner, which removes the previous owner keys and every key shared
 //     from them, and [Reader.ReplaceOwnerDevice] when the same owner moves
@@ -32,7 +32,7 @@
 //     shares) and [Reader.Pair] run SPAKE2+, the certificate exchange and
 //     the first transaction through package pairing, and enroll the owner
 //     key. The attempts against a verifier are stored with it.
-//   - Sharing (PROTOCOL.md §6.4, package sharing): a standard transaction
+//   - Sharing (docs/protocol.md §6.4, package sharing): a standard transaction
 //     whose AUTH1 names an unknown slot is a first friend transaction when
 //     the AUTH1 private subset carries a statement area with a key
 //     attestation. The reader admits the key (sharing.Vehicle.AdmitFriend:
@@ -62,7 +62,7 @@
 //
 // # Home Key
 //
-// In the Home Key profile a Reader is a lock of a home (PROTOCOL.md §2, §4,
+// In the Home Key profile a Reader is a lock of a home (docs/protocol.md §2, §4,
 // package mdoc). The locks of a home share the home's reader key and reader
 // group identifier ([HomeKeyGroupID], the first 8 bytes of AUTH0 tag 4D);
 // each has its own 8-byte reader identifier (the last 8), so Config.VehicleID
@@ -103,7 +103,7 @@
 // # Release 3: BLE and UWB
 //
 // [Reader.Transact] and [Reader.Pair] run unchanged over package
-// transport/ble's Tunnel (PROTOCOL.md §8.3): the reader binds the
+// transport/ble's Tunnel (docs/protocol.md §8.3): the reader binds the
 // interface byte the transceiver reports into the transaction's key
 // derivation (§4.4; 5E when it reports none) and frames APDUs as it says
 // (the tunnel carries extended-length APDUs and refuses chained ones, so
@@ -149,8 +149,70 @@
 // process-wide source, which testing/cryptotest.SetGlobalRandom fixes, and
 // the sealing of stored records always from crypto/rand.
 //
+// # Aliro
+//
+// [AliroLock] is the reader side of CSA Aliro 1.0 (docs/protocol.md §13): a door
+// lock or an access-control reader, a type of its own beside Reader. A
+// Matter controller configures it through the shape of the Matter Door
+// Lock cluster (aliro_matter.go lists the mapping with its sources):
+// [AliroLock.SetAliroReaderConfig] (the reader's signing key, its
+// verification key, the group identifier, the group resolving key) and
+// [AliroLock.ClearAliroReaderConfig], [AliroLock.SetCredential],
+// [AliroLock.GetCredentialStatus] and [AliroLock.ClearCredential] for the
+// three Aliro credential types (65-byte uncompressed P-256 keys: endpoint
+// keys, evictable or not, and Credential Issuer keys), and
+// [AliroLock.AliroAttributes]. [AliroLock.SetAliroReaderCertificate] adds a
+// reader certificate for LOAD CERT. [AliroLock.Transact] runs the fast
+// phase first; the standard one when no Kpersistent matches or a newer
+// document waits; the step-up phase (package mdoc) when the device offers
+// an access document the lock needs (for a key it does not know, checked
+// with its issuer keys, or newer than the one a learned key came with) or
+// a revocation document newer than any it applied. A verified access
+// document admits its key as an evictable endpoint key of the issuer's
+// user, with its access data, whose rules and schedules
+// (mdoc.AccessData.Allows) decide every later transaction of that key,
+// fast ones included; a revocation document replaces or amends the
+// issuer's revocation list, and the learned keys it names go. Every
+// transaction ends with the reader status in an EXCHANGE, under the
+// step-up channel after a step-up phase (Aliro 1.0 §8.4). With
+// AliroLockConfig.Store the lock keeps its configuration, sub-group
+// identifier, credentials with their Kpersistent and access data, and
+// revocations (sealed, versioned, one batch per change).
+//
 // # Where the project chose
 //
+//   - Aliro: a lock is an AliroLock, not a Reader in a fourth profile: its
+//     configuration (Matter's), its credentials and their documents, and
+//     its session type (transaction.AliroReaderSession) share nothing with
+//     a vehicle's enrolled keys.
+//   - Aliro: AUTH1 asks for the credential's public key (5A), so that a key
+//     the lock does not know can be learned; the device's signature is
+//     checked before anything is decided. The lock stores a new
+//     Kpersistent once the device has answered the final EXCHANGE (the
+//     device commits its copy on that EXCHANGE, package device), for a
+//     trusted key only: one it holds, or one a verified access document
+//     admits and no revocation names, whatever its schedule says now
+//     (Matter §5.2.6.9.1 adds the key when the document validates). A
+//     refused document, an unknown or revoked key change nothing but the
+//     revocations a verified revocation document brought.
+//   - Aliro reader statuses of refusals: 0001 unknown key, 0002 a document
+//     expired (or not yet valid), 0003 a revoked key or an unknown issuer,
+//     0004 a document whose signature or digests fail, 0007 malformed or
+//     unusable content (a critical extension), 0025 a schedule, a rule or
+//     reader rules that do not allow the action (Aliro 1.0 Table 8-18; the
+//     mapping is the project's). An unlock is allowed by the unsecure,
+//     momentary, extended momentary and toggle capabilities, a lock by
+//     secure and toggle.
+//   - Aliro replays: a revocation document is applied only when signed
+//     after the issuer's last one (the project's stand-in for the
+//     specification's ValidityIteration, which package mdoc does not
+//     read), and an access document older than the one a learned key holds
+//     is refused. The lock asks for a revocation document only when the
+//     device's timestamp is newer than the newest it applied from any
+//     issuer.
+//   - Aliro: ClearAliroReaderConfig and SetAliroReaderCertificate drop
+//     every Kpersistent (both are bound to the reader_group_identifier_key);
+//     clearing an issuer key removes the keys it admitted.
 //   - Home Key locks are this Reader in the Home Key profile, not a type of
 //     their own: a lock needs what a vehicle's reader has (enrolled keys
 //     with Kpersistent, fast-then-standard, policy, CONTROL FLOW, the
@@ -171,7 +233,7 @@
 //     its enrolment. The public reader ([AHKR]) enrols the document's key
 //     without checking the AUTH1 signature; this reader checks it, and the
 //     slot, before it enrols anything.
-//   - CONTROL FLOW codes for the policy's refusals (PROTOCOL.md §4.9 lists
+//   - CONTROL FLOW codes for the policy's refusals (docs/protocol.md §4.9 lists
 //     no code for them): 0000 for a suspended key or a missing entitlement,
 //     0002 for a key outside its validity window, 0001 for an unknown slot,
 //     00A0 for a removed or revoked key (the device then deletes it); a
@@ -249,7 +311,7 @@
 //     ones, and those it holds that the store lacks are stored at
 //     NewReader.
 //   - The interface byte of a transceiver comes from an InterfaceByte
-//     method (transport/ble's Tunnel: C3 unless configured, PROTOCOL.md
+//     method (transport/ble's Tunnel: C3 unless configured, docs/protocol.md
 //     §11 row 7), its framing from a ClientConfig method; a transceiver
 //     without them is NFC (5E, Config.Link).
 //   - RKE: RKEKey refuses a key outside its validity window and the RKE

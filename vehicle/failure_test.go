@@ -608,7 +608,7 @@ func TestControlFlowLost(t *testing.T) {
 }
 
 // everyControlFlow is every CONTROL FLOW code the protocol defines
-// (PROTOCOL.md §4.9), and two it does not.
+// (docs/protocol.md §4.9), and two it does not.
 var everyControlFlow = []transaction.ControlFlow{
 	transaction.CFFailure, transaction.CFKeyNotFound, transaction.CFKeyExpired, transaction.CFKeyNotTrusted,
 	transaction.CFInvalidSignature, transaction.CFInvalidChannel, transaction.CFInvalidDataFormat,

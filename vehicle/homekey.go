@@ -72,7 +72,7 @@ var ErrAttestation = errors.New("vehicle: Home Key attestation refused")
 
 // HomeKeyGroupID returns the reader group identifier of the Home Key reader
 // private key whose 32-byte scalar is scalar: SHA-256("key-identifier" ‖
-// scalar)[:8] (PROTOCOL.md §10.4), the first 8 bytes of the reader
+// scalar)[:8] (docs/protocol.md §10.4), the first 8 bytes of the reader
 // identifier (AUTH0 tag 4D) that every lock of a home, sharing the home's
 // reader key, sends. A lock whose key sits in an HSM gets its group from
 // the home's controller instead.
@@ -86,7 +86,7 @@ func HomeKeyGroupID(scalar []byte) [8]byte {
 
 // HomeKeySlot returns the key slot identifier a Home Key endpoint names
 // itself by in AUTH1 (tag 4E): SHA-1(04 ‖ X ‖ Y)[:6] of its public key
-// (PROTOCOL.md §4.3, §10.4).
+// (docs/protocol.md §4.3, §10.4).
 func HomeKeySlot(pub *dkey.PublicKey) dkey.KeySlot {
 	h := sha1.Sum(pub.Bytes())
 	s, _ := dkey.NewKeySlot(h[:6]) // cannot fail: 6 bytes
@@ -117,7 +117,7 @@ func (r *Reader) attestsKnown() bool {
 	return r.v.Profile() == dkey.HomeKey && r.homeKeyConfig().Attest == AttestAlways
 }
 
-// attest runs the Home Key attestation flow after ReadAuth1 (PROTOCOL.md
+// attest runs the Home Key attestation flow after ReadAuth1 (docs/protocol.md
 // §2, §4.8, §4.9, package mdoc), for the key known, already verified, or
 // for an unknown one (known nil):
 //

@@ -16,10 +16,10 @@ import (
 )
 
 // DefaultPairingAttempts is the number of wrong pairing passwords a vehicle
-// accepts before it refuses to pair ([YB]: at most 7, PROTOCOL.md §3.2).
+// accepts before it refuses to pair ([YB]: at most 7, docs/protocol.md §3.2).
 const DefaultPairingAttempts = 7
 
-// PairingConfig configures owner pairing (PROTOCOL.md §3). The vehicle's
+// PairingConfig configures owner pairing (docs/protocol.md §3). The vehicle's
 // identifier, key and clock come from the reader's Config.
 type PairingConfig struct {
 	// VehicleRoot is the Vehicle OEM root certificate (DER), which the
@@ -100,7 +100,7 @@ func (r *Reader) initPairing(cfg *Config) error {
 
 // InstallVerifier puts the vehicle in pairing mode with the verifier the
 // vehicle OEM server derived from the owner's pairing password
-// (PROTOCOL.md §3.1 phase 0). It returns ErrOwnerExists if the vehicle has
+// (docs/protocol.md §3.1 phase 0). It returns ErrOwnerExists if the vehicle has
 // an owner key: use ReplaceOwner or ReplaceOwnerDevice. The reader keeps a
 // copy, stored with the attempts spent against it; the verifier is
 // forgotten when a pairing succeeds.
@@ -126,7 +126,7 @@ func (r *Reader) ReplaceOwner(v *pairing.Verifier) error {
 }
 
 // ReplaceOwnerDevice is InstallVerifier for the same owner moving to a new
-// device (PROTOCOL.md §7, sharing.PlanDeviceChange): the next successful
+// device (docs/protocol.md §7, sharing.PlanDeviceChange): the next successful
 // pairing enrols the new owner key and removes the previous owner keys,
 // recorded as revoked, while the keys shared from them stay enrolled and
 // are from then on shared from the new owner key (KeyInfo.SharedFrom).
@@ -223,7 +223,7 @@ func (r *Reader) hasOwnerLocked() bool {
 	return false
 }
 
-// Pair runs owner pairing with the device behind t (PROTOCOL.md §3.1 phases
+// Pair runs owner pairing with the device behind t (docs/protocol.md §3.1 phases
 // 1 to 4): SPAKE2+ with the installed verifier, the pairing channel, the
 // certificate exchange; then it enrols the owner key (owner profile, the
 // key configuration, a new random immobilizer token) and runs the first

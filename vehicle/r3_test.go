@@ -143,7 +143,7 @@ var (
 )
 
 // TestInterfaceByte checks that the interface byte flows into the key
-// derivation on both sides (PROTOCOL.md §4.4, §11 row 7): over BLE both
+// derivation on both sides (docs/protocol.md §4.4, §11 row 7): over BLE both
 // bind C3 by default and agree; a vehicle and a device that bind
 // different bytes fail the standard transaction as a wrong key would,
 // with a typed error and nothing changed; NFC keeps 5E; and one applet

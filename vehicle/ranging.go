@@ -12,7 +12,7 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// Ranging keys (Release 3, PROTOCOL.md §2.3, §8.4, §8.5): the vehicle's
+// Ranging keys (Release 3, docs/protocol.md §2.3, §8.4, §8.5): the vehicle's
 // copy of the URSK of a standard transaction that asked the device to keep
 // its own (CREATE RANGING KEY), under the UWB session ID, for the ranging
 // setup (package ranging) and the vehicle's UWB anchors.
@@ -48,19 +48,19 @@ type rangingState struct {
 }
 
 // insCreateRangingKey is the instruction of CREATE RANGING KEY
-// (PROTOCOL.md §2.3).
+// (docs/protocol.md §2.3).
 const insCreateRangingKey = 0x71
 
 var _ ranging.KeyStore = (*Reader)(nil)
 
 // wantsRangingKey reports whether a transaction for action asks the
-// device to keep the URSK: the ranging-key transaction (P2 10, PROTOCOL.md
+// device to keep the URSK: the ranging-key transaction (P2 10, docs/protocol.md
 // §2.5), a standard one.
 func wantsRangingKey(action dkey.Action) bool { return action == dkey.ActionRangingKey }
 
 // createRangingKey asks the device to keep the URSK of this standard
 // transaction (CREATE RANGING KEY, 80 71 00 00 without data, in clear as
-// the table of PROTOCOL.md §2.3 has it) and stages the vehicle's copy,
+// the table of docs/protocol.md §2.3 has it) and stages the vehicle's copy,
 // which record stores with the transaction's outcome. It fails when the
 // transaction derived no URSK (Home Key), when the reader has no room
 // (ranging.ErrKeySlotsFull, checked before the command so that the

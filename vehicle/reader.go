@@ -41,7 +41,7 @@ type Config struct {
 	// Versions are the applet protocol versions the vehicle accepts, highest
 	// first; the zero value means the profile's. A Home Key reader that
 	// lists only 2.0 refuses endpoints stripped down to 1.0, which binds no
-	// version list into its key derivation (PROTOCOL.md §4.4).
+	// version list into its key derivation (docs/protocol.md §4.4).
 	Versions dkey.VersionList
 	// Pairing configures owner pairing (Reader.Pair): the vehicle's
 	// certificates, the Device OEM roots and the attempt limit. Nil means
@@ -131,7 +131,7 @@ type Enrollment struct {
 	NotBefore, NotAfter time.Time
 	// ImmobilizerToken, when set, is written into the key's confidential
 	// mailbox at TokenOffset in the key's first standard transaction and
-	// checked at every engine start (PROTOCOL.md §5.2). Keys without a token
+	// checked at every engine start (docs/protocol.md §5.2). Keys without a token
 	// start the engine on the standard transaction alone.
 	ImmobilizerToken []byte
 	TokenOffset      uint16
@@ -245,7 +245,7 @@ func (k *enrolled) zeroize() {
 // may do, and the transactions run over any transport.Transceiver (an NFC
 // reader at a door handle, the console reader, a BLE link). It runs the fast
 // transaction first when the action allows it and falls back to the
-// standard one (PROTOCOL.md §4.1); engine start always takes a standard
+// standard one (docs/protocol.md §4.1); engine start always takes a standard
 // transaction and reads the immobilizer token.
 //
 // A Reader is safe for concurrent use: several NFC readers of one vehicle
@@ -264,7 +264,7 @@ type Reader struct {
 
 	mu sync.Mutex
 	// keys and fast are parallel, most recently used first: the fast lookup
-	// tries keys in that order (PROTOCOL.md §4.5).
+	// tries keys in that order (docs/protocol.md §4.5).
 	keys []*enrolled
 	fast []transaction.FastKey
 	// removed remembers keys removed from the vehicle, so that their next
@@ -506,7 +506,7 @@ func (r *Reader) enroll(e Enrollment, ltss *[pairing.LongTermSecretSize]byte, ex
 	}
 	if !e.SharedBy.IsZero() {
 		// The chain of attestations goes up to the signer's top, or the
-		// signer itself when it was not shared (PROTOCOL.md §6).
+		// signer itself when it was not shared (docs/protocol.md §6).
 		k.info.SharedFrom = e.SharedBy
 		if s := r.lookup(e.SharedBy); s != nil && !s.info.SharedFrom.IsZero() {
 			k.info.SharedFrom = s.info.SharedFrom

@@ -17,7 +17,7 @@ func (w *r3World) rkeState() string {
 }
 
 // rkeExchange runs one remote keyless entry in memory, as the BLE link
-// carries it (PROTOCOL.md §8.6): the device's request, the vehicle's
+// carries it (docs/protocol.md §8.6): the device's request, the vehicle's
 // challenge for the key of slot, the device's signature, the vehicle's
 // verification.
 func rkeExchange(v *ble.RKEVehicle, d *ble.RKEDevice, slot dkey.KeySlot, req ble.RKERequest) (ble.RKEGrant, ble.Challenge, error) {

@@ -13,7 +13,7 @@ import (
 )
 
 // StatementResult is what the vehicle did with one statement it found in a
-// key's statement area (PROTOCOL.md §5.3, package sharing).
+// key's statement area (docs/protocol.md §5.3, package sharing).
 type StatementResult struct {
 	// Kind is the statement's kind; zero when the area itself did not
 	// parse.
@@ -179,7 +179,7 @@ func attestationIn(private []byte) (area, stmt []byte, err error) {
 	return nil, nil, nil
 }
 
-// firstFriend is the first friend transaction (PROTOCOL.md §6.4): AUTH1
+// firstFriend is the first friend transaction (docs/protocol.md §6.4): AUTH1
 // named a slot the vehicle does not know, and its private subset carries
 // the key's statement area with a key attestation, stmt. The vehicle
 // admits the key (sharing.Vehicle.AdmitFriend with the AUTH1 slot),

@@ -9,7 +9,7 @@ import (
 
 // TestPairingLayoutMatchesSharing checks that the mailbox mapping pairing
 // writes by default describes the layout that package sharing reads and
-// writes (pairing cannot import sharing, DESIGN.md).
+// writes (pairing cannot import sharing, docs/architecture.md).
 func TestPairingLayoutMatchesSharing(t *testing.T) {
 	c := pairing.DefaultKeyConfig()
 	m := c.Mapping

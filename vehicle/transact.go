@@ -36,7 +36,7 @@ type Result struct {
 	// after authenticating): the vehicle acts on it, and both sides keep
 	// their old Kpersistent.
 	ControlFlowDelivered bool
-	// FirstFriend reports a first friend transaction (PROTOCOL.md §6.4):
+	// FirstFriend reports a first friend transaction (docs/protocol.md §6.4):
 	// the key was unknown, its key attestation admitted it, and it is now
 	// enrolled (Slot, Role and Profile are its), whether or not the action
 	// itself was allowed.
@@ -58,7 +58,7 @@ type Result struct {
 	HasRangingKey bool
 	// RangingKeyStored reports that both sides keep the URSK for UWB
 	// ranging under RangingSession, the UWB session ID (the last four
-	// bytes of the transaction identifier, PROTOCOL.md §8.4): a
+	// bytes of the transaction identifier, docs/protocol.md §8.4): a
 	// ranging-key transaction (dkey.ActionRangingKey, P2 10) whose CREATE
 	// RANGING KEY the device accepted, and whose success it acknowledged.
 	// The reader is the vehicle's ranging.KeyStore (RangingKey).
@@ -101,7 +101,7 @@ func (r Result) Format(f fmt.State, verb rune) {
 
 // fastAllowed is the vehicle's policy: unlock and lock may take a fast
 // transaction; everything else, engine start first, takes a standard one
-// (PROTOCOL.md §4.1, §9).
+// (docs/protocol.md §4.1, §9).
 func fastAllowed(a dkey.Action) bool { return a == dkey.ActionUnlock || a == dkey.ActionLock }
 
 // pooled is what a Reader reuses from one transaction to the next: the
@@ -198,7 +198,7 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 	cf, err := x.transact(action)
 	if err == nil && cf == transaction.CFSuccess && action == dkey.ActionOwnerPairingFirst {
 		// End of owner pairing phase 3, owner immobilizer token
-		// provisioned (PROTOCOL.md §3.1 phase 4).
+		// provisioned (docs/protocol.md §3.1 phase 4).
 		cf = transaction.CFPairingComplete
 	}
 	res.ControlFlow = cf
@@ -557,7 +557,7 @@ func (x *run) exchange(ops []transaction.MailboxOp) ([]byte, error) {
 }
 
 // writeToken provisions the immobilizer token in the key's confidential
-// mailbox (PROTOCOL.md §3.1 phase 4, §5.2).
+// mailbox (docs/protocol.md §3.1 phase 4, §5.2).
 func (x *run) writeToken(token []byte, off uint16) error {
 	_, err := x.exchange([]transaction.MailboxOp{{Kind: transaction.OpWrite, Mailbox: dkey.ConfidentialMailbox, Offset: off, Data: token}})
 	if err != nil {
@@ -567,7 +567,7 @@ func (x *run) writeToken(token []byte, off uint16) error {
 }
 
 // checkToken reads the immobilizer token, from the AUTH1 subset when the
-// key's configuration returns the token there (PROTOCOL.md §5.1),
+// key's configuration returns the token there (docs/protocol.md §5.1),
 // otherwise by EXCHANGE, and compares it with the provisioned one.
 func (x *run) checkToken(token []byte, off uint16, subset dkey.MailboxRange, subsetData []byte) error {
 	var got []byte

@@ -5,7 +5,7 @@ import (
 )
 
 // demoCard is the smallest card that a Digital Key reader recognises: it
-// answers SELECT of the Digital Key applet (PROTOCOL.md §2.2) with the
+// answers SELECT of the Digital Key applet (docs/protocol.md §2.2) with the
 // version list of CCC Release 2 and 3, tag 5C with version 1.0, and
 // nothing more. Every other command gets 6D00 (instruction not supported),
 // and SELECT of any other application 6A82 (not found).

@@ -17,7 +17,7 @@
 // The cards it can serve, by -card:
 //
 //   - demo: answers SELECT of the Digital Key applet with the version list of
-//     PROTOCOL.md §2.2 and nothing else.
+//     docs/protocol.md §2.2 and nothing else.
 //   - applet: the Digital Key applet of package device (CCC profile) with one
 //     owner key, the demo key, for the demo vehicle "DEMO-VIN" that
 //     examples/pcsc-reader plays: `go run ./examples/pcsc-reader` unlocks
@@ -69,10 +69,36 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stderr)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "vcard:", err)
-		os.Exit(1)
+	if code := exitCode(err); code != 0 {
+		if code == 1 {
+			fmt.Fprintln(os.Stderr, "vcard:", err)
+		}
+		os.Exit(code)
 	}
+}
+
+// errUsage reports a command line that the flag set refused; it has said
+// why on standard error already.
+var errUsage = errors.New("usage")
+
+// usageError maps a flag.Parse error onto errUsage, keeping flag.ErrHelp.
+func usageError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return errUsage
+}
+
+// exitCode maps the outcome of run to the exit status: 0 for success, -h
+// and an interrupt, 2 for a bad command line, 1 otherwise.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, context.Canceled):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
 }
 
 // run parses args and serves the card until ctx ends.
@@ -94,10 +120,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	kekPath := fs.String("kek", "", "file of the key-encryption key of -state (default: the -state file with .kek appended; created when missing)")
 	verbose := fs.Bool("v", false, "log every command and response")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return errUsage
 	}
 	newCard, ok := cards[*name]
 	if !ok {

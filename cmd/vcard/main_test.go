@@ -157,8 +157,9 @@ func TestRunFlags(t *testing.T) {
 	for _, tt := range tests {
 		var stderr syncBuffer
 		err := run(t.Context(), tt.args, &stderr)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+		// Flag errors are said on stderr by the flag set, the rest in err.
+		if err == nil || !strings.Contains(err.Error()+"\n"+stderr.String(), tt.want) {
+			t.Errorf("run(%q) = %v (stderr %q), want an error containing %q", tt.args, err, stderr.String(), tt.want)
 		}
 	}
 }

@@ -5,26 +5,26 @@
 // tests this tree (its go.mod replaces the SDK with ../), so that the SDK's
 // own go.mod never requires github.com/c2sp/wycheproof: that module embeds
 // about 100 MB of vectors and asks for a later Go 1.26 patch release than
-// the SDK does (DESIGN.md, Test vectors). Its import path lies below the
+// the SDK does (docs/design.md, Test vectors). Its import path lies below the
 // SDK's, so the go command lets it import the SDK's internal packages. Run
 // it from the conformance directory: go test ./...
 //
 // # Files and what they test
 //
 //   - aes_cmac_test.json: internal/cmac (New, Sum, Verify). The protocol uses
-//     AES-128 and AES-256 keys only (PROTOCOL.md §4.7, §8.5), so every vector
+//     AES-128 and AES-256 keys only (docs/protocol.md §4.7, §8.5), so every vector
 //     with another key size, AES-192 included, must be refused by cmac.New
 //     with cmac.ErrKeySize, whatever its result; the tests count them.
 //   - ecdh_secp256r1_ecpoint_test.json: dkey.ParsePublicKey on the peer's
 //     point, then both dkey.SoftwareKey.ECDH and crypto/ecdh on the result
-//     (PROTOCOL.md §0, §4.4: points travel as 65-byte uncompressed SEC 1),
+//     (docs/protocol.md §0, §4.4: points travel as 65-byte uncompressed SEC 1),
 //     and the allocation-free internal/ecdhe that the transactions use on
 //     every ephemeral key, which must accept and refuse the same points.
 //   - ecdsa_secp256r1_sha256_p1363_test.json: dkey.ParseSignature on the raw
-//     r ‖ s and dkey.PublicKey.Verify (PROTOCOL.md §0: signatures on the wire
+//     r ‖ s and dkey.PublicKey.Verify (docs/protocol.md §0: signatures on the wire
 //     are raw r ‖ s, 64 bytes).
 //   - hkdf_sha256_test.json: crypto/hkdf.Key with SHA-256, called as the key
-//     schedule calls it (PROTOCOL.md §4.4, §4.5), including "salt = none".
+//     schedule calls it (docs/protocol.md §4.4, §4.5), including "salt = none".
 //
 // aes_gcm_test.json is not run: the SDK has no AES-GCM code of its own (the
 // HPKE sealing of package sharing uses crypto/hpke; Aliro's channel, which

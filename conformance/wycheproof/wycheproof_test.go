@@ -237,7 +237,7 @@ func TestECDHP256ECPoint(t *testing.T) {
 			case "acceptable":
 				// The only acceptable vector is a compressed public key. The
 				// protocol carries 65-byte uncompressed points only
-				// (PROTOCOL.md §0), so ParsePublicKey rejects compressed
+				// (docs/protocol.md §0), so ParsePublicKey rejects compressed
 				// points: the stricter of the two allowed behaviours.
 				if !errors.Is(err, dkey.ErrInvalidPublicKey) {
 					t.Errorf("tcId %d (%s) %v: public %x: %v, want ErrInvalidPublicKey (compressed points are refused)", v.TcID, v.Comment, v.Flags, v.Public, err)

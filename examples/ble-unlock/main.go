@@ -1,5 +1,5 @@
 // Command ble-unlock runs Release 3 over Bluetooth LE between a vehicle and
-// a phone in one process (PROTOCOL.md §8): the phone connects to the
+// a phone in one process (docs/protocol.md §8): the phone connects to the
 // vehicle's L2CAP channel, sends a time sync, the vehicle unlocks with a
 // standard transaction tunnelled over BLE, and the phone opens the trunk by
 // remote keyless entry with a signed challenge. It prints each step.
@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,17 @@ import (
 	"github.com/opencarkey/sdk/vehicle"
 )
 
+// about is what -h prints under the usage line.
+const about = `Release 3 over Bluetooth LE, in process: connect, time sync, a standard unlock tunnelled in DK
+messages, then a remote keyless entry "unlock trunk" with its signed challenge. It takes no flags.
+`
+
 func main() {
+	flag.Usage = func() { fmt.Fprintf(flag.CommandLine.Output(), "usage: ble-unlock\n\n%s", about) }
+	if flag.Parse(); flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "ble-unlock:", err)
 		os.Exit(1)

@@ -34,7 +34,7 @@
 // # ECP
 //
 // The car-key ECP frame names the vehicle's brand with a TCI that is not
-// public (PROTOCOL.md §2.6): -tci sets it (the default, 017E57, is a test
+// public (docs/protocol.md §2.6): -tci sets it (the default, 017E57, is a test
 // value of this project). -no-ecp polls without the frame: phones then offer
 // keys only while their user authenticates. On an NCI controller the frame
 // needs the controller's proprietary command (-nci-ecp GID:OID[:PREFIX]
@@ -92,16 +92,33 @@ func main() {
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	if code := exitCode(err); code != 0 {
-		fmt.Fprintln(os.Stderr, "nfc-reader:", err)
+		if code == 1 {
+			fmt.Fprintln(os.Stderr, "nfc-reader:", err)
+		}
 		os.Exit(code)
 	}
 }
 
+// errUsage reports a command line that the flag set refused; it has said
+// why on standard error already.
+var errUsage = errors.New("usage")
+
+// usageError maps a flag.Parse error onto errUsage, keeping flag.ErrHelp.
+func usageError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return errUsage
+}
+
 // exitCode maps the outcome of run to the exit status: 0 for success, -h
-// and an interrupt, 1 otherwise.
+// and an interrupt, 2 for a bad command line, 1 otherwise.
 func exitCode(err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) || errors.Is(err, context.Canceled) {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, context.Canceled):
 		return 0
+	case errors.Is(err, errUsage):
+		return 2
 	}
 	return 1
 }
@@ -135,10 +152,12 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.state, "state", "", "file that keeps the vehicle's state and key across runs (and FILE.phone the simulated phone's)")
 	fs.StringVar(&o.kek, "kek", "", "file of the key-encryption key of -state (default: the -state file with .kek appended; created with it)")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, usageError(err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return nil, errUsage
 	}
 	n := 0
 	for _, s := range []string{o.pn532, o.nciI2C, o.nciUART} {

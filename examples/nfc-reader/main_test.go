@@ -81,7 +81,6 @@ func TestFlags(t *testing.T) {
 		{"-nci-i2c", "/dev/i2c-1"},
 		{"-timeout", "-1s"},
 		{"-sim", "acr122"},
-		{"extra"},
 		{"-tci", "0102"},
 		{"-nci-i2c", "/dev/null", "-nci-gpio", "bad"},
 		{"-pn532", "/nonexistent/ttyUSB9"},
@@ -92,6 +91,11 @@ func TestFlags(t *testing.T) {
 	} {
 		if err := run(context.Background(), args, &out, &out); err == nil || exitCode(err) != 1 {
 			t.Errorf("run(%q) = %v, exit %d; want an error", args, err, exitCode(err))
+		}
+	}
+	for _, args := range [][]string{{"extra"}, {"-nope"}} {
+		if err := run(context.Background(), args, &out, &out); exitCode(err) != 2 {
+			t.Errorf("run(%q) = %v, exit %d; want a usage error, exit 2", args, err, exitCode(err))
 		}
 	}
 	if exitCode(nil) != 0 || exitCode(context.Canceled) != 0 {

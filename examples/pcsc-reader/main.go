@@ -72,10 +72,36 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "pcsc-reader:", err)
-		os.Exit(1)
+	if code := exitCode(err); code != 0 {
+		if code == 1 {
+			fmt.Fprintln(os.Stderr, "pcsc-reader:", err)
+		}
+		os.Exit(code)
 	}
+}
+
+// errUsage reports a command line that the flag set refused; it has said
+// why on standard error already.
+var errUsage = errors.New("usage")
+
+// usageError maps a flag.Parse error onto errUsage, keeping flag.ErrHelp.
+func usageError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return errUsage
+}
+
+// exitCode maps the outcome of run to the exit status: 0 for success, -h
+// and an interrupt, 2 for a bad command line, 1 otherwise.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, context.Canceled):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
 }
 
 // run parses args and serves taps until ctx ends, the first tap with -once,
@@ -89,10 +115,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	statePath := fs.String("state", "", "file that keeps the vehicle's state across runs")
 	kekPath := fs.String("kek", "", "file of the key-encryption key of -state (default: the -state file with .kek appended; created when missing)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return errUsage
 	}
 	if *timeout < 0 {
 		return fmt.Errorf("invalid -timeout %v", *timeout)

@@ -189,8 +189,9 @@ func TestRunErrors(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
 			err := run(ctx, tt.args, &stdout, &stderr)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+			// Flag errors are said on stderr by the flag set, the rest in err.
+			if err == nil || !strings.Contains(err.Error()+"\n"+stderr.String(), tt.want) {
+				t.Errorf("run(%q) = %v (stderr %q), want an error containing %q", tt.args, err, stderr.String(), tt.want)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("run(%q) = %v, want %v", tt.args, err, tt.is)

@@ -1,5 +1,5 @@
 // Package cborstrict holds the CBOR modes of the formats the project defines
-// itself (DESIGN.md: signed statements as COSE_Sign1 in package attest,
+// itself (docs/design.md: signed statements as COSE_Sign1 in package attest,
 // sharing messages and persisted state in package sharing), so that every
 // one of them encodes and decodes the same strict way:
 //

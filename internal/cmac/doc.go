@@ -2,11 +2,11 @@
 // and AES-256 keys.
 //
 // The protocol uses CMAC in three places: the C-MAC and R-MAC of the
-// SCP03-style secure channel (PROTOCOL.md §3.4 and §4.7, AES-128, tags
+// SCP03-style secure channel (docs/protocol.md §3.4 and §4.7, AES-128, tags
 // truncated to 8 bytes, the full 16-byte C-MAC chained into the next
 // command), the PRF of the SP 800-108 counter-mode KDF of the UWB key schedule
-// (PROTOCOL.md §8.5, AES-256, see package kdf), and, by hypothesis, the CCC
-// v1.0 fast cryptogram (PROTOCOL.md §4.5). AES-192 keys are rejected: no part
+// (docs/protocol.md §8.5, AES-256, see package kdf), and, by hypothesis, the CCC
+// v1.0 fast cryptogram (docs/protocol.md §4.5). AES-192 keys are rejected: no part
 // of the protocol uses them.
 //
 // # Use

@@ -9,7 +9,7 @@ import (
 // otherwise it returns an error wrapping [ErrKeySize] and leaves c unchanged.
 // It works on a zero CMAC and on a closed one, so that a CMAC can be a field
 // of a longer-lived struct and rekeyed for every message, as the per-round
-// keys of the UWB key schedule are (PROTOCOL.md §8.5).
+// keys of the UWB key schedule are (docs/protocol.md §8.5).
 //
 // SetKey allocates the AES key schedule (crypto/aes offers no way to expand
 // a key into existing memory), which is one allocation; [New] costs two.

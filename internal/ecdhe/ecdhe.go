@@ -1,6 +1,6 @@
 // Package ecdhe is ephemeral P-256 Diffie-Hellman without allocations: the
 // key pairs that both sides of a Digital Key transaction generate for every
-// AUTH0 (vehicle_ePK, tag 87; endpoint_ePK, tag 86, PROTOCOL.md §4.2) and the
+// AUTH0 (vehicle_ePK, tag 87; endpoint_ePK, tag 86, docs/protocol.md §4.2) and the
 // shared X coordinate of the standard transaction (§4.4).
 //
 // crypto/ecdh does the same arithmetic (both use the fiat-crypto and

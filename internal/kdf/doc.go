@@ -5,7 +5,7 @@
 // HKDF, the third KDF of the protocol, is crypto/hkdf; this package does not
 // reimplement it.
 //
-// # X9.63 (PROTOCOL.md §4.4)
+// # X9.63 (docs/protocol.md §4.4)
 //
 // The standard transaction derives Kdh = X9.63-KDF-SHA256(Z, SharedInfo =
 // transaction_identifier, 32 bytes), then feeds Kdh to HKDF. [X963]
@@ -14,7 +14,7 @@
 // big-endian values, truncated to the requested size. For 32 bytes that is
 // the single block SHA-256(Z ‖ 00000001 ‖ SharedInfo).
 //
-// # SP 800-108 counter mode (PROTOCOL.md §8.5)
+// # SP 800-108 counter mode (docs/protocol.md §8.5)
 //
 // The UWB key schedule derives mUPSK, mURSK, URSK_KT, dURSK and dUDSK with
 // KDF(K, label, context, L) = PRF(K, [i]32 ‖ label ‖ 00 ‖ context ‖ [L]32)

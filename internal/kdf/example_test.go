@@ -19,7 +19,7 @@ func ExampleX963() {
 }
 
 func ExampleCounterMode() {
-	// The UWB key schedule of PROTOCOL.md §8.5: mURSK from a 32-byte URSK.
+	// The UWB key schedule of docs/protocol.md §8.5: mURSK from a 32-byte URSK.
 	ursk := make([]byte, 32)
 	prf, err := cmac.New(ursk)
 	if err != nil {

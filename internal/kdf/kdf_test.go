@@ -35,7 +35,7 @@ func TestX963CAVP(t *testing.T) {
 	t.Logf("%d CAVP X9.63 SHA-256 vectors", len(vs))
 }
 
-// TestX963SingleBlock checks the form PROTOCOL.md §4.4 writes out for the
+// TestX963SingleBlock checks the form docs/protocol.md §4.4 writes out for the
 // transaction's Kdh: SHA-256(Z ‖ 00000001 ‖ SharedInfo) when n = 32, and the
 // second block when n = 64.
 func TestX963SingleBlock(t *testing.T) {
@@ -86,7 +86,7 @@ func TestCounterModeCAVP(t *testing.T) {
 }
 
 // TestCounterModeUWB writes out the first blocks of the UWB key schedule of
-// PROTOCOL.md §8.5 with CMAC directly, and checks CounterMode against them:
+// docs/protocol.md §8.5 with CMAC directly, and checks CounterMode against them:
 // mUPSK1 ‖ mUPSK2 is one 48-byte derivation (L = 0x180), mURSK one of 32
 // bytes (L = 0x100).
 func TestCounterModeUWB(t *testing.T) {

@@ -3,7 +3,7 @@
 // debugging and conformance work, in the style of the NSS key log that
 // crypto/tls writes through Config.KeyLogWriter. A trace decoder reads them
 // back to decrypt and verify the secure messaging of a recorded session
-// (PROTOCOL.md §3.4, §4.4, §4.5, §4.7).
+// (docs/protocol.md §3.4, §4.4, §4.5, §4.7).
 //
 // # Format
 //
@@ -21,13 +21,22 @@
 //	TRANSACTION_KMAC        txid (16)  Kmac (16)
 //	TRANSACTION_KRMAC       txid (16)  Krmac (16)
 //	TRANSACTION_KPERSISTENT txid (16)  Kpersistent (32)
-//	TRANSACTION_URSK        txid (16)  URSK (32)         CCC profile only
+//	TRANSACTION_URSK        txid (16)  URSK (32)         CCC profile, Aliro over BLE
 //	FAST_KENC               txid (16)  Kenc (16)         fast transaction (§4.5)
 //	FAST_KMAC               txid (16)  Kmac (16)
 //	FAST_KRMAC              txid (16)  Krmac (16)
 //	PAIRING_KENC            X (65)     Kenc (16)         owner pairing channel (§3.3, §3.4)
 //	PAIRING_KMAC            X (65)     Kmac (16)
 //	PAIRING_KRMAC           X (65)     Krmac (16)
+//	ALIRO_SKREADER          txid (16)  ExpeditedSKReader (32)  Aliro standard transaction (§13)
+//	ALIRO_SKDEVICE          txid (16)  ExpeditedSKDevice (32)
+//	ALIRO_STEPUP_SK         txid (16)  StepUpSK (32)
+//	ALIRO_FAST_SKREADER     txid (16)  ExpeditedSKReader (32)  Aliro fast transaction
+//	ALIRO_FAST_SKDEVICE     txid (16)  ExpeditedSKDevice (32)
+//
+// An Aliro transaction logs its Kpersistent and URSK under the
+// TRANSACTION_ labels, and its AES-256-GCM channel keys (§13) under the
+// ALIRO_ ones, which no trace decoder follows yet.
 //
 // A transaction is identified by its transaction identifier (AUTH0 tag 4C),
 // a pairing by the device's SPAKE2+ share X (the 65-byte uncompressed point
@@ -64,8 +73,13 @@ const (
 	PairingKenc
 	PairingKmac
 	PairingKrmac
+	AliroSKReader
+	AliroSKDevice
+	AliroStepUpSK
+	AliroFastSKReader
+	AliroFastSKDevice
 
-	maxLabel = PairingKrmac
+	maxLabel = AliroFastSKDevice
 )
 
 // Sizes of the session identifiers.
@@ -99,6 +113,11 @@ var labels = [...]struct {
 	PairingKenc:            {"PAIRING_KENC", PairingIDSize, 16},
 	PairingKmac:            {"PAIRING_KMAC", PairingIDSize, 16},
 	PairingKrmac:           {"PAIRING_KRMAC", PairingIDSize, 16},
+	AliroSKReader:          {"ALIRO_SKREADER", TransactionIDSize, 32},
+	AliroSKDevice:          {"ALIRO_SKDEVICE", TransactionIDSize, 32},
+	AliroStepUpSK:          {"ALIRO_STEPUP_SK", TransactionIDSize, 32},
+	AliroFastSKReader:      {"ALIRO_FAST_SKREADER", TransactionIDSize, 32},
+	AliroFastSKDevice:      {"ALIRO_FAST_SKDEVICE", TransactionIDSize, 32},
 }
 
 // Valid reports whether l is a label of the format.
@@ -167,7 +186,8 @@ func AppendLine(dst []byte, l Label, id, secret []byte) []byte {
 
 // Channel returns the first label of the channel-key set l belongs to
 // (TransactionKenc, FastKenc or PairingKenc) and which of the three keys l
-// is: 0 Kenc, 1 Kmac, 2 Krmac. ok is false for Kpersistent and URSK. The
+// is: 0 Kenc, 1 Kmac, 2 Krmac. ok is false for Kpersistent, URSK and the
+// Aliro labels, whose channel is not the three-key secure messaging. The
 // three labels of a set are consecutive, in that order.
 func (l Label) Channel() (first Label, which int, ok bool) {
 	for _, f := range [...]Label{TransactionKenc, FastKenc, PairingKenc} {

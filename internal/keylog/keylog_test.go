@@ -76,7 +76,9 @@ func TestLabels(t *testing.T) {
 		{FastKrmac, "FAST_KRMAC", 16, 16},
 		{PairingKmac, "PAIRING_KMAC", 65, 16},
 		{0, "Label(0)", 0, 0},
-		{maxLabel + 1, "Label(12)", 0, 0},
+		{AliroStepUpSK, "ALIRO_STEPUP_SK", 16, 32},
+		{AliroFastSKDevice, "ALIRO_FAST_SKDEVICE", 16, 32},
+		{maxLabel + 1, "Label(17)", 0, 0},
 	} {
 		if got := tt.l.String(); got != tt.name {
 			t.Errorf("Label(%d).String() = %q, want %q", tt.l, got, tt.name)
@@ -190,7 +192,7 @@ func FuzzParse(f *testing.F) {
 func TestChannel(t *testing.T) {
 	for l := Label(0); l <= maxLabel+1; l++ {
 		first, which, ok := l.Channel()
-		wantOK := l.Valid() && l != TransactionKpersistent && l != TransactionURSK
+		wantOK := l.Valid() && l != TransactionKpersistent && l != TransactionURSK && l < AliroSKReader
 		if ok != wantOK {
 			t.Errorf("%v.Channel() ok = %v, want %v", l, ok, wantOK)
 			continue

@@ -35,7 +35,7 @@ func (s slice) Format(f fmt.State, verb rune) {
 	case 'U':
 		fmt.Fprintf(f, "%U", s.Key[4:9])
 	case 's':
-		io.WriteString(f, string(s.Key[6:12]))
+		f.Write(s.Key[6:12])
 	default:
 		io.WriteString(f, "slice")
 	}

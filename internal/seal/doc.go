@@ -1,7 +1,7 @@
 // Package seal keeps the records of a role (the device applet, its
 // persisted secure element, the vehicle reader) in a store, versioned and
 // sealed: AES-256-GCM under a data key that a key-encryption key wraps
-// (DESIGN.md, "State, secrets and durability").
+// (docs/design.md, "State, secrets and durability").
 //
 // The key-encryption key is an interface, [KEK], so that an HSM, a TPM or
 // a KMS can hold it; [SoftwareKEK] holds it in process memory. A store

@@ -1,6 +1,6 @@
 // Package securemsg implements the SCP03-style secure channel of the Digital
-// Key applet: the pairing channel of PROTOCOL.md §3.4 and the secure
-// messaging after AUTH1 of PROTOCOL.md §4.7, which are the same
+// Key applet: the pairing channel of docs/protocol.md §3.4 and the secure
+// messaging after AUTH1 of docs/protocol.md §4.7, which are the same
 // construction. It protects and unprotects APDU data fields; building the
 // APDU around them (CLA 84, INS, P1, P2, Lc, Le, SW) is the caller's job.
 //
@@ -13,7 +13,7 @@
 // appended to dst, which may alias the input (the input is copied before it
 // is transformed).
 //
-// # Construction (byte-exact; PROTOCOL.md §4.7, GP SCP03 §6.2.6/6.2.7)
+// # Construction (byte-exact; docs/protocol.md §4.7, GP SCP03 §6.2.6/6.2.7)
 //
 //   - Keys: Kenc, Kmac, Krmac, AES-128 ([Keys]).
 //   - Data: ISO/IEC 9797-1 padding method 2 (80 then 00s to a multiple of 16),
@@ -47,14 +47,14 @@
 //     initial response can no longer be sent or accepted.
 //
 // The command after ctr FF fails with [ErrCounterExhausted]: the counter never
-// wraps (PROTOCOL.md §11 item 9: GP caps it at FF; behaviour past it is
+// wraps (docs/protocol.md §11 item 9: GP caps it at FF; behaviour past it is
 // undefined, and aborting is safe). The response to the command at FF still
 // works.
 //
 // # Project choice: the channel after a fast transaction
 //
 // No public source says which counter and chain an EXCHANGE after a fast
-// AUTH0 uses (PROTOCOL.md §11, first bullet; the Home Key reader never sends
+// AUTH0 uses (docs/protocol.md §11, first bullet; the Home Key reader never sends
 // one). The SDK uses the keys of the fast derivation (§4.5) with
 // [CommandFirst]: no initial response (a fast transaction has no AUTH1), the
 // first EXCHANGE command at ctr 01, and the zero initial chain. Both roles of

@@ -169,7 +169,7 @@ type cbcMode interface {
 	SetIV([]byte)
 }
 
-// Padding indicators of the ICV input (PROTOCOL.md §4.7): the first byte of
+// Padding indicators of the ICV input (docs/protocol.md §4.7): the first byte of
 // the block that AES-ECB(Kenc, ·) turns into the ICV.
 const (
 	commandPCB  = 0x00

@@ -348,7 +348,7 @@ func TestBadPadding(t *testing.T) {
 	}
 }
 
-// refEncrypt and refMAC transcribe the table of PROTOCOL.md §4.7 with the
+// refEncrypt and refMAC transcribe the table of docs/protocol.md §4.7 with the
 // standard library, independently of the channel's state machine: the
 // ciphertext of an already padded plaintext under the ICV AES(Kenc,
 // pcb ‖ 00… ‖ ctr), and the CMAC of chain ‖ ciphertext.

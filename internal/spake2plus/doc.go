@@ -1,7 +1,7 @@
 // Package spake2plus implements SPAKE2+, the augmented password-authenticated
 // key exchange of RFC 9383, on P-256 with SHA-256, HKDF-SHA256 and
 // HMAC-SHA256, and the CCC Digital Key profile of it that owner pairing runs
-// (PROTOCOL.md §3.2 and §3.3).
+// (docs/protocol.md §3.2 and §3.3).
 //
 // # Roles
 //
@@ -33,7 +33,7 @@
 // and the session key SK, HKDF-derived evidence keys and AES-128-CMAC
 // evidence. The CCC specification is licensed to members and its SPAKE2+
 // listings are known only through one demonstration application ([MERS] in
-// PROTOCOL.md); every choice that source leaves open lives in the CCC type
+// docs/protocol.md); every choice that source leaves open lives in the CCC type
 // and its documentation, which names the source of each: the w0 encoding in
 // the transcript (fixed 32 bytes, the project's choice), the suffix of the
 // evidence-key info (the caller's), and what each evidence MACs (an option).
@@ -46,7 +46,7 @@
 // uncompressed, off the curve, the identity, or exactly the password's mask
 // w0·M or w0·N, and a confirmation that does not match — returns the one
 // opaque error ErrAuthentication. Confirmations are compared with
-// crypto/subtle. Package pairing maps it to the abort codes of PROTOCOL.md
+// crypto/subtle. Package pairing maps it to the abort codes of docs/protocol.md
 // §3.6; the validity of a share alone is public and can be checked with
 // dkey.PublicKey where a distinct code (12 0C, invalid point) is wanted.
 //

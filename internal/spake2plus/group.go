@@ -3,7 +3,7 @@ package spake2plus
 import "filippo.io/nistec"
 
 // pointSize is the length of a SEC 1 uncompressed P-256 point, the only
-// encoding of shares, Z and V in both profiles (PROTOCOL.md §0, §3.3; RFC 9383
+// encoding of shares, Z and V in both profiles (docs/protocol.md §0, §3.3; RFC 9383
 // Appendix C).
 const pointSize = 65
 

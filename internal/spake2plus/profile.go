@@ -64,7 +64,7 @@ func (p RFC9383) compile() (*suite, error) {
 	}, nil
 }
 
-// CCC is the CCC Digital Key profile of SPAKE2+ (PROTOCOL.md §3.3), the
+// CCC is the CCC Digital Key profile of SPAKE2+ (docs/protocol.md §3.3), the
 // SPAKE2+ of owner pairing. The device is the prover (its share X travels
 // in tag 50, its evidence M2 in tag 58) and the vehicle the verifier (Y in
 // tag 52, M1 in tag 57). The CCC specification is not public; this type is
@@ -90,13 +90,13 @@ func (p RFC9383) compile() (*suite, error) {
 //     device's ([MERS], TS Listing 18-6).
 //   - Evidence is AES-128-CMAC, 16 bytes ([MERS], TS Listings 18-7/18-8).
 //   - The run's shared key is SK (16 bytes); the caller derives the
-//     SystemKeys from it (PROTOCOL.md §3.3, package pairing).
+//     SystemKeys from it (docs/protocol.md §3.3, package pairing).
 type CCC struct {
 	// ConfirmationInfo is appended to "ConfirmationKeys" to form the HKDF
 	// info of the evidence keys. Its value in the CCC specification is not
 	// public: [MERS] appends placeholder TLVs ("5B 01 00 5C 01 01",
 	// labelled "example"), and the most plausible reading is that the real
-	// value binds the negotiated versions against downgrade (PROTOCOL.md
+	// value binds the negotiated versions against downgrade (docs/protocol.md
 	// §3.3). The choice is the caller's: package pairing passes the version
 	// TLVs the vehicle sent in SPAKE2+ REQUEST. Empty means no suffix.
 	ConfirmationInfo []byte
@@ -298,7 +298,7 @@ func hmacSHA256(out *[maxConfirmSize]byte, key *[sha256.Size]byte, msg []byte) {
 }
 
 func (s *suite) scheduleCCC(k *keySchedule, sh *shares) {
-	// PROTOCOL.md §3.3: CK = K[0:16], SK = K[16:32],
+	// docs/protocol.md §3.3: CK = K[0:16], SK = K[16:32],
 	// K1 ‖ K2 = HKDF(nil, CK, "ConfirmationKeys" ‖ suffix, 32).
 	copy(k.shared[:], k.main[16:32])
 	ek, _ := hkdf.Key(sha256.New, k.main[:16], nil, s.cccInfo, 32)

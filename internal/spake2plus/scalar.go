@@ -101,7 +101,7 @@ func isCanonicalNonZero(s *[scalarSize]byte) int {
 }
 
 // reduceCCC sets out to (OS2IP(in) mod (n−1)) + 1, a scalar in [1, n−1]: the
-// reduction of PROTOCOL.md §3.3 (CCC TS Listing 18-1 via [MERS]).
+// reduction of docs/protocol.md §3.3 (CCC TS Listing 18-1 via [MERS]).
 func reduceCCC(out *[scalarSize]byte, in []byte) {
 	reduce(out, in, &orderNMinus1)
 	addOne(out)

@@ -8,7 +8,7 @@ import (
 
 // ScryptParams are the scrypt cost parameters of the CCC password derivation,
 // as the vehicle sends them in SPAKE2+ REQUEST (tag 7F50: C1 is N on 4 bytes,
-// C2 is r and C3 is p on 2 bytes each; PROTOCOL.md §3.2).
+// C2 is r and C3 is p on 2 bytes each; docs/protocol.md §3.2).
 type ScryptParams struct {
 	N uint32 // CPU and memory cost, a power of two
 	R uint16 // block size
@@ -17,7 +17,7 @@ type ScryptParams struct {
 
 // Limits on ScryptParams. The parameters come from the vehicle, so a device
 // that took them unchecked would let any reader make it allocate gigabytes or
-// spin for minutes. No public source gives normative values (PROTOCOL.md
+// spin for minutes. No public source gives normative values (docs/protocol.md
 // §3.2); these are the project's and leave room above every default seen:
 // RFC 9383's 32768/8/1, [MERS]'s 4096/8/1 and 16384/8/1.
 const (
@@ -60,7 +60,7 @@ func (p ScryptParams) Validate() error {
 
 // DeriveCCCSecret derives the prover secret of the CCC profile from the
 // pairing password and the salt and parameters the vehicle sent
-// (PROTOCOL.md §3.3, CCC TS Listing 18-1 via [MERS]):
+// (docs/protocol.md §3.3, CCC TS Listing 18-1 via [MERS]):
 //
 //	z  = scrypt(password, salt, N, r, p, dkLen = 80)
 //	w0 = (OS2IP(z[0:40]) mod (n−1)) + 1

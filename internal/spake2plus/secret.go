@@ -20,7 +20,7 @@ type ProverSecret struct {
 // VerifierRecord is what the verifier stores: w0 and L = w1·G, never the
 // password or w1 (RFC 9383 §3.2). In the CCC profile the vehicle is the
 // verifier; the vehicle OEM server computes the record and installs it
-// (PROTOCOL.md §3.1 phase 0).
+// (docs/protocol.md §3.1 phase 0).
 //
 // A VerifierRecord may be used for any number of runs, concurrently. Zeroize
 // erases it.
@@ -79,7 +79,7 @@ func ProverSecretFromPBKDF(output []byte) (*ProverSecret, error) {
 
 // newCCCProverSecret reduces a CCC scrypt output z into the prover secret:
 // w0 = (OS2IP(z[0:40]) mod (n−1)) + 1, w1 = (OS2IP(z[40:80]) mod (n−1)) + 1
-// (PROTOCOL.md §3.3). Both land in [1, n−1], so no check is needed.
+// (docs/protocol.md §3.3). Both land in [1, n−1], so no check is needed.
 func newCCCProverSecret(z *[2 * wideScalarSize]byte) *ProverSecret {
 	s := new(ProverSecret)
 	reduceCCC(&s.w0, z[:wideScalarSize])

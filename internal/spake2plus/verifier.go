@@ -21,7 +21,6 @@ type Verifier struct {
 	confirm  [maxConfirmSize]byte
 	expected [maxConfirmSize]byte // the prover's confirmation
 	shared   [maxSharedSize]byte
-	failed   bool
 	finished bool
 }
 

@@ -9,7 +9,7 @@ import "embed"
 //go:embed testdata/homekey/*.json
 var homeKeyFS embed.FS
 
-// HomeKeyTransaction is one Apple Home Key NFC transaction (PROTOCOL.md §4)
+// HomeKeyTransaction is one Apple Home Key NFC transaction (docs/protocol.md §4)
 // or the part of one that a public source recorded. A field the source does
 // not give is nil. Derived lists the JSON names of the fields that the
 // extractor computed (with an independent script) instead of copying them;
@@ -56,7 +56,7 @@ type HomeKeyTransaction struct {
 	EndpointSignature      HexBytes `json:"endpoint_signature"`
 	EndpointSignatureInput HexBytes `json:"endpoint_signature_input"`
 
-	// Standard key schedule (PROTOCOL.md §4.4).
+	// Standard key schedule (docs/protocol.md §4.4).
 	SharedSecret   HexBytes `json:"shared_secret"` // Z, the ECDH x-coordinate
 	Kdh            HexBytes `json:"kdh"`
 	InfoVolatile   HexBytes `json:"info_volatile"`
@@ -67,7 +67,7 @@ type HomeKeyTransaction struct {
 	Kmac           HexBytes `json:"kmac"`
 	Krmac          HexBytes `json:"krmac"`
 
-	// AUTH1 response under secure messaging (PROTOCOL.md §4.7).
+	// AUTH1 response under secure messaging (docs/protocol.md §4.7).
 	Auth1ResponseData      HexBytes `json:"auth1_response_data"` // ciphertext‖R-MAC, no SW
 	Auth1ResponsePlaintext HexBytes `json:"auth1_response_plaintext"`
 	Auth1ResponseCounter   int      `json:"auth1_response_counter"`

@@ -23,9 +23,9 @@ import (
 
 // These tests prove that each Home Key vector is self-consistent and was
 // transcribed correctly, using only the standard library. They also pin the
-// byte layouts of PROTOCOL.md §4 that the vectors confirm.
+// byte layouts of docs/protocol.md §4 that the vectors confirm.
 
-// Usage constants of the AUTH1 signature input (PROTOCOL.md §4.3).
+// Usage constants of the AUTH1 signature input (docs/protocol.md §4.3).
 var (
 	hkReaderUsage   = []byte{0x41, 0x5d, 0x95, 0x69}
 	hkEndpointUsage = []byte{0x4e, 0x88, 0x7b, 0x4c}
@@ -114,7 +114,7 @@ func hkParseCommand(t *testing.T, c []byte) hkCommandAPDU {
 	return hkCommandAPDU{}
 }
 
-// hkSignatureInput is the AUTH1 signature input of PROTOCOL.md §4.3.
+// hkSignatureInput is the AUTH1 signature input of docs/protocol.md §4.3.
 func hkSignatureInput(readerID, endpointX, readerX, txid, usage []byte) []byte {
 	return hkCat(hkTLV(0x4d, readerID), hkTLV(0x86, endpointX), hkTLV(0x87, readerX), hkTLV(0x4c, txid), hkTLV(0x93, usage))
 }
@@ -338,7 +338,7 @@ func TestHomeKeyStandard(t *testing.T) {
 		t.Errorf("Kenc‖Kmac‖Krmac = %x, want Volatile %x", got, v.Volatile)
 	}
 
-	// Without the 5C version list (the v1.0 form, PROTOCOL.md §4.4) the
+	// Without the 5C version list (the v1.0 form, docs/protocol.md §4.4) the
 	// output differs, so the vector does pin the v2.0 suffix.
 	short := hkCat(v.ReaderEphemeralPublicKey[1:33], v.EndpointEphemeralPublicKey[1:33], v.TransactionIdentifier,
 		v.Interface, v.Flags, []byte("Volatile"), hkTLV(0x5c, v.ProtocolVersion))
@@ -356,7 +356,7 @@ func TestHomeKeyStandard(t *testing.T) {
 }
 
 // hkOpenResponse checks the R-MAC of a secure-messaging response and decrypts
-// it (PROTOCOL.md §4.7): R-MAC = CMAC(Krmac, chain‖ct)[:8], ICV =
+// it (docs/protocol.md §4.7): R-MAC = CMAC(Krmac, chain‖ct)[:8], ICV =
 // AES(Kenc, 80‖00×14‖ctr), AES-CBC, ISO/IEC 9797-1 padding method 2.
 func hkOpenResponse(t *testing.T, kenc, krmac, chain []byte, ctr byte, data []byte) []byte {
 	t.Helper()

@@ -1,6 +1,6 @@
 package tlv
 
-// An AUTH0 command data field in the CCC form (PROTOCOL.md §4.2): selected
+// An AUTH0 command data field in the CCC form (docs/protocol.md §4.2): selected
 // version 5C, vehicle ephemeral key 87, transaction identifier 4C, vehicle
 // identifier 4D (8 bytes).
 var (

@@ -3,7 +3,7 @@
 // Digital Key wire formats need: the SELECT responses (tag 5C), the SPAKE2+
 // commands (5B, 5C, 7F50{C0 C1 C2 C3}, 50, 52, 57, 58), WRITE DATA and
 // GET DATA (7F4A to 7F4E, 5F5F, 7F20...), AUTH0 and AUTH1 and the signed
-// transcripts built from BER-TLV (PROTOCOL.md §0, §2, §3.2, §3.5, §4).
+// transcripts built from BER-TLV (docs/protocol.md §0, §2, §3.2, §3.5, §4).
 //
 // golang.org/x/crypto/cryptobyte reads DER, whose tags it limits to one
 // byte; the protocol needs tags of up to three bytes (7F4D, 5F5F), hence
@@ -38,14 +38,14 @@
 // # Where the project chose
 //
 // The CCC specification is not public; the public implementations
-// (PROTOCOL.md §0) use only the forms above. The project made these choices:
+// (docs/protocol.md §0) use only the forms above. The project made these choices:
 //
 //   - Tags have at most three bytes, as in ISO/IEC 7816-4. The protocol uses
 //     one and two.
 //   - Lengths must be in their shortest form (81 only for 80–FF, 82 only for
 //     0100–FFFF). ISO/IEC 7816-4 also lets 81 encode 00–7F; the project
 //     rejects that because AUTH1 signs the BER-TLV encoding of its fields
-//     (PROTOCOL.md §4.3) and the receiver re-encodes them, so each value
+//     (docs/protocol.md §4.3) and the receiver re-encodes them, so each value
 //     must have exactly one encoding; it also makes parse then encode the
 //     identity, which the fuzz target checks.
 //   - Lengths above 65535 (83 and 84 forms) are rejected as too long: no

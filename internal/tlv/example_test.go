@@ -7,7 +7,7 @@ import (
 	"github.com/opencarkey/sdk/internal/tlv"
 )
 
-// Build the data field of an AUTH0 command (PROTOCOL.md §4.2) into a
+// Build the data field of an AUTH0 command (docs/protocol.md §4.2) into a
 // caller-owned buffer, read it back with String, and get the reason for a
 // failure from Single.
 func Example_auth0() {
@@ -54,7 +54,7 @@ func Example_auth0() {
 }
 
 // A constructed data object whose length is known only after its contents
-// are written: the scrypt configuration of SPAKE2+ REQUEST (PROTOCOL.md §3.2).
+// are written: the scrypt configuration of SPAKE2+ REQUEST (docs/protocol.md §3.2).
 func ExampleAppendConstructed() {
 	salt := make([]byte, 16)
 	b := tlv.AppendConstructed(nil, 0x7F50, func(b []byte) []byte {

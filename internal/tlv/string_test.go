@@ -9,7 +9,7 @@ import (
 
 func TestStringAUTH0(t *testing.T) {
 	in := appendAUTH0(nil)
-	if len(in) != 0x63 { // PROTOCOL.md §4.2: CCC AUTH0 Lc = 0x63
+	if len(in) != 0x63 { // docs/protocol.md §4.2: CCC AUTH0 Lc = 0x63
 		t.Fatalf("AUTH0 data field is %#x bytes, want 0x63", len(in))
 	}
 	var m auth0

@@ -22,7 +22,7 @@ func TestParse(t *testing.T) {
 		{"sequence", "5C 00 4D 01 AA", []Element{{Tag: 0x5C, Value: []byte{}}, {Tag: 0x4D, Value: []byte{0xAA}}}},
 		{"empty constructed", "7F4D 00", []Element{{Tag: 0x7F4D, Value: []byte{}}}},
 		{
-			"scrypt configuration (PROTOCOL.md §3.2)",
+			"scrypt configuration (docs/protocol.md §3.2)",
 			"7F50 20 C0 10 000102030405060708090A0B0C0D0E0F C1 04 00004000 C2 02 0008 C3 02 0001",
 			[]Element{{
 				Tag:   0x7F50,
@@ -36,7 +36,7 @@ func TestParse(t *testing.T) {
 			}},
 		},
 		{
-			"DK configuration with BLE data (PROTOCOL.md §3.5)",
+			"DK configuration with BLE data (docs/protocol.md §3.5)",
 			"7F4E 0C 7F49 09 D0 02 AAAA D1 03 BBBBBB 5F5F 00",
 			[]Element{
 				{

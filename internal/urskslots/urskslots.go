@@ -1,6 +1,6 @@
 // Package urskslots keeps the index of the ranging keys (URSK) that the
 // device's applet and the vehicle hold for UWB sessions, and the rules
-// both apply to them (PROTOCOL.md §2.4, §8.5): a bounded number of slots
+// both apply to them (docs/protocol.md §2.4, §8.5): a bounded number of slots
 // (the applet's CREATE RANGING KEY answers 6484 when they are full), a
 // lifetime per URSK (URSK TTL), one URSK per UWB session ID, and the
 // memory of the sessions whose URSK was revoked (a terminated key, lost

@@ -2,7 +2,7 @@
 """Independent computation of the UWB key schedule vectors of package ranging.
 
 This script is the second implementation the Go tests are checked against:
-it computes the key schedule of PROTOCOL.md §8.5 (and the project's Salt and
+it computes the key schedule of docs/protocol.md §8.5 (and the project's Salt and
 SaltedHash construction, ranging.SaltProjectKDF) from the written formulas
 with the AES-CMAC of the Python `cryptography` package (Debian
 python3-cryptography), and writes keyschedule.json. It shares no code with the
@@ -105,6 +105,6 @@ vectors = [
 
 print(json.dumps({
     "source": "ranging/testdata/keyschedule_vectors.py (python3-cryptography AES-CMAC), "
-              "from the formulas of PROTOCOL.md §8.5 and ranging.SaltProjectKDF",
+              "from the formulas of docs/protocol.md §8.5 and ranging.SaltProjectKDF",
     "vectors": vectors,
 }, indent=2))

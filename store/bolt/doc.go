@@ -1,6 +1,6 @@
 // Package bolt is a store in one file, on go.etcd.io/bbolt (pure Go,
 // ACID): the default durable store of the device applet and the vehicle
-// reader, with the methods their store interfaces ask for (package store) (DESIGN.md, "State, secrets and
+// reader, with the methods their store interfaces ask for (package store) (docs/design.md, "State, secrets and
 // durability").
 //
 // Every Write is one bbolt read-write transaction: it commits whole or not

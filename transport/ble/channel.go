@@ -11,7 +11,7 @@ import (
 type Config struct {
 	// Numbering is the message-ID numbering of the messages the channel
 	// sends; the zero value is PerType ([NXPDK]). Both are accepted on
-	// receive (PROTOCOL.md §11 row 5).
+	// receive (docs/protocol.md §11 row 5).
 	Numbering Numbering
 	// MaxSDU is the largest SDU the channel receives: the MTU this side
 	// announces. Zero or less means DefaultMaxSDU; more than MaxMessageLen

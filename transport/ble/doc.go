@@ -1,5 +1,5 @@
 // Package ble carries the Digital Key protocol over Bluetooth LE, as
-// Release 3 does before UWB ranging (PROTOCOL.md §8.1–8.3, §8.6): DK
+// Release 3 does before UWB ranging (docs/protocol.md §8.1–8.3, §8.6): DK
 // messages over an LE credit-based L2CAP channel, the APDU tunnel that runs
 // the NFC transactions and owner pairing unchanged over that channel, the
 // supplementary services (time sync, first approach, remote keyless entry)
@@ -73,7 +73,7 @@
 // documented where it applies and tested:
 //
 //   - Message IDs: the two numberings of the vendor code are both accepted;
-//     the per-type one ([NXPDK]) is sent by default (PROTOCOL.md §11 row 5).
+//     the per-type one ([NXPDK]) is sent by default (docs/protocol.md §11 row 5).
 //     Framework messages (type 0) have no public IDs: APDUs for the
 //     framework use 0B and 0C as for the SE. UWB final data (5/06) has no
 //     global ID and keeps 06.
@@ -81,7 +81,7 @@
 //     configured.
 //   - The interface byte of the transaction key derivation over BLE is
 //     InterfaceBLE (C3, Aliro's), configurable, because CCC's is not
-//     public (PROTOCOL.md §4.4, §11 row 7). A [Tunnel] reports it
+//     public (docs/protocol.md §4.4, §11 row 7). A [Tunnel] reports it
 //     ([InterfaceReporter]) and [Serve] hands it to an [InterfaceCard].
 //   - Event payloads of subevents 01–03 are one byte; of the vehicle status
 //     containers only 7F71 is decoded; head-unit pairing is not.
@@ -92,5 +92,5 @@
 //     needs ([FunctionID.Entitlement]) are the project's; challenges live
 //     DefaultChallengeLifetime.
 //   - First approach: the 38-byte OOB body ([NXPDK]), or 70 bytes with a
-//     MAC under Kble_intro that the project defines (PROTOCOL.md §11 row 6).
+//     MAC under Kble_intro that the project defines (docs/protocol.md §11 row 6).
 package ble

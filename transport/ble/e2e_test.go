@@ -17,7 +17,7 @@ import (
 )
 
 // world is a vehicle and a phone with one owner key enrolled directly, as
-// examples/unlock provisions it, through the public APIs of vehicle and
+// examples/ble-unlock provisions it, through the public APIs of vehicle and
 // device.
 type world struct {
 	reader *vehicle.Reader

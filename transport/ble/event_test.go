@@ -8,7 +8,7 @@ import (
 )
 
 // TestEventGolden checks each event against bytes written by hand from the
-// tables of PROTOCOL.md §8.6, every command-complete and session status
+// tables of docs/protocol.md §8.6, every command-complete and session status
 // included, and parses them back.
 func TestEventGolden(t *testing.T) {
 	type row struct {

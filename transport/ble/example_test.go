@@ -13,7 +13,7 @@ import (
 )
 
 // The spec's example of a DK message: the SELECT of the DK applet tunnelled
-// to the device (PROTOCOL.md §8.3).
+// to the device (docs/protocol.md §8.3).
 func ExampleParseMessage() {
 	sdu, _ := hex.DecodeString("010B001300A404000DA000000809434343444B41763100")
 	m, err := ble.ParseMessage(sdu)

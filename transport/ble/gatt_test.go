@@ -17,7 +17,7 @@ func TestUUID(t *testing.T) {
 		t.Errorf("Short = %04X, %v", v, ok)
 	}
 	// The owner-pairing service data UUID in the little-endian order of
-	// the advertisement (PROTOCOL.md §8.1, AD2).
+	// the advertisement (docs/protocol.md §8.1, AD2).
 	sd, err := ParseUUID("5810BBC0-B499-11E9-A2A3-2A2AE2DBCCE4")
 	if err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func (t MessageType) String() string {
 }
 
 // Numbering says which of the two message-ID numberings of the public
-// sources a message uses (§8.3, PROTOCOL.md §11 row 5). The spec's own
+// sources a message uses (§8.3, docs/protocol.md §11 row 5). The spec's own
 // example fixes DK_APDU_RQ and DK_APDU_RS at 0B and 0C, which both share;
 // the other IDs differ.
 type Numbering uint8

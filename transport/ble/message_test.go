@@ -10,7 +10,7 @@ import (
 )
 
 // selectDK is the spec's example of a DK message: the SELECT of the DK
-// applet in a DK_APDU_RQ (PROTOCOL.md §8.3, S [YKB] TS v4.0.0).
+// applet in a DK_APDU_RQ (docs/protocol.md §8.3, S [YKB] TS v4.0.0).
 const selectDK = "01 0B 00 13 00 A4 04 00 0D A0 00 00 08 09 43 43 43 44 4B 41 76 31 00"
 
 // selectAPDU is the APDU inside selectDK.
@@ -34,7 +34,7 @@ func TestSpecExample(t *testing.T) {
 }
 
 // TestGolden checks one message of every kind in both numberings against
-// bytes written from the table of PROTOCOL.md §8.3 (the IDs were typed from
+// bytes written from the table of docs/protocol.md §8.3 (the IDs were typed from
 // the table, not computed from the package's), with the data C0 DE.
 func TestGolden(t *testing.T) {
 	for _, tt := range []struct {

@@ -42,7 +42,7 @@ func (noCard) ProcessAPDU(dst, _ []byte) []byte {
 // an in-process BLE link in both numberings: the vehicle's RangingLink
 // reads its channel, the device's is fed by the APDU tunnel's Serve loop,
 // as on a phone. The frames on the wire are DK messages of type 2 with the
-// IDs of the numbering configured (PROTOCOL.md §8.3).
+// IDs of the numbering configured (docs/protocol.md §8.3).
 func TestOverBLE(t *testing.T) {
 	id := ranging.SessionID{0x0B, 0xAD, 0xCA, 0xFE}
 	for _, tc := range []struct {

@@ -495,7 +495,7 @@ func RKEDigest(c *Challenge, r RKERequest) [sha256.Size]byte {
 
 // RKEKeys looks up the vehicle's enrolled keys; vehicle.Reader is meant to
 // implement it. The method uses dkey types only, so that the vehicle
-// package implements it without importing this one (DESIGN.md: no library
+// package implements it without importing this one (docs/architecture.md: no library
 // package imports a transport implementation).
 //
 // RKEKey returns the public key, the state and the access profile of the key

@@ -100,7 +100,7 @@ type OOBData struct {
 // 32-byte MAC.
 //
 // [CNDK] sends 70- and 50-byte bodies whose extra bytes are not public
-// (PROTOCOL.md §11 row 6). The project accepts the 38-byte body, and
+// (docs/protocol.md §11 row 6). The project accepts the 38-byte body, and
 // defines a 70-byte one that binds the OOB data to the owner pairing: the
 // body followed by HMAC-SHA256(Kble_intro, "DK first approach" ‖ the
 // message's per-type ID ‖ the 38 bytes), made by Seal and checked by
@@ -193,7 +193,7 @@ func (f *FirstApproach) Verify(keys *OwnerKeys, k Kind) error {
 
 // OwnerKeys are the two BLE keys of owner pairing: bytes 64 to 95 of the
 // 96-byte SystemKeys both sides derive from the SPAKE2+ session key
-// (PROTOCOL.md §3.3; package pairing derives them as pairing.BLEKeys,
+// (docs/protocol.md §3.3; package pairing derives them as pairing.BLEKeys,
 // whose fields match, so one converts to the other). Intro (Kble_intro)
 // authenticates the first approach; OOBMaster (Kble_oob_master) is the
 // master key of the LE Secure Connections OOB pairing, whose derivation is

@@ -13,7 +13,7 @@ func TestTimeSyncGolden(t *testing.T) {
 		DeviceEventCount: 0x0102030405060708, UWBDeviceTime: 0x1112131415161718, Uncertainty: 0x21,
 		ClockSkewAvailable: true, DeviceMaxPPM: 0x3132, Success: false, RetryDelay: 0x4142,
 	}
-	// Written by hand from the layout of PROTOCOL.md §8.6.
+	// Written by hand from the layout of docs/protocol.md §8.6.
 	want := unhex(t, "0102030405060708 1112131415161718 21 01 3132 00 4142")
 	got := ts.Append(nil)
 	if !bytes.Equal(got, want) {

@@ -17,12 +17,6 @@ func appendTag(dst []byte, tag uint16) []byte {
 	return append(dst, byte(tag))
 }
 
-// appendTLV appends tag, the short-form length of val and val. Callers pass
-// values of at most maxShortLen bytes.
-func appendTLV(dst []byte, tag uint16, val []byte) []byte {
-	return append(append(appendTag(dst, tag), byte(len(val))), val...)
-}
-
 // readTLV reads from the front of b a data object with tag and a short-form
 // length, and returns its value and the bytes after it.
 func readTLV(b []byte, tag uint16) (val, rest []byte, ok bool) {

@@ -10,10 +10,10 @@ import (
 )
 
 // Interface bytes: the interface_byte the transaction key derivation binds
-// in (PROTOCOL.md §4.4).
+// in (docs/protocol.md §4.4).
 //
 // NFC uses 5E (I+). The CCC value for BLE is not public; Aliro uses C3 over
-// BLE, and the project defaults to it for BLE (PROTOCOL.md §11 row 7, N).
+// BLE, and the project defaults to it for BLE (docs/protocol.md §11 row 7, N).
 // [TunnelConfig.Interface] and [ServerConfig.Interface] change it, so a
 // vehicle can try 5E as well.
 const (

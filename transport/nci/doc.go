@@ -1,8 +1,8 @@
 // Package nci drives an NFC Forum NCI controller (an NFCC such as NXP's
 // PN7160 or PN7161) as the NFC reader of a vehicle or a lock: RF discovery
 // for ISO-DEP phones in NFC-A poll mode, with Apple's Enhanced Contactless
-// Polling frame where the controller can send it (PROTOCOL.md §2.6), and
-// APDU exchanges over the static RF connection (PROTOCOL.md §2), so that
+// Polling frame where the controller can send it (docs/protocol.md §2.6), and
+// APDU exchanges over the static RF connection (docs/protocol.md §2), so that
 // vehicle.Reader.Transact runs over a [Target] unchanged.
 //
 // # The NCI host (the DH)

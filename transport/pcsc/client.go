@@ -100,8 +100,13 @@ type Client struct {
 // with SCARD_SCOPE_SYSTEM), after agreeing on client protocol 4.4.
 //
 // When pcscd cannot be reached, the error is an [*Error] with Code
-// NoService (matching transport.ErrNoReader) wrapping the socket error.
+// NoService (matching transport.ErrNoReader) wrapping the socket error; on
+// a system whose middleware is not pcsc-lite it wraps
+// ErrUnsupportedPlatform.
 func Establish(ctx context.Context, cfg *Config) (*Client, error) {
+	if !pcscliteSystem || testingOnlyForeignSystem {
+		return nil, &Error{Op: "establish", Code: NoService, Err: ErrUnsupportedPlatform}
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", cfg.socket())
 	if err != nil {
@@ -117,6 +122,10 @@ func Establish(ctx context.Context, cfg *Config) (*Client, error) {
 	}
 	return c, nil
 }
+
+// testingOnlyForeignSystem makes Establish behave as on a system without
+// pcsc-lite, for the test of that path on Linux.
+var testingOnlyForeignSystem bool
 
 func newClient(conn net.Conn, cfg *Config) *Client {
 	c := &Client{

@@ -1,5 +1,5 @@
 // Package pcsc is a [transport.Transceiver] over PC/SC: the vehicle side of
-// the NFC interface (PROTOCOL.md §2: ISO/IEC 14443-4 carrying ISO/IEC 7816-4
+// the NFC interface (docs/protocol.md §2: ISO/IEC 14443-4 carrying ISO/IEC 7816-4
 // APDUs) through a contactless reader that pcsc-lite's pcscd drives, as test
 // benches and head units use.
 //
@@ -7,6 +7,13 @@
 // 4.4, pcsc-lite 1.8.24 and later; newer servers accept it in their
 // backward-compatible mode) on pcscd's Unix socket, the one pcsc-lite's own
 // libpcsclite uses.
+//
+// # Platforms
+//
+// pcscd's socket protocol is pcsc-lite's, so the package works where
+// pcsc-lite is the PC/SC middleware: Linux and the BSDs. On macOS
+// (CryptoTokenKit's PC/SC framework) and Windows (WinSCard) Establish
+// returns an error wrapping [ErrUnsupportedPlatform] at once.
 //
 // # Use
 //
@@ -46,7 +53,7 @@
 // (winscard_msg.h, winscard_svc.c); this package follows pcsc-lite 1.9.9, the
 // version of Debian 12, and is tested against it (integration tests, gated on
 // OPENCARKEY_PCSC=1: see scripts/pcsc/run.sh). The project first wrapped
-// github.com/gballet/go-libpcsclite (DESIGN.md) and replaced it, because it
+// github.com/gballet/go-libpcsclite (docs/design.md) and replaced it, because it
 // cannot honour a context (the socket is unexported: no deadline, no way to
 // interrupt a blocked read), allocates whatever length a reply claims,
 // offers a 65536-byte receive buffer (a 65536-byte response and its status

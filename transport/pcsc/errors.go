@@ -254,6 +254,11 @@ var (
 	// comes wrapped in an [*Error] with Code NoService, so it also matches
 	// transport.ErrNoReader: establish a new Client.
 	ErrClosed = errors.New("pcsc: closed")
+	// ErrUnsupportedPlatform is the cause of the error of Establish on a
+	// system whose PC/SC middleware is not pcsc-lite (macOS, Windows): the
+	// package speaks pcscd's socket protocol only, on Linux and the BSDs.
+	// It comes wrapped in an [*Error] with Code NoService.
+	ErrUnsupportedPlatform = errors.New("pcsc: this system's PC/SC middleware is not pcsc-lite (the package works on Linux and the BSDs)")
 	// errMalformed is the cause of a CommError for a reply whose content is
 	// impossible: a length past the buffer we offered, a bad ATR length.
 	errMalformed = errors.New("pcsc: malformed reply from pcscd")

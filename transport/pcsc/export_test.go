@@ -21,3 +21,10 @@ func (c *testCard) Blocked() <-chan struct{} { return c.blocked }
 
 // Unblock lets blocking commands return.
 func (c *testCard) Unblock() { close(c.release) }
+
+// SetForeignSystem makes Establish behave as on a system without pcsc-lite
+// until the test ends.
+func SetForeignSystem(t interface{ Cleanup(func()) }) {
+	testingOnlyForeignSystem = true
+	t.Cleanup(func() { testingOnlyForeignSystem = false })
+}

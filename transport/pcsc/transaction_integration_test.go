@@ -25,7 +25,7 @@ import (
 	"github.com/opencarkey/sdk/vehicle"
 )
 
-// Instruction bytes of the transaction commands (PROTOCOL.md §2.3).
+// Instruction bytes of the transaction commands (docs/protocol.md §2.3).
 const (
 	insSelect      = 0xA4
 	insAuth0       = 0x80

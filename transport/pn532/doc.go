@@ -1,7 +1,7 @@
 // Package pn532 drives an NXP PN532 NFC controller over its HSU (UART) link
 // as the NFC reader of a vehicle or a lock: it polls for phones with Apple's
-// Enhanced Contactless Polling frame (PROTOCOL.md §2.6), activates them as
-// ISO/IEC 14443-4 type A targets and carries their APDUs (PROTOCOL.md §2),
+// Enhanced Contactless Polling frame (docs/protocol.md §2.6), activates them as
+// ISO/IEC 14443-4 type A targets and carries their APDUs (docs/protocol.md §2),
 // so that vehicle.Reader.Transact runs over a [Target] unchanged.
 //
 // # The host controller protocol

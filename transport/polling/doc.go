@@ -3,7 +3,7 @@
 // frame that makes a phone offer its key in express mode, the timings of the
 // polling loop, and the loop itself, which yields the phones that answer.
 //
-// # ECP frames (PROTOCOL.md §2.6)
+// # ECP frames (docs/protocol.md §2.6)
 //
 // Apple phones offer a pass without user interaction only after the reader
 // sent, during polling, an ECP frame naming that kind of pass. The frame is
@@ -20,7 +20,7 @@
 //     the 16-byte reader identifier; express bit set (I+ [AHK][AHKR]). The
 //     [KUPA] example 6A 02 CB 02 04 02 11 00 94 62 5F D2 C3 2C F3 C2 DD 38
 //     has subtype 04 and is reproduced byte for byte by [NewECP].
-//   - CCC car keys ([Terminal]): not public (PROTOCOL.md §2.6, N). Public
+//   - CCC car keys ([Terminal]): not public (docs/protocol.md §2.6, N). Public
 //     traces show access terminals of subtype automotive (09) with a brand
 //     TCI whose first byte is 01; the terminal type, subtype, TCI and data
 //     are configuration, and there is no default TCI ([ErrNoTCI]).

@@ -35,7 +35,7 @@ const (
 	SubtypeAutomotive uint8 = 0x09
 )
 
-// TCIHomeKey is the TCI of Home Key readers (PROTOCOL.md §2.6, I+ [AHK]).
+// TCIHomeKey is the TCI of Home Key readers (docs/protocol.md §2.6, I+ [AHK]).
 var TCIHomeKey = TCI{0x02, 0x11, 0x00}
 
 // Sizes of an ECP frame.
@@ -70,10 +70,10 @@ const (
 var ErrMalformedECP = errors.New("polling: malformed ECP frame")
 
 // ErrNoTCI reports a CCC profile polling configuration without a TCI: the
-// car-key TCI is brand-specific and not public (PROTOCOL.md §2.6).
+// car-key TCI is brand-specific and not public (docs/protocol.md §2.6).
 var ErrNoTCI = errors.New("polling: no TCI configured for the CCC profile")
 
-// ECP is one Enhanced Contactless Polling frame (PROTOCOL.md §2.6): Apple's
+// ECP is one Enhanced Contactless Polling frame (docs/protocol.md §2.6): Apple's
 // extension of ISO/IEC 14443 polling that tells a phone which pass the
 // reader wants before anticollision starts, so that it offers a key in
 // express mode. The zero value is not a valid frame; build one with
@@ -94,7 +94,7 @@ type ECP struct {
 
 // HomeKey returns the frame of a Home Key reader: version 2, express, access
 // terminal of subtype Home Key, TCI 02 11 00 and the 8-byte reader group
-// identifier (PROTOCOL.md §2.6, I+ [AHK][AHKR]):
+// identifier (docs/protocol.md §2.6, I+ [AHK][AHKR]):
 // 6A 02 CB 02 06 02 11 00 <group> CRC_A.
 func HomeKey(group [ReaderGroupSize]byte) ECP {
 	e := ECP{version: 2, express: true, typ: TerminalAccess, subtype: SubtypeHomeKey, tci: TCIHomeKey, n: ReaderGroupSize}
@@ -120,7 +120,7 @@ func NewECP(typ TerminalType, subtype uint8, tci TCI, data []byte, express bool)
 func NewECPv1(tci TCI) ECP { return ECP{version: 1, tci: tci} }
 
 // Terminal configures the ECP frame of a CCC vehicle reader. The car-key
-// frame is not public (PROTOCOL.md §2.6, N): public traces show version 2
+// frame is not public (docs/protocol.md §2.6, N): public traces show version 2
 // frames of an access terminal of subtype automotive with a brand TCI whose
 // first byte is 01 (kormax/apple-enhanced-contactless-polling,
 // resources/ecp_taxonomy.json: BMW 01 00 01).
@@ -140,7 +140,7 @@ type Terminal struct {
 
 // ForProfile returns the ECP frame of a reader of the given profile.
 // Home Key frames carry the reader group identifier, the first 8 bytes of
-// the 16-byte reader identifier (dkey.VehicleID, PROTOCOL.md §2.6; [AHKR]
+// the 16-byte reader identifier (dkey.VehicleID, docs/protocol.md §2.6; [AHKR]
 // service.py sends group ‖ reader as the reader identifier); term is
 // ignored. CCC frames are built from term, which must name a TCI.
 func ForProfile(p dkey.Profile, reader dkey.VehicleID, term *Terminal) (ECP, error) {

@@ -22,7 +22,7 @@ func mustHex(tb testing.TB, s string) []byte {
 }
 
 // ECP frames from public sources (testdata/README.md): [KUPA]'s Home Key
-// frame (PROTOCOL.md §12), the Home Key frame of [AHKR] with the same group,
+// frame (docs/protocol.md §12), the Home Key frame of [AHKR] with the same group,
 // an iPhone's AirDrop frame recorded with a Proxmark3, and a version 1 frame.
 var knownECP = []struct {
 	name    string
@@ -59,7 +59,7 @@ func TestParseKnownECP(t *testing.T) {
 }
 
 // TestKUPAFrame rebuilds [KUPA]'s published frame from its fields: the
-// CRC_A this package computes is the one on the wire (PROTOCOL.md §12).
+// CRC_A this package computes is the one on the wire (docs/protocol.md §12).
 func TestKUPAFrame(t *testing.T) {
 	group := mustHex(t, "94625fd2c32cf3c2")
 	e, err := polling.NewECP(polling.TerminalAccess, 0x04, polling.TCIHomeKey, group, true)

@@ -157,7 +157,7 @@ func ParseTranscript(text []byte) (Transcript, error) {
 			}
 			open = false
 		default:
-			return nil, fmt.Errorf("transporttest: transcript line %d: line starts with %q, want one of # > < !", n, kind)
+			return nil, fmt.Errorf("transporttest: transcript line %d: line starts with %q, want one of '#', '>', '<' or '!'", n, kind)
 		}
 	}
 	if open {

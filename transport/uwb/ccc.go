@@ -15,7 +15,7 @@ const (
 )
 
 // CCCConfig is the application configuration of a CCC ranging session (the
-// parameters PROTOCOL.md §8.4 negotiates, mapped onto UCI as Android's UWB
+// parameters docs/protocol.md §8.4 negotiates, mapped onto UCI as Android's UWB
 // stack does in CccEncoder, I [AOSP]): the values both chips of a session
 // must share, and each chip's role.
 //
@@ -199,7 +199,7 @@ func (c *CCCCaps) ConfigIDs() []uint16 { return c.configs[:c.nc] }
 // PulseShapes returns the pulse-shape combinations, aliasing c.
 func (c *CCCCaps) PulseShapes() []uint8 { return c.pulseShapes[:c.np] }
 
-// CCC reads the CCC capabilities from the list. The ones PROTOCOL.md §8.4
+// CCC reads the CCC capabilities from the list. The ones docs/protocol.md §8.4
 // negotiates must be present: A0 to A7; A8 is optional.
 func (caps *Caps) CCC() (CCCCaps, error) {
 	var c CCCCaps

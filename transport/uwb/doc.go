@@ -1,6 +1,6 @@
 // Package uwb is a FiRa UCI host driver: it drives a UWB subsystem (UWBS,
 // the UWB chip of a phone or of a vehicle's anchors) over a byte stream, for
-// the secure ranging of Release 3 passive entry (PROTOCOL.md §8.1, §8.4).
+// the secure ranging of Release 3 passive entry (docs/protocol.md §8.1, §8.4).
 //
 // # UCI framing
 //

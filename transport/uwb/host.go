@@ -161,12 +161,6 @@ func (h *Host) fail(err error) {
 	}
 }
 
-func (h *Host) sticky() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.err
-}
-
 func (h *Host) writeLoop() {
 	for {
 		select {

@@ -3,7 +3,7 @@
 // card, so that a PC/SC application (the vehicle side through package
 // transport/pcsc, or any other) sees a real reader with the card inside.
 // Tests and test benches use it to run the device applet
-// (PROTOCOL.md §2: ISO/IEC 7816-4 APDUs over ISO/IEC 14443-4) through the
+// (docs/protocol.md §2: ISO/IEC 7816-4 APDUs over ISO/IEC 14443-4) through the
 // real middleware.
 //
 // # The vpcd protocol

@@ -6,7 +6,7 @@
 // controllers' real byte protocols.
 //
 // A Phone in express mode models the behaviour that makes Apple's Enhanced
-// Contactless Polling necessary (PROTOCOL.md §2.6): it answers polling only
+// Contactless Polling necessary (docs/protocol.md §2.6): it answers polling only
 // after it has seen, since the field came on, a well-formed ECP frame for
 // one of its passes. Switching the field off makes it forget the frame and
 // resets its card, as losing power resets a phone's NFC session. LeaveAt

@@ -35,7 +35,7 @@ type Phone struct {
 	Card transport.Card
 	// Express models a pass in express mode: the phone answers polling
 	// only after it has seen, since the field was switched on, a
-	// well-formed ECP frame that Accept accepts (PROTOCOL.md §2.6). Without
+	// well-formed ECP frame that Accept accepts (docs/protocol.md §2.6). Without
 	// it the phone answers any polling, as a phone does while its user holds
 	// it authenticated.
 	Express bool

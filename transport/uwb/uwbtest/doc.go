@@ -6,7 +6,7 @@
 // An [Air] is the radio space the chips share. Each [Chip] serves one byte
 // stream (a pipe from [Air.Pipe], or any io.ReadWriter such as the master
 // side of a pseudo-terminal); it accepts CCC sessions (session type A0) and
-// their application configuration (PROTOCOL.md §8.4 parameters and the
+// their application configuration (docs/protocol.md §8.4 parameters and the
 // URSK). [Air.Step] runs ranging rounds: every active initiator session (the
 // device) ranges with the active responder sessions of the same session ID
 // on other chips (the vehicle's anchors). A pair whose configurations match,

@@ -11,7 +11,7 @@ import (
 )
 
 // cccConfig maps the parameters the ranging setup agreed on onto a UWB
-// chip's CCC session (PROTOCOL.md §8.4 onto UCI, as Android's CccEncoder
+// chip's CCC session (docs/protocol.md §8.4 onto UCI, as Android's CccEncoder
 // does).
 func cccConfig(p ranging.SessionParams, ursk *ranging.URSK, initiator bool) uwb.CCCConfig {
 	return uwb.CCCConfig{

@@ -83,6 +83,16 @@ type Config struct {
 	// it on test benches only, never in a device. Nil, the default, logs
 	// nothing.
 	KeyLog io.Writer
+	// EphemeralKeys, when above zero, is the number of ephemeral key pairs
+	// the applet keeps ready, generated in the background between taps, so
+	// that no AUTH0 waits for its own (transaction.EphemeralPool: each key
+	// used once and erased; an AUTH0 that finds none ready makes its own).
+	// One transaction runs at a time: one or two keys are enough; at most
+	// transaction.MaxEphemeralKeys. Close stops the background work. With
+	// Rand set there is no pool: the deterministic mode draws every
+	// ephemeral key from Rand in order. Zero, the default, means no pool
+	// and no goroutine.
+	EphemeralKeys int
 }
 
 // KeyConfig describes a key to create in the applet.
@@ -269,6 +279,9 @@ type Applet struct {
 	sec    *seal.Section
 	nextID KeyID
 	closed bool
+	// ephemeral is the pool of Config.EphemeralKeys (ephemeral.go), nil
+	// without one.
+	ephemeral *transaction.EphemeralPool
 }
 
 var (
@@ -286,15 +299,23 @@ var (
 // with ErrStateVersion, and one with a damaged or tampered record, or
 // whose secure element lacks a key a record names, with ErrStateCorrupt:
 // nothing is served from it.
-func NewApplet(cfg *Config) (*Applet, error) {
+func NewApplet(cfg *Config) (_ *Applet, err error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	sess, err := transaction.NewEndpointSession(&transaction.EndpointConfig{Profile: cfg.Profile, Rand: cfg.Rand, KeyLog: cfg.KeyLog})
+	pool, err := newEphemeralPool(cfg.EphemeralKeys, cfg.Rand)
 	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			pool.Close()
+		}
+	}()
+	a := &Applet{cfg: *cfg, now: cfg.Time, results: make([]byte, 0, transaction.MaxExchangeData), ephemeral: pool}
+	if a.sess, err = a.newSession(0); err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}
-	a := &Applet{cfg: *cfg, now: cfg.Time, sess: sess, results: make([]byte, 0, transaction.MaxExchangeData)}
 	if a.ca, err = resolveInstanceCA(cfg); err != nil {
 		return nil, err
 	}
@@ -323,6 +344,7 @@ func (a *Applet) Close() error {
 	err := a.commitLocked(nil)
 	a.abortLocked()
 	a.closed = true
+	a.ephemeral.Close()
 	clear(a.pairPassword)
 	a.pairPassword = nil
 	for _, k := range a.keys {

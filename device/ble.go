@@ -70,7 +70,7 @@ func (a *Applet) useInterfaceLocked(iface byte) bool {
 	s := a.iface.sessions[iface]
 	if s == nil {
 		var err error
-		s, err = transaction.NewEndpointSession(&transaction.EndpointConfig{Profile: a.cfg.Profile, Interface: iface, Rand: a.cfg.Rand, KeyLog: a.cfg.KeyLog})
+		s, err = a.newSession(iface)
 		if err != nil {
 			return false
 		}

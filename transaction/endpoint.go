@@ -36,6 +36,11 @@ type EndpointConfig struct {
 	// answer the next fast transaction in the endpoint's place. Use it on
 	// test benches only, never in a device. Nil, the default, logs nothing.
 	KeyLog io.Writer
+	// Ephemeral, when not nil, is the pool the session takes its
+	// ephemeral keys from (see EphemeralPool); the caller closes it. It
+	// excludes Rand: NewEndpointSession refuses both. Nil, the default,
+	// means the session generates its key at Auth0.
+	Ephemeral *EphemeralPool
 }
 
 // Credential is what the endpoint holds for the vehicle that AUTH0 named:
@@ -92,8 +97,11 @@ func NewEndpointSession(cfg *EndpointConfig) (*EndpointSession, error) {
 	if cfg.Profile == dkey.Aliro {
 		return nil, fmt.Errorf("transaction: profile %v runs through NewAliroEndpointSession", cfg.Profile)
 	}
+	if cfg.Rand != nil && cfg.Ephemeral != nil {
+		return nil, errRandAndPool
+	}
 	s := &EndpointSession{profile: cfg.Profile, versions: cfg.Versions, iface: cfg.Interface}
-	s.rand, s.keyLog = cfg.Rand, cfg.KeyLog
+	s.rand, s.keyLog, s.pool.pool = cfg.Rand, cfg.KeyLog, cfg.Ephemeral
 	if s.versions.Len() == 0 {
 		s.versions = cfg.Profile.Versions()
 	}

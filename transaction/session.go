@@ -66,6 +66,9 @@ type core struct {
 	// crypto/rand and no key log.
 	rand   io.Reader
 	keyLog io.Writer
+	// pool is the configuration's EphemeralPool (none when its pool is
+	// nil) and the slot of the key taken from it.
+	pool ephemeralSource
 
 	// testingOnlyScalar, when set by a test, replaces the random ephemeral
 	// scalar (and testingOnlyTxID the vehicle's transaction identifier), so
@@ -76,13 +79,17 @@ type core struct {
 	testingOnlyTxID   *[txIDSize]byte
 }
 
-// newEphemeral draws the ephemeral key of a transaction.
+// newEphemeral draws the ephemeral key of a transaction: from Rand in the
+// deterministic mode, from the pool when it has a key ready, generated
+// here otherwise.
 func (c *core) newEphemeral() error {
 	switch {
 	case c.testingOnlyScalar != nil:
 		return c.eph.SetScalar(c.testingOnlyScalar)
 	case c.rand != nil:
 		return c.eph.GenerateFrom(c.rand)
+	case c.pool.take(&c.eph):
+		return nil
 	}
 	return c.eph.Generate()
 }
@@ -131,6 +138,8 @@ func (c *core) expect(st ...stage) error {
 // wipeCore erases the secrets of the transaction.
 func (c *core) wipeCore() {
 	c.eph.Zeroize()
+	// The key erased, its slot in the pool may be refilled.
+	c.pool.release()
 	c.ks.zeroize()
 	clear(c.z[:])
 	clear(c.smKeys.Enc[:])

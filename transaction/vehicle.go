@@ -52,6 +52,11 @@ type VehicleConfig struct {
 	// test benches only, never in a vehicle. Nil, the default, logs
 	// nothing.
 	KeyLog io.Writer
+	// Ephemeral, when not nil, is the pool the sessions take their
+	// ephemeral keys from (see EphemeralPool); the caller closes it. It
+	// excludes Rand: NewVehicle refuses both. Nil, the default, means
+	// each session generates its key at Start.
+	Ephemeral *EphemeralPool
 }
 
 // Vehicle is the validated, immutable vehicle configuration that sessions
@@ -66,6 +71,7 @@ type Vehicle struct {
 	iface    byte
 	rand     io.Reader
 	keyLog   io.Writer
+	pool     *EphemeralPool
 }
 
 // NewVehicle validates cfg and returns the vehicle side.
@@ -82,13 +88,16 @@ func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 	if cfg.Key == nil {
 		return nil, errors.New("transaction: vehicle key is nil")
 	}
+	if cfg.Rand != nil && cfg.Ephemeral != nil {
+		return nil, errRandAndPool
+	}
 	pub, err := dkey.PublicKeyOf(cfg.Key)
 	if err != nil {
 		return nil, fmt.Errorf("transaction: vehicle key: %w", err)
 	}
 	v := &Vehicle{
 		profile: cfg.Profile, id: cfg.VehicleID, key: cfg.Key, pub: pub, versions: cfg.Versions, iface: cfg.Interface,
-		rand: cfg.Rand, keyLog: cfg.KeyLog,
+		rand: cfg.Rand, keyLog: cfg.KeyLog, pool: cfg.Ephemeral,
 	}
 	v.pubX = pub.X()
 	if v.versions.Len() == 0 {
@@ -164,7 +173,7 @@ type VehicleSession struct {
 // NewSession returns a new, idle session.
 func (v *Vehicle) NewSession() *VehicleSession {
 	s := &VehicleSession{v: v}
-	s.rand, s.keyLog = v.rand, v.keyLog
+	s.rand, s.keyLog, s.pool.pool = v.rand, v.keyLog, v.pool
 	s.ks.init()
 	return s
 }

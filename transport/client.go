@@ -54,10 +54,23 @@ type Client struct {
 // NewClient returns a Client that sends its commands through t. cfg may be
 // nil; the client reads it once and keeps no reference to it.
 func NewClient(t Transceiver, cfg *ClientConfig) *Client {
+	c := new(Client)
+	c.Reset(t, cfg)
+	return c
+}
+
+// Reset makes c a client of t configured by cfg, as NewClient does, and
+// keeps the buffers c has grown, so that a driver that keeps one Client per
+// protocol run it reuses (for one transaction after another, each over the
+// transceiver of the moment) exchanges without allocating. cfg may be nil;
+// c keeps no reference to it. Reset(nil, nil) drops the reference to the
+// transceiver; c must then be Reset again before use.
+func (c *Client) Reset(t Transceiver, cfg *ClientConfig) {
+	var zero ClientConfig
 	if cfg == nil {
-		cfg = &ClientConfig{}
+		cfg = &zero
 	}
-	c := &Client{t: t, ext: cfg.ExtendedLength, maxData: MaxShortData, maxResp: MaxResponseData}
+	c.t, c.ext, c.maxData, c.maxResp = t, cfg.ExtendedLength, MaxShortData, MaxResponseData
 	if c.ext {
 		c.maxData = MaxExtendedData
 	}
@@ -67,7 +80,7 @@ func NewClient(t Transceiver, cfg *ClientConfig) *Client {
 	if cfg.MaxResponse > 0 && cfg.MaxResponse < c.maxResp {
 		c.maxResp = cfg.MaxResponse
 	}
-	return c
+	c.cmd, c.resp = c.cmd[:0], c.resp[:0]
 }
 
 // Do sends cmd and returns the card's response. The response data is

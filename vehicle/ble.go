@@ -85,11 +85,21 @@ func (r *Reader) sessionPool(t transport.Transceiver) (*sync.Pool, error) {
 // APDUs and refuses chained ones, docs/protocol.md §8.3), as Config.Link says
 // otherwise.
 func (r *Reader) newClient(t transport.Transceiver) *transport.Client {
+	c := new(transport.Client)
+	r.resetClient(c, t)
+	return c
+}
+
+// resetClient makes c the APDU client of a protocol run over t, as
+// newClient does, keeping the buffers c has grown (a transaction reuses
+// its session's client, so that it allocates nothing).
+func (r *Reader) resetClient(c *transport.Client, t transport.Transceiver) {
 	if d, ok := t.(linkDescriber); ok {
-		c := d.ClientConfig()
-		return transport.NewClient(t, &c)
+		cfg := d.ClientConfig()
+		c.Reset(t, &cfg)
+		return
 	}
-	return transport.NewClient(t, r.link)
+	c.Reset(t, r.link)
 }
 
 // RKEKey returns the public key, state and access profile of the key of

@@ -107,6 +107,9 @@ func newWorld(t testing.TB, p dkey.Profile, opts ...worldOption) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closing twice is not an error: tests that close a side themselves
+	// keep doing so.
+	t.Cleanup(func() { r.Close() })
 	dcfg := &device.Config{Profile: p, Time: o.deviceTime}
 	if o.device != nil {
 		o.device(dcfg)
@@ -115,6 +118,7 @@ func newWorld(t testing.TB, p dkey.Profile, opts ...worldOption) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { a.Close() })
 	mb := dkey.MailboxConfig{PrivateSize: 256, ConfidentialSize: 64, ConfidentialAuth1: dkey.MailboxRange{Offset: 0, Length: 16}}
 	if o.noSubset {
 		mb.ConfidentialAuth1 = dkey.MailboxRange{}

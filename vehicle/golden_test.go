@@ -51,52 +51,67 @@ var goldenActions = []dkey.Action{dkey.ActionUnlock, dkey.ActionUnlock, dkey.Act
 // stream itself): the deterministic mode reproduces the transcripts byte
 // for byte. The applet's key log holds the same keys as the reader's.
 // Regenerate with go test ./vehicle -run TestGoldenTranscripts -update.
+//
+// The pools of precomputed ephemeral keys (Config.EphemeralKeys) are off
+// by default, and off in the deterministic mode whatever their size: the
+// "pools configured" runs, with EphemeralKeys set on both sides, give the
+// same bytes.
 func TestGoldenTranscripts(t *testing.T) {
 	for _, p := range []dkey.Profile{dkey.CCC, dkey.HomeKey} {
-		t.Run(p.String(), func(t *testing.T) {
-			cryptotest.SetGlobalRandom(t, 1)
-			var vlog, dlog bytes.Buffer
-			w := newWorld(t, p, withDeterminism(globalRand{}, &vlog, &dlog))
-			rec := transporttest.NewRecorder(w.card)
-			for i, a := range goldenActions {
-				rec.Note(a.String())
-				res, err := w.reader.Transact(context.Background(), rec, a)
-				if err != nil {
-					t.Fatalf("%v: %v", a, err)
-				}
-				if fast := i == 1; res.Fast != fast {
-					t.Fatalf("transaction %d (%v): fast %v, want %v", i, a, res.Fast, fast)
-				}
+		for _, pools := range []bool{false, true} {
+			name := p.String()
+			opts := []worldOption(nil)
+			if pools {
+				name += " pools configured"
+				opts = append(opts, withPools(4))
 			}
-			transporttest.CheckGolden(t, "testdata/"+p.String()+".transcript", rec.Transcript(), *update)
+			t.Run(name, func(t *testing.T) { goldenTranscript(t, p, opts...) })
+		}
+	}
+}
 
-			path := filepath.Join("testdata", p.String()+".keylog")
-			text := append([]byte("# Session keys of vehicle/testdata/"+p.String()+".transcript, from TestGoldenTranscripts.\n"), vlog.Bytes()...)
-			if *update {
-				if err := os.WriteFile(path, text, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			} else if golden, err := os.ReadFile(path); err != nil || !bytes.Equal(golden, text) {
-				t.Errorf("key log differs from %s (%v); run with -update:\n%s", path, err, text)
-			}
-			// The keys of the two standard transactions (Kenc, Kmac,
-			// Krmac, Kpersistent, and URSK for CCC) and the fast keys of
-			// the second one (Kenc, Kmac, Krmac).
-			lines := strings.Split(strings.TrimSpace(vlog.String()), "\n")
-			want := 2*4 + 3
-			if p == dkey.CCC {
-				want += 2
-			}
-			if len(lines) != want {
-				t.Errorf("reader's key log has %d lines, want %d:\n%s", len(lines), want, vlog.String())
-			}
-			dlines := strings.Split(strings.TrimSpace(dlog.String()), "\n")
-			slices.Sort(lines)
-			slices.Sort(dlines)
-			if !slices.Equal(lines, dlines) {
-				t.Errorf("the applet's key log differs from the reader's:\napplet:\n%s\nreader:\n%s", dlog.String(), vlog.String())
-			}
-		})
+func goldenTranscript(t *testing.T, p dkey.Profile, opts ...worldOption) {
+	cryptotest.SetGlobalRandom(t, 1)
+	var vlog, dlog bytes.Buffer
+	w := newWorld(t, p, append(opts, withDeterminism(globalRand{}, &vlog, &dlog))...)
+	rec := transporttest.NewRecorder(w.card)
+	for i, a := range goldenActions {
+		rec.Note(a.String())
+		res, err := w.reader.Transact(context.Background(), rec, a)
+		if err != nil {
+			t.Fatalf("%v: %v", a, err)
+		}
+		if fast := i == 1; res.Fast != fast {
+			t.Fatalf("transaction %d (%v): fast %v, want %v", i, a, res.Fast, fast)
+		}
+	}
+	transporttest.CheckGolden(t, "testdata/"+p.String()+".transcript", rec.Transcript(), *update)
+
+	path := filepath.Join("testdata", p.String()+".keylog")
+	text := append([]byte("# Session keys of vehicle/testdata/"+p.String()+".transcript, from TestGoldenTranscripts.\n"), vlog.Bytes()...)
+	if *update {
+		if err := os.WriteFile(path, text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else if golden, err := os.ReadFile(path); err != nil || !bytes.Equal(golden, text) {
+		t.Errorf("key log differs from %s (%v); run with -update:\n%s", path, err, text)
+	}
+	// The keys of the two standard transactions (Kenc, Kmac,
+	// Krmac, Kpersistent, and URSK for CCC) and the fast keys of
+	// the second one (Kenc, Kmac, Krmac).
+	lines := strings.Split(strings.TrimSpace(vlog.String()), "\n")
+	want := 2*4 + 3
+	if p == dkey.CCC {
+		want += 2
+	}
+	if len(lines) != want {
+		t.Errorf("reader's key log has %d lines, want %d:\n%s", len(lines), want, vlog.String())
+	}
+	dlines := strings.Split(strings.TrimSpace(dlog.String()), "\n")
+	slices.Sort(lines)
+	slices.Sort(dlines)
+	if !slices.Equal(lines, dlines) {
+		t.Errorf("the applet's key log differs from the reader's:\napplet:\n%s\nreader:\n%s", dlog.String(), vlog.String())
 	}
 }
 

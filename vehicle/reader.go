@@ -103,6 +103,17 @@ type Config struct {
 	// any key in its place. Use it on test benches only, never in a
 	// vehicle. Nil, the default, logs nothing.
 	KeyLog io.Writer
+	// EphemeralKeys, when above zero, is the number of ephemeral key pairs
+	// the reader keeps ready, generated in the background between taps,
+	// so that no transaction waits for its own (transaction.EphemeralPool:
+	// each key used once and erased; a tap that finds none ready makes its
+	// own). One or two per transaction the reader runs at once (NFC
+	// readers of the vehicle, BLE links) is enough; at most
+	// transaction.MaxEphemeralKeys. Close stops the background work.
+	// With Rand set there is no pool: the deterministic mode draws every
+	// ephemeral key from Rand in order. Zero, the default, means no pool
+	// and no goroutine.
+	EphemeralKeys int
 }
 
 // Enrollment describes a key the vehicle accepts.
@@ -295,6 +306,9 @@ type Reader struct {
 	// by identifier.
 	hk      *HomeKeyConfig
 	issuers []*mdoc.IssuerKey
+	// ephemeral is the pool of Config.EphemeralKeys (ephemeral.go), nil
+	// without one.
+	ephemeral *transaction.EphemeralPool
 }
 
 // NewReader returns a Reader with the state cfg.Store holds: the keys
@@ -306,15 +320,25 @@ type Reader struct {
 // error wrapping ErrStateKEK, one of a schema this version does not know
 // with ErrStateVersion, and one with a damaged or tampered record with
 // ErrStateCorrupt: nothing is served from it.
-func NewReader(cfg *Config) (*Reader, error) {
+func NewReader(cfg *Config) (_ *Reader, err error) {
+	pool, err := newEphemeralPool(cfg.EphemeralKeys, cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			pool.Close()
+		}
+	}()
 	vcfg := transaction.VehicleConfig{
 		Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key, Versions: cfg.Versions, Rand: cfg.Rand, KeyLog: cfg.KeyLog,
+		Ephemeral: pool,
 	}
 	v, err := transaction.NewVehicle(&vcfg)
 	if err != nil {
 		return nil, fmt.Errorf("vehicle: %w", err)
 	}
-	r := &Reader{v: v, now: cfg.Time, link: cfg.Link, trackingKeys: slices.Clone(cfg.TrackingKeys), hooks: cfg.Hooks, rand: cfg.Rand}
+	r := &Reader{v: v, now: cfg.Time, link: cfg.Link, trackingKeys: slices.Clone(cfg.TrackingKeys), hooks: cfg.Hooks, rand: cfg.Rand, ephemeral: pool}
 	r.ifaces.base = vcfg
 	if r.rng.cfg, err = resolveRanging(cfg.Ranging); err != nil {
 		return nil, err
@@ -370,6 +394,7 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.ephemeral.Close()
 	err := r.commitLocked(nil, nil)
 	for _, k := range r.keys {
 		k.zeroize()

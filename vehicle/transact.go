@@ -104,9 +104,15 @@ func (r Result) Format(f fmt.State, verb rune) {
 // (docs/protocol.md §4.1, §9).
 func fastAllowed(a dkey.Action) bool { return a == dkey.ActionUnlock || a == dkey.ActionLock }
 
-// pooled is what a Reader reuses from one transaction to the next.
+// pooled is what a Reader reuses from one transaction to the next: the
+// session, the APDU client and the response buffer with what they have
+// grown, and the run itself, so that the Result and the client do not
+// each cost an allocation per transaction (the escape analysis would move
+// a Result whose address a run holds to the heap).
 type pooled struct {
 	s   *transaction.VehicleSession
+	c   transport.Client
+	x   run
 	buf []byte
 }
 
@@ -116,7 +122,7 @@ type run struct {
 	s   *transaction.VehicleSession
 	c   *transport.Client
 	ctx context.Context
-	res *Result
+	res Result
 	buf []byte
 	// key is the enrolled key that proved itself, nil until then.
 	key *enrolled
@@ -154,33 +160,41 @@ func (x *run) do(cmd transport.Command) (transport.Response, error) {
 // link still works). The returned Result says what happened; its Err is the
 // returned error.
 func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action dkey.Action) (Result, error) {
-	res := Result{Action: action}
 	start := r.hooks.transactionStart(action)
 	// The interface of t (ble.go) picks the sessions, whose key
 	// derivation binds its byte, and how APDUs are framed.
 	pool, err := r.sessionPool(t)
 	if err != nil {
-		res.Err = err
+		res := Result{Action: action, Err: err}
 		r.hooks.transactionDone(&res, false, start)
 		return res, err
 	}
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		res := Result{Action: action, Err: ErrClosed}
+		r.hooks.transactionDone(&res, false, start)
+		return res, ErrClosed
+	}
 	p := pool.Get().(*pooled)
-	x := &run{r: r, s: p.s, c: r.newClient(t), ctx: ctx, res: &res, buf: p.buf}
+	r.resetClient(&p.c, t)
+	p.x = run{r: r, s: p.s, c: &p.c, ctx: ctx, buf: p.buf}
+	x := &p.x
 	defer func() {
 		x.pending.Zeroize()
 		x.ursk.clear()
 		p.s.Close()
 		p.buf = x.buf[:0]
+		// The pooled run keeps nothing of this transaction: the Result
+		// returned owns its Statements, the transceiver and the context
+		// are the caller's.
+		p.x = run{}
+		p.c.Reset(nil, nil)
 		pool.Put(p)
 	}()
-	r.mu.Lock()
-	closed := r.closed
-	r.mu.Unlock()
-	if closed {
-		res.Err = ErrClosed
-		r.hooks.transactionDone(&res, false, start)
-		return res, ErrClosed
-	}
+	res := &x.res
+	res.Action = action
 	cf, err := x.transact(action)
 	if err == nil && cf == transaction.CFSuccess && action == dkey.ActionOwnerPairingFirst {
 		// End of owner pairing phase 3, owner immobilizer token
@@ -207,8 +221,8 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 		}
 	}
 	res.Err = err
-	r.hooks.transactionDone(&res, x.fastMiss, start)
-	return res, err
+	r.hooks.transactionDone(res, x.fastMiss, start)
+	return *res, err
 }
 
 // record stores what the transaction changed, in one batch: the new
@@ -308,7 +322,7 @@ func (x *run) transact(action dkey.Action) (transaction.ControlFlow, error) {
 			return cf, err
 		}
 		x.fastMiss = true
-		x.r.hooks.fastMiss(x.res)
+		x.r.hooks.fastMiss(&x.res)
 	}
 	return x.standard(action)
 }

@@ -131,9 +131,17 @@ func (k *PrivateKey) computePublic() error {
 		k.Zeroize()
 		return ErrInvalidScalar
 	}
-	var out [PublicKeySize]byte
-	copy(out[:], q.Bytes())
-	return k.pub.SetBytes(out[:])
+	// q = s·G with s in [1, n-1] (every caller checked it): a point on
+	// the curve other than the identity, whose encoding needs none of the
+	// checks SetBytes makes of a peer's key.
+	b := q.Bytes()
+	if len(b) != PublicKeySize {
+		k.Zeroize()
+		return ErrInvalidScalar
+	}
+	copy(k.pub.raw[:], b)
+	k.pub.ok = true
+	return nil
 }
 
 // Public returns the public key. It is empty if k holds no key.

@@ -55,8 +55,8 @@ func (c *Config) now() time.Time {
 	return c.Time()
 }
 
-// Endpoint is a verified endpoint certificate chain.
-type Endpoint struct {
+// VerifiedEndpoint is a verified endpoint certificate chain.
+type VerifiedEndpoint struct {
 	// Key is the endpoint public key, certified by the chain.
 	Key *dkey.PublicKey
 	// Extension is the endpoint extension of the leaf: vehicle binding,
@@ -70,14 +70,14 @@ type Endpoint struct {
 	Chain []*x509.Certificate
 }
 
-// Vehicle is a verified vehicle certificate chain.
-type Vehicle struct {
+// VerifiedVehicle is a verified vehicle certificate chain.
+type VerifiedVehicle struct {
 	// Key is the vehicle public key (vehicle.PK), certified by the chain.
 	Key *dkey.PublicKey
 	// Extension is the extension of the vehicle certificate.
 	Extension SimpleExtension
 	// Chain is the verified chain, leaf first and root last, as in
-	// [Endpoint].
+	// [VerifiedEndpoint].
 	Chain []*x509.Certificate
 }
 
@@ -146,7 +146,7 @@ var vehicleProfile = chainProfile{
 //     vehicle and vehicle_PK equals vehicleKey.
 //
 // It returns a [*ChainError] whose Reason names the failed check.
-func (c *Config) VerifyEndpoint(chain [][]byte, vehicle dkey.VehicleID, vehicleKey *dkey.PublicKey) (*Endpoint, error) {
+func (c *Config) VerifyEndpoint(chain [][]byte, vehicle dkey.VehicleID, vehicleKey *dkey.PublicKey) (*VerifiedEndpoint, error) {
 	if vehicle.IsZero() || vehicleKey == nil {
 		return nil, &ChainError{Reason: ErrWrongVehicle, Depth: -1, Err: errNoVehicle}
 	}
@@ -167,7 +167,7 @@ func (c *Config) VerifyEndpoint(chain [][]byte, vehicle dkey.VehicleID, vehicleK
 	if err != nil {
 		return nil, &ChainError{Reason: ErrMalformedExtension, Depth: 1, Err: err}
 	}
-	return &Endpoint{Key: verified.key, Extension: *ep, InstanceCA: *ica, Chain: verified.chain}, nil
+	return &VerifiedEndpoint{Key: verified.key, Extension: *ep, InstanceCA: *ica, Chain: verified.chain}, nil
 }
 
 // VerifyVehicle verifies a vehicle certificate chain, leaf first: the
@@ -175,7 +175,7 @@ func (c *Config) VerifyEndpoint(chain [][]byte, vehicle dkey.VehicleID, vehicleK
 // the Vehicle OEM CA [J] or [M], as DER. The root comes from c.VehicleRoots.
 // It runs checks 1 to 6 of [Config.VerifyEndpoint] with the vehicle profile
 // and returns a [*ChainError] whose Reason names the failed check.
-func (c *Config) VerifyVehicle(chain [][]byte) (*Vehicle, error) {
+func (c *Config) VerifyVehicle(chain [][]byte) (*VerifiedVehicle, error) {
 	verified, err := c.verify(chain, &vehicleProfile)
 	if err != nil {
 		return nil, err
@@ -184,7 +184,7 @@ func (c *Config) VerifyVehicle(chain [][]byte) (*Vehicle, error) {
 	if err != nil {
 		return nil, &ChainError{Reason: ErrMalformedExtension, Depth: 0, Err: err}
 	}
-	return &Vehicle{Key: verified.key, Extension: *ext, Chain: verified.chain}, nil
+	return &VerifiedVehicle{Key: verified.key, Extension: *ext, Chain: verified.chain}, nil
 }
 
 // verifiedChain is the outcome of the profile-independent checks.

@@ -258,7 +258,7 @@ type Applet struct {
 	// (pairClosed).
 	pairPassword []byte
 	pairRequests int
-	pairRun      *pairing.Device
+	pairRun      *pairing.DeviceSession
 	pairBusy     bool
 	pairClosed   bool
 	// pairKey is the ID of the key the run in progress created.

@@ -46,7 +46,7 @@ var relayedState = cmp.Options{
 // car stops there.
 func relayRun(t *testing.T, a *Applet, vid dkey.VehicleID, vk *dkey.SoftwareKey, auth1Lost bool, cf transaction.ControlFlow, ops ...transaction.MailboxOp) {
 	t.Helper()
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: vid, Key: vk})
+	v, err := transaction.NewVehicleParams(&transaction.VehicleConfig{VehicleID: vid, Key: vk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func cloneKeys(keys []*key) []*key {
 // after sending the SELECT it needs; ready reports what SELECT said.
 func spakeRequest(t *testing.T, s *pairingSetup) (req transport.Command, ready bool) {
 	t.Helper()
-	p, err := pairing.NewVehicle(s.vehicle, s.verifier)
+	p, err := pairing.NewVehicleSession(s.vehicle, s.verifier)
 	if err != nil {
 		t.Fatal(err)
 	}

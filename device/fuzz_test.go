@@ -46,7 +46,7 @@ func FuzzApplet(f *testing.F) {
 		f.Fatal(err)
 	}
 	// Seeds: real standard and fast transactions from a vehicle session.
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: vid, Key: vk})
+	v, err := transaction.NewVehicleParams(&transaction.VehicleConfig{VehicleID: vid, Key: vk})
 	if err != nil {
 		f.Fatal(err)
 	}

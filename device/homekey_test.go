@@ -93,7 +93,7 @@ type tapOptions struct {
 // standard transaction.
 func homeTap(t testing.TB, h *home, rid dkey.VehicleID, card transport.Card, o tapOptions) (*tap, transaction.PersistentKey, error) {
 	t.Helper()
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{Profile: dkey.HomeKey, VehicleID: rid, Key: h.key})
+	v, err := transaction.NewVehicleParams(&transaction.VehicleConfig{Profile: dkey.HomeKey, VehicleID: rid, Key: h.key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestHomeKeyRecordedHandover(t *testing.T) {
 // applet armed.
 func armHomeKey(t testing.TB, h *home, a *Applet, info KeyInfo) {
 	t.Helper()
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{Profile: dkey.HomeKey, VehicleID: h.lock(1), Key: h.key})
+	v, err := transaction.NewVehicleParams(&transaction.VehicleConfig{Profile: dkey.HomeKey, VehicleID: h.lock(1), Key: h.key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -572,7 +572,7 @@ func TestHomeKeyAttestationExchangeRefused(t *testing.T) {
 		{"00 alone", []byte{0x00}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			v, _ := transaction.NewVehicle(&transaction.VehicleConfig{Profile: dkey.HomeKey, VehicleID: h.lock(1), Key: h.key})
+			v, _ := transaction.NewVehicleParams(&transaction.VehicleConfig{Profile: dkey.HomeKey, VehicleID: h.lock(1), Key: h.key})
 			s := v.NewSession()
 			c := transport.NewClient(transporttest.NewCard(a), nil)
 			do := func(cmd transport.Command) transport.Response {

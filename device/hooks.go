@@ -162,7 +162,7 @@ func (a *Applet) controlFlowHooked(dst []byte, cmd *transport.Command) ([]byte, 
 // processPairing is run.Process, reported to the pairing hooks; left is
 // the number of SPAKE2+ REQUESTs the password entry answers after a
 // REQUEST.
-func (a *Applet) processPairing(run *pairing.Device, dst []byte, cmd *transport.Command, left int) ([]byte, error) {
+func (a *Applet) processPairing(run *pairing.DeviceSession, dst []byte, cmd *transport.Command, left int) ([]byte, error) {
 	h := a.cfg.Hooks
 	if h == nil {
 		return run.Process(dst, cmd)

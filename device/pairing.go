@@ -22,7 +22,7 @@ type PairingInfo struct {
 	VehicleCertificates [][]byte
 	// Certificates is the endpoint chain, leaf first.
 	Certificates [][]byte
-	KeyConfig    pairing.KeyConfig
+	KeyConfig    pairing.OwnerKeyConfig
 	Brand        uint16
 }
 
@@ -150,7 +150,7 @@ func (a *Applet) selectFramework(dst []byte) ([]byte, error) {
 	if cfg.KeyLog == nil {
 		cfg.KeyLog = a.cfg.KeyLog
 	}
-	run, err := pairing.NewDevice(&cfg, appletKeys{a}, a.pairPassword)
+	run, err := pairing.NewDeviceSession(&cfg, appletKeys{a}, a.pairPassword)
 	if err != nil {
 		return dst, dkey.SWFileNotFound
 	}

@@ -120,7 +120,7 @@ func newPairingSetup(t testing.TB, profile dkey.Profile, opts ...func(*Config)) 
 // sending it, before the first command for which stop returns true.
 func (s *pairingSetup) run(t testing.TB, stop func(transport.Command) bool) error {
 	t.Helper()
-	p, err := pairing.NewVehicle(s.vehicle, s.verifier)
+	p, err := pairing.NewVehicleSession(s.vehicle, s.verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestPairingCommit(t *testing.T) {
 		t.Errorf("%d keys in the secure element, want 1", n)
 	}
 	info, ok := s.applet.Pairing(s.vehicle.VehicleID)
-	if !ok || !bytes.Equal(info.VehicleRoot, s.vehicle.VehicleRoot) || len(info.Certificates) != 2 || info.KeyConfig != pairing.DefaultKeyConfig() {
+	if !ok || !bytes.Equal(info.VehicleRoot, s.vehicle.VehicleRoot) || len(info.Certificates) != 2 || info.KeyConfig != pairing.DefaultOwnerKeyConfig() {
 		t.Errorf("Pairing = %+v, %v", info, ok)
 	}
 	if s.applet.PairingReady() {

@@ -17,7 +17,7 @@ import (
 // CREATE RANGING KEY and the interface byte.
 type r3Bench struct {
 	a     *Applet
-	v     *transaction.Vehicle
+	v     *transaction.VehicleParams
 	s     *transaction.VehicleSession
 	key   KeyInfo
 	now   time.Time
@@ -30,7 +30,7 @@ func newR3Bench(t *testing.T, p dkey.Profile, opt func(*Config)) *r3Bench {
 	vk := mustSoftwareKey(t)
 	vid, _ := dkey.NewVehicleID([]byte("VIN-DEVICE-R3-16")[:p.VehicleIDLen()])
 	var err error
-	if b.v, err = transaction.NewVehicle(&transaction.VehicleConfig{Profile: p, VehicleID: vid, Key: vk}); err != nil {
+	if b.v, err = transaction.NewVehicleParams(&transaction.VehicleConfig{Profile: p, VehicleID: vid, Key: vk}); err != nil {
 		t.Fatal(err)
 	}
 	b.s = b.v.NewSession()

@@ -109,7 +109,7 @@ func (s *shareSetup) transact(t testing.TB, cf transaction.ControlFlow, ops ...t
 // transactOn is transact through card, in front of the applet.
 func (s *shareSetup) transactOn(t testing.TB, card transport.Card, cf transaction.ControlFlow, ops ...transaction.MailboxOp) error {
 	t.Helper()
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: s.vid, Key: s.vkey})
+	v, err := transaction.NewVehicleParams(&transaction.VehicleConfig{VehicleID: s.vid, Key: s.vkey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +624,7 @@ func TestStatementAreaAcknowledgement(t *testing.T) {
 // and sends CONTROL FLOW cf.
 func forgeControlFlow(t *testing.T, s *shareSetup, cf transaction.ControlFlow) {
 	t.Helper()
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: s.vid, Key: s.vkey})
+	v, err := transaction.NewVehicleParams(&transaction.VehicleConfig{VehicleID: s.vid, Key: s.vkey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,7 +204,7 @@ func decodeKey(b []byte, profile dkey.Profile) (*key, error) {
 	if p := r.Pairing; p != nil {
 		info := &PairingInfo{
 			VehicleRoot: p.VehicleRoot, VehicleCertificates: p.VehicleCertificates, Certificates: p.Certificates, Brand: p.Brand,
-			KeyConfig: pairing.KeyConfig{
+			KeyConfig: pairing.OwnerKeyConfig{
 				Mailboxes: mailboxConfig(p.Mailboxes), OptionGroup1: p.Options[0], OptionGroup2: p.Options[1],
 				Mapping: pairing.MailboxMapping{
 					AttestationOffset: p.Mapping[0], SignalingBitmap: p.Mapping[1], End: p.Mapping[2],

@@ -26,7 +26,7 @@ func Example() {
 	}
 	defer key.Close()
 	vid, _ := dkey.NewVehicleID([]byte("VIN00001"))
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: vid, Key: key})
+	v, err := transaction.NewVehicleParams(&transaction.VehicleConfig{VehicleID: vid, Key: key})
 	fmt.Println(err, v.PublicKey().Equal(key.PublicKey()))
 
 	_, err = keyuri.Create(context.Background(), uri)

@@ -21,7 +21,7 @@ import (
 func standardTransaction(t *testing.T, vehicleKey crypto.Signer) {
 	t.Helper()
 	vid, _ := dkey.NewVehicleID([]byte("HSM-VIN1"))
-	v, err := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: vid, Key: vehicleKey})
+	v, err := transaction.NewVehicleParams(&transaction.VehicleConfig{VehicleID: vid, Key: vehicleKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func BenchmarkPairing(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				card := &deviceCard{cfg: dcfg, store: newMemStore(), password: password}
-				p, err := NewVehicle(vcfg, v)
+				p, err := NewVehicleSession(vcfg, v)
 				if err != nil {
 					b.Fatal(err)
 				}

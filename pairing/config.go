@@ -58,19 +58,19 @@ func (m MailboxMapping) Validate(privateSize, confidentialSize uint16) error {
 	return nil
 }
 
-// KeyConfig is the configuration of the owner key that the vehicle writes at
+// OwnerKeyConfig is the configuration of the owner key that the vehicle writes at
 // pairing and the endpoint certificate then certifies: mailbox sizes and the
 // AUTH1 subsets (7F4E tags 4A and 4B), the private-mailbox mapping (7F4D) and
 // the option groups (7F4E tags D7 and D8, which become option_group_1 and
 // option_group_2 of the endpoint certificate; docs/protocol.md §5.4, §10.2).
-type KeyConfig struct {
+type OwnerKeyConfig struct {
 	Mailboxes    dkey.MailboxConfig
 	Mapping      MailboxMapping
 	OptionGroup1 byte
 	OptionGroup2 byte
 }
 
-// DefaultKeyConfig returns the project's default owner-key configuration: a
+// DefaultOwnerKeyConfig returns the project's default owner-key configuration: a
 // 512-byte private mailbox laid out as package sharing reads it (signaling
 // bitmap at 0, a 2-byte area length at 1, the statement area from 3 to the
 // end), whose 3-byte header comes back in AUTH1 so that the vehicle knows
@@ -78,8 +78,8 @@ type KeyConfig struct {
 // mailbox whose first 16 bytes, the immobilizer token, come back in AUTH1.
 // This package does not import sharing (docs/architecture.md); a test in package
 // vehicle checks that the two layouts agree.
-func DefaultKeyConfig() KeyConfig {
-	return KeyConfig{
+func DefaultOwnerKeyConfig() OwnerKeyConfig {
+	return OwnerKeyConfig{
 		Mailboxes: dkey.MailboxConfig{
 			PrivateSize:       512,
 			ConfidentialSize:  64,
@@ -91,7 +91,7 @@ func DefaultKeyConfig() KeyConfig {
 }
 
 // Validate checks the mailbox configuration and the mapping against it.
-func (c *KeyConfig) Validate() error {
+func (c *OwnerKeyConfig) Validate() error {
 	if err := c.Mailboxes.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrKeyConfig, err)
 	}
@@ -99,7 +99,7 @@ func (c *KeyConfig) Validate() error {
 }
 
 // VehicleConfig configures the vehicle side of pairing. It must not be
-// modified after it has been passed to NewVehicle.
+// modified after it has been passed to NewVehicleSession.
 type VehicleConfig struct {
 	// VehicleID identifies the vehicle; pairing is CCC only, so it is
 	// 8 bytes (the endpoint certificate's vehicle_identifier).
@@ -129,8 +129,8 @@ type VehicleConfig struct {
 	// value means 1.0.
 	FrameworkVersions, AppletVersions dkey.VersionList
 	// KeyConfig is the owner key's configuration; nil means
-	// DefaultKeyConfig.
-	KeyConfig *KeyConfig
+	// DefaultOwnerKeyConfig.
+	KeyConfig *OwnerKeyConfig
 	// Evidence selects what the SPAKE2+ evidence MACs; the device must use
 	// the same.
 	Evidence Evidence

@@ -23,11 +23,11 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// KeyStore is what the device side of pairing needs from the applet that
+// SecureElement is what the device side of pairing needs from the applet that
 // runs it: a key pair created in the secure element for the new key, its
 // deletion when the run fails, and the commit that makes it usable. The
-// device core calls it from Device.Process only.
-type KeyStore interface {
+// device core calls it from DeviceSession.Process only.
+type SecureElement interface {
 	// NewKey creates a P-256 key pair for vehicle in the secure element and
 	// returns its handle. It returns an error wrapping ErrDeviceHasKey when
 	// the applet already holds a key for vehicle.
@@ -56,7 +56,7 @@ type DeviceResult struct {
 	// Version is the applet protocol version the key speaks.
 	Version dkey.Version
 	// KeyConfig is the configuration the vehicle wrote.
-	KeyConfig KeyConfig
+	KeyConfig OwnerKeyConfig
 	// Slot, Key and PublicKey are the new endpoint key: its key slot
 	// identifier, its handle in the secure element, its public key.
 	Slot      dkey.KeySlot
@@ -90,11 +90,11 @@ const (
 	dFailed
 )
 
-// Device is the device's side of one owner pairing: the Digital Key
+// DeviceSession is the device's side of one owner pairing: the Digital Key
 // framework answering the vehicle's commands after SELECT, sans I/O
 // (docs/protocol.md §3). Process takes each command and returns the response
 // data. The first failure ends the run for good: the pending key is deleted
-// from the secure element and every later command is refused. A Device is
+// from the secure element and every later command is refused. A DeviceSession is
 // single use and not safe for concurrent use; the applet serializes it.
 //
 // The WRITE DATA of the key configuration carries one data object per
@@ -105,7 +105,7 @@ const (
 // 7F24, D3). WRITE DATA 5F5A, then 5F5F, confirms that the vehicle verified
 // the endpoint chain; OP CONTROL FLOW 11 11 then commits the key, and only
 // then does it become usable.
-type Device struct {
+type DeviceSession struct {
 	ca       *x509.Certificate
 	caKey    crypto.Signer
 	inter    *x509.Certificate
@@ -113,7 +113,7 @@ type Device struct {
 	apOwn    dkey.VersionList
 	evidence Evidence
 	now      func() time.Time
-	keys     KeyStore
+	keys     SecureElement
 	password []byte
 	rand     io.Reader // nil: crypto/rand
 	keyLog   io.Writer
@@ -136,7 +136,7 @@ type Device struct {
 	kc       keyConfiguration
 	gotMap   bool
 	gotConf  bool
-	vehicle  *cert.Vehicle
+	vehicle  *cert.VerifiedVehicle
 	vid      dkey.VehicleID
 	signer   crypto.Signer
 	pub      *dkey.PublicKey
@@ -147,12 +147,12 @@ type Device struct {
 	plain []byte
 }
 
-// NewDevice returns a pairing run of the device, after SELECT of the
+// NewDeviceSession returns a pairing run of the device, after SELECT of the
 // framework, with the applet's instance CA from cfg, keys for the secure
 // element and the password the owner entered. An empty password means none
 // was entered: SELECT reports D4 00 and SPAKE2+ REQUEST is refused. The run
 // keeps a copy of the password until it ends.
-func NewDevice(cfg *DeviceConfig, keys KeyStore, password []byte) (*Device, error) {
+func NewDeviceSession(cfg *DeviceConfig, keys SecureElement, password []byte) (*DeviceSession, error) {
 	if cfg.InstanceCA == nil || cfg.InstanceCAKey == nil {
 		return nil, errors.New("pairing: no instance CA")
 	}
@@ -177,7 +177,7 @@ func NewDevice(cfg *DeviceConfig, keys KeyStore, password []byte) (*Device, erro
 	if now == nil {
 		now = time.Now
 	}
-	return &Device{
+	return &DeviceSession{
 		now: now,
 		ca:  cfg.InstanceCA, caKey: cfg.InstanceCAKey, inter: cfg.Intermediate,
 		fwOwn: defaultVersions(cfg.FrameworkVersions), apOwn: defaultVersions(cfg.AppletVersions),
@@ -189,7 +189,7 @@ func NewDevice(cfg *DeviceConfig, keys KeyStore, password []byte) (*Device, erro
 // AppendSelect appends the data of the framework's SELECT response: the
 // framework versions (tag 5A, as TS R3 1.0 has it), the applet versions and
 // the pairing state, 02 when a password was entered, 00 otherwise.
-func (d *Device) AppendSelect(dst []byte) []byte {
+func (d *DeviceSession) AppendSelect(dst []byte) []byte {
 	m := selectResponse{frameworkTag: tagFrameworkVersionsR3, framework: d.fwOwn, applet: d.apOwn, state: stateNotReady}
 	if len(d.password) > 0 && d.phase != dFailed {
 		m.state = stateReady
@@ -199,26 +199,26 @@ func (d *Device) AppendSelect(dst []byte) []byte {
 
 // Attempted reports whether the run has processed SPAKE2+ VERIFY, which uses
 // up the entered password: the applet asks the owner for it again.
-func (d *Device) Attempted() bool { return d.attempted }
+func (d *DeviceSession) Attempted() bool { return d.attempted }
 
 // Result returns what a completed run committed, and false before.
-func (d *Device) Result() (*DeviceResult, bool) { return d.result, d.result != nil }
+func (d *DeviceSession) Result() (*DeviceResult, bool) { return d.result, d.result != nil }
 
 // Err returns the error that ended the run, nil while it goes on or after
 // it completed. An abort from the vehicle is an error wrapping ErrAborted.
-func (d *Device) Err() error { return d.err }
+func (d *DeviceSession) Err() error { return d.err }
 
 // Close ends the run: a key created but not committed is deleted from the
 // secure element and the secrets are erased. The applet calls it when the
 // link drops or another applet is selected. Close after the run completed
 // only erases.
-func (d *Device) Close() {
+func (d *DeviceSession) Close() {
 	if d.phase != dDone && d.phase != dFailed {
 		d.fail(fmt.Errorf("%w: run closed", ErrOutOfSequence))
 	}
 }
 
-func (d *Device) fail(err error) error {
+func (d *DeviceSession) fail(err error) error {
 	if d.err == nil {
 		d.err = err
 	}
@@ -233,7 +233,7 @@ func (d *Device) fail(err error) error {
 	return d.err
 }
 
-func (d *Device) wipe() {
+func (d *DeviceSession) wipe() {
 	clear(d.password)
 	d.password = nil
 	if d.prover != nil {
@@ -252,7 +252,7 @@ func (d *Device) wipe() {
 // data to dst; the caller adds the status word, 9000 on success, otherwise
 // StatusWordFor the error. Any error ends the run, and so does an OP
 // CONTROL FLOW abort (answered 9000). Process does not keep cmd.
-func (d *Device) Process(dst []byte, cmd *transport.Command) ([]byte, error) {
+func (d *DeviceSession) Process(dst []byte, cmd *transport.Command) ([]byte, error) {
 	if d.phase == dFailed || d.phase == dDone {
 		return dst, fmt.Errorf("%w: pairing run has ended", ErrOutOfSequence)
 	}
@@ -263,7 +263,7 @@ func (d *Device) Process(dst []byte, cmd *transport.Command) ([]byte, error) {
 	return out, nil
 }
 
-func (d *Device) process(dst []byte, cmd *transport.Command) ([]byte, error) {
+func (d *DeviceSession) process(dst []byte, cmd *transport.Command) ([]byte, error) {
 	switch cmd.INS {
 	case insSpakeRequest, insSpakeVerify, insOpControlFlow:
 		if cmd.CLA != claPlain {
@@ -296,14 +296,14 @@ func (d *Device) process(dst []byte, cmd *transport.Command) ([]byte, error) {
 	return d.getData(dst, cmd.Data)
 }
 
-func (d *Device) expect(ph dphase, what string) error {
+func (d *DeviceSession) expect(ph dphase, what string) error {
 	if d.phase != ph {
 		return fmt.Errorf("%w: %s", ErrOutOfSequence, what)
 	}
 	return nil
 }
 
-func (d *Device) spakeRequest(dst, data []byte) ([]byte, error) {
+func (d *DeviceSession) spakeRequest(dst, data []byte) ([]byte, error) {
 	if err := d.expect(dSelected, "SPAKE2+ REQUEST"); err != nil {
 		return dst, err
 	}
@@ -343,7 +343,7 @@ func (d *Device) spakeRequest(dst, data []byte) ([]byte, error) {
 	return m.append(dst), nil
 }
 
-func (d *Device) spakeVerify(dst, data []byte) ([]byte, error) {
+func (d *DeviceSession) spakeVerify(dst, data []byte) ([]byte, error) {
 	if err := d.expect(dRequested, "SPAKE2+ VERIFY"); err != nil {
 		return dst, err
 	}
@@ -379,7 +379,7 @@ func (d *Device) spakeVerify(dst, data []byte) ([]byte, error) {
 }
 
 // unprotect checks a command of the pairing channel into d.plain.
-func (d *Device) unprotect(data []byte) error {
+func (d *DeviceSession) unprotect(data []byte) error {
 	if !d.rxReady {
 		return fmt.Errorf("%w: no secure channel", ErrOutOfSequence)
 	}
@@ -390,7 +390,7 @@ func (d *Device) unprotect(data []byte) error {
 	return nil
 }
 
-func (d *Device) protect(dst, plain []byte) ([]byte, error) {
+func (d *DeviceSession) protect(dst, plain []byte) ([]byte, error) {
 	out, err := d.rx.ProtectResponse(dst, plain)
 	if err != nil {
 		return dst, fmt.Errorf("%w: %w", ErrChannel, err)
@@ -398,7 +398,7 @@ func (d *Device) protect(dst, plain []byte) ([]byte, error) {
 	return out, nil
 }
 
-func (d *Device) writeData(dst, data []byte) ([]byte, error) {
+func (d *DeviceSession) writeData(dst, data []byte) ([]byte, error) {
 	if d.phase != dWriting && d.phase != dReading && d.phase != dConfirmed {
 		return dst, fmt.Errorf("%w: WRITE DATA", ErrOutOfSequence)
 	}
@@ -429,7 +429,7 @@ func (d *Device) writeData(dst, data []byte) ([]byte, error) {
 
 // writeKeyData takes one object of the first WRITE DATA group, in the order
 // 7F4A, 7F4B, 7F4C*, 7F4D, 7F4E, 5F5F.
-func (d *Device) writeKeyData(t tlv.Tag, v []byte) error {
+func (d *DeviceSession) writeKeyData(t tlv.Tag, v []byte) error {
 	switch {
 	case t == tagVehicleRoot && d.root == nil:
 		if len(v) == 0 || len(v) > cert.MaxCertificateSize {
@@ -463,14 +463,14 @@ func (d *Device) writeKeyData(t tlv.Tag, v []byte) error {
 	return nil
 }
 
-// keyConfig returns the KeyConfig the vehicle wrote.
-func (d *Device) keyConfig() KeyConfig {
-	return KeyConfig{Mailboxes: d.kc.mailboxes, Mapping: d.mapping, OptionGroup1: d.kc.option1, OptionGroup2: d.kc.option2}
+// keyConfig returns the OwnerKeyConfig the vehicle wrote.
+func (d *DeviceSession) keyConfig() OwnerKeyConfig {
+	return OwnerKeyConfig{Mailboxes: d.kc.mailboxes, Mapping: d.mapping, OptionGroup1: d.kc.option1, OptionGroup2: d.kc.option2}
 }
 
 // createKey checks what the vehicle wrote, creates the endpoint key in the
 // secure element and issues its certificate.
-func (d *Device) createKey() error {
+func (d *DeviceSession) createKey() error {
 	kc := d.keyConfig()
 	if err := kc.Validate(); err != nil {
 		return err
@@ -530,7 +530,7 @@ func (d *Device) createKey() error {
 
 // read fills b from the configured randomness source, crypto/rand by
 // default.
-func (d *Device) read(b []byte) error {
+func (d *DeviceSession) read(b []byte) error {
 	if d.rand == nil {
 		_, err := rand.Read(b)
 		return err
@@ -541,7 +541,7 @@ func (d *Device) read(b []byte) error {
 
 // writeConfirmation takes WRITE DATA 5F5A: SHA-256 of the endpoint
 // certificate the vehicle verified.
-func (d *Device) writeConfirmation(t tlv.Tag, v []byte) error {
+func (d *DeviceSession) writeConfirmation(t tlv.Tag, v []byte) error {
 	want := sha256.Sum256(d.endpoint)
 	if t != tagConfirmation || len(v) != confirmationSize || subtle.ConstantTimeCompare(v, want[:]) != 1 {
 		return malformed("WRITE DATA: 5F5A does not confirm the endpoint certificate")
@@ -550,7 +550,7 @@ func (d *Device) writeConfirmation(t tlv.Tag, v []byte) error {
 	return nil
 }
 
-func (d *Device) getData(dst, data []byte) ([]byte, error) {
+func (d *DeviceSession) getData(dst, data []byte) ([]byte, error) {
 	if err := d.expect(dReading, "GET DATA"); err != nil {
 		return dst, err
 	}
@@ -582,7 +582,7 @@ func (d *Device) getData(dst, data []byte) ([]byte, error) {
 	return d.protect(dst, plain)
 }
 
-func (d *Device) opControlFlow(c OpControlFlow) error {
+func (d *DeviceSession) opControlFlow(c OpControlFlow) error {
 	if !c.Valid() {
 		return fmt.Errorf("%w: OP CONTROL FLOW %v", dkey.SWWrongP1P2, c)
 	}
@@ -611,7 +611,7 @@ func (d *Device) opControlFlow(c OpControlFlow) error {
 }
 
 // commit hands the key to the applet: from now on it is usable.
-func (d *Device) commit() error {
+func (d *DeviceSession) commit() error {
 	chain := [][]byte{d.endpoint, d.ca.Raw}
 	if d.inter != nil {
 		chain = append(chain, d.inter.Raw)

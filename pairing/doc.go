@@ -1,13 +1,13 @@
 // Package pairing implements owner pairing of the Digital Key (docs/protocol.md
-// §3), both roles, sans I/O: the vehicle that sends the commands ([Vehicle])
-// and the device's Digital Key framework that answers them ([Device]). After
+// §3), both roles, sans I/O: the vehicle that sends the commands ([VehicleSession])
+// and the device's Digital Key framework that answers them ([DeviceSession]). After
 // a pairing, a vehicle and a device that had never met share an owner key:
 // a P-256 key pair created in the device's secure element, certified by the
 // applet's instance CA and enrolled by the vehicle.
 //
-// Package vehicle drives a Vehicle over a transport.Transceiver with the
+// Package vehicle drives a VehicleSession over a transport.Transceiver with the
 // vehicle's attempt counter and enrols the key (vehicle.Reader.Pair);
-// package device plugs a Device into its applet behind the framework AID
+// package device plugs a DeviceSession into its applet behind the framework AID
 // and commits the key when pairing completes. This package never imports
 // package transaction or sharing.
 //
@@ -47,7 +47,7 @@
 //
 // Nothing becomes usable before the end. The device creates the key at the
 // end of the first WRITE DATA group and deletes it on any failure, abort,
-// link reset or reselection; it commits the key ([KeyStore].Commit) at OP
+// link reset or reselection; it commits the key ([SecureElement].Commit) at OP
 // CONTROL FLOW 11 11, and only after the vehicle has confirmed under the
 // channel (5F5A) that it verified the endpoint chain. The vehicle returns a
 // result only when the device answered 11 11 with 9000, and package vehicle
@@ -107,7 +107,7 @@
 //     keeps as this vehicle's trust anchor; 7F4B the vehicle certificate; 7F4C
 //     an intermediate, at most two. 7F4D is [MailboxMapping], 7F4E carries the
 //     mailbox configurations (4A, 4B), the vehicle identifier (4D) and the
-//     option groups (D7, D8): see [KeyConfig]. GET DATA 7F24 of a device
+//     option groups (D7, D8): see [OwnerKeyConfig]. GET DATA 7F24 of a device
 //     without Device OEM intermediate returns an empty protected response.
 //     D3 is the key slot identifier.
 //   - 5F5A is SHA-256 of the endpoint certificate the vehicle verified; it
@@ -123,8 +123,8 @@
 //     8 bytes (§10.2), so Home Key's 16-byte reader identifiers do not pair.
 //   - The BLE extension (Kble_intro, Kble_oob_master, 7F49 in 7F4E, 5E) is
 //     not implemented; a 5E in the request is parsed and ignored.
-//   - Secrets never print: [Verifier] (w0 and L), [Device] (the password),
-//     [Vehicle], [DeviceResult] and [VehicleResult] (LONG_TERM_SHARED_SECRET)
+//   - Secrets never print: [Verifier] (w0 and L), [DeviceSession] (the password),
+//     [VehicleSession], [DeviceResult] and [VehicleResult] (LONG_TERM_SHARED_SECRET)
 //     redact themselves in String, GoString and Format, for every verb; the
 //     results show their vehicle identifier and key slot only.
 package pairing

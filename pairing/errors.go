@@ -9,7 +9,7 @@ import (
 
 // Errors of a pairing run. The device answers each with the status word
 // StatusWordFor gives; the vehicle ends its run with the OP CONTROL FLOW
-// abort code documented on Vehicle.Abort.
+// abort code documented on VehicleSession.Abort.
 var (
 	// ErrNoFramework reports that the device did not select the Digital
 	// Key framework (SELECT failed): it does not pair over this link.

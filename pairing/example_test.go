@@ -15,7 +15,7 @@ import (
 	"github.com/opencarkey/sdk/transport"
 )
 
-// store is a KeyStore over software keys, as an applet over its secure
+// store is a SecureElement over software keys, as an applet over its secure
 // element.
 type store struct{ committed *pairing.DeviceResult }
 
@@ -66,7 +66,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	vehicle, err := pairing.NewVehicle(&pairing.VehicleConfig{
+	vehicle, err := pairing.NewVehicleSession(&pairing.VehicleConfig{
 		VehicleID: vid, VehicleKey: vehicleKey.PublicKey(), VehicleRoot: vehicleRoot.Raw,
 		Certificates: [][]byte{vehicleCert.Raw}, DeviceRoots: deviceRoots, Time: clock,
 	}, verifier)
@@ -74,7 +74,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	keys := &store{}
-	device, err := pairing.NewDevice(&pairing.DeviceConfig{InstanceCA: instanceCA, InstanceCAKey: caKey, Time: clock}, keys, []byte("271828"))
+	device, err := pairing.NewDeviceSession(&pairing.DeviceConfig{InstanceCA: instanceCA, InstanceCAKey: caKey, Time: clock}, keys, []byte("271828"))
 	if err != nil {
 		log.Fatal(err)
 	}

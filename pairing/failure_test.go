@@ -108,10 +108,10 @@ func TestVehicleFailures(t *testing.T) {
 // channelFixture runs a pairing up to the first WRITE DATA: the device
 // awaits the key data under an open channel, and the vehicle core's sender
 // can protect arbitrary commands.
-func channelFixture(t *testing.T) (*fixture, *Vehicle, *transport.Client) {
+func channelFixture(t *testing.T) (*fixture, *VehicleSession, *transport.Client) {
 	t.Helper()
 	f := newFixture(t, "123456", false)
-	p, err := NewVehicle(f.vcfg, f.verifier)
+	p, err := NewVehicleSession(f.vcfg, f.verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func channelFixture(t *testing.T) (*fixture, *Vehicle, *transport.Client) {
 
 // secure sends plain under the channel and returns the response's status
 // word.
-func secure(t *testing.T, p *Vehicle, c *transport.Client, ins byte, plain []byte) dkey.StatusWord {
+func secure(t *testing.T, p *VehicleSession, c *transport.Client, ins byte, plain []byte) dkey.StatusWord {
 	t.Helper()
 	cmd, err := p.protect(ins, plain)
 	if err != nil {
@@ -170,12 +170,12 @@ func clearCmd(t *testing.T, c *transport.Client, cmd transport.Command) dkey.Sta
 // device must refuse, each ending the run and leaving no key.
 func TestDeviceChannelFailures(t *testing.T) {
 	tlvOf := func(tag tlv.Tag, v []byte) []byte { return tlv.AppendTLV(nil, tag, v) }
-	badConf := DefaultKeyConfig()
+	badConf := DefaultOwnerKeyConfig()
 	badConf.Mailboxes.ConfidentialAuth1.Length = 100
-	defMap := DefaultKeyConfig().Mapping
-	type sendFunc func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord
+	defMap := DefaultOwnerKeyConfig().Mapping
+	type sendFunc func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord
 	write := func(objs ...[]byte) sendFunc {
-		return func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord {
+		return func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord {
 			for i, o := range objs {
 				sw := secure(t, p, c, insWriteData, o)
 				if !sw.OK() || i == len(objs)-1 {
@@ -214,49 +214,49 @@ func TestDeviceChannelFailures(t *testing.T) {
 				appendMapping(nil, &badConf.Mapping), kc.append(nil), tlvOf(tagEndOfData, nil))
 		}, dkey.SWWrongData, ErrKeyConfig},
 		{"root is not a certificate", func(f *fixture) sendFunc {
-			kc := keyConfiguration{mailboxes: DefaultKeyConfig().Mailboxes}
+			kc := keyConfiguration{mailboxes: DefaultOwnerKeyConfig().Mailboxes}
 			return write(tlvOf(tagVehicleRoot, []byte{0x30, 0x00}), tlvOf(tagVehicleCert, f.pki.vehicleCert.Raw),
 				appendMapping(nil, &defMap), kc.append(nil), tlvOf(tagEndOfData, nil))
 		}, dkey.SWWrongData, ErrVehicleCertificate},
 		{"vehicle certificate from another root", func(f *fixture) sendFunc {
-			kc := keyConfiguration{mailboxes: DefaultKeyConfig().Mailboxes}
+			kc := keyConfiguration{mailboxes: DefaultOwnerKeyConfig().Mailboxes}
 			return write(tlvOf(tagVehicleRoot, newPKI(t, false).vehicleRoot.Raw), tlvOf(tagVehicleCert, f.pki.vehicleCert.Raw),
 				appendMapping(nil, &defMap), kc.append(nil), tlvOf(tagEndOfData, nil))
 		}, dkey.SWWrongData, cert.ErrUnknownRoot},
 		{"GET DATA before 10 01", func(f *fixture) sendFunc {
-			return func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord {
+			return func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord {
 				return secure(t, p, c, insGetData, []byte{0x7F, 0x20})
 			}
 		}, dkey.SWConditionsNotSatisfied, ErrOutOfSequence},
 		{"WRITE DATA in clear", func(f *fixture) sendFunc {
-			return func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord {
+			return func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord {
 				return clearCmd(t, c, transport.Command{CLA: claSecure, INS: insWriteData, Data: tlvOf(tagVehicleRoot, f.pki.vehicleRoot.Raw)})
 			}
 		}, dkey.SWSecureMessagingIncorrect, ErrChannel},
 		{"WRITE DATA with CLA 80", func(f *fixture) sendFunc {
-			return func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord {
+			return func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord {
 				cmd, _ := p.protect(insWriteData, tlvOf(tagVehicleRoot, f.pki.vehicleRoot.Raw))
 				cmd.CLA = claPlain
 				return clearCmd(t, c, cmd)
 			}
 		}, dkey.SWClassNotSupported, dkey.SWClassNotSupported},
 		{"early 11 11", func(f *fixture) sendFunc {
-			return func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord {
+			return func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord {
 				return clearCmd(t, c, opCommand(OpPairingComplete))
 			}
 		}, dkey.SWConditionsNotSatisfied, ErrOutOfSequence},
 		{"unknown OP CONTROL FLOW", func(f *fixture) sendFunc {
-			return func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord {
+			return func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord {
 				return clearCmd(t, c, transport.Command{CLA: claPlain, INS: insOpControlFlow, P1: 0x13})
 			}
 		}, dkey.SWWrongP1P2, dkey.SWWrongP1P2},
 		{"OP CONTROL FLOW with data", func(f *fixture) sendFunc {
-			return func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord {
+			return func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord {
 				return clearCmd(t, c, transport.Command{CLA: claPlain, INS: insOpControlFlow, P1: 0x10, P2: 0x01, Data: []byte{0}})
 			}
 		}, dkey.SWWrongLength, dkey.SWWrongLength},
 		{"unknown instruction", func(f *fixture) sendFunc {
-			return func(f *fixture, p *Vehicle, c *transport.Client) dkey.StatusWord {
+			return func(f *fixture, p *VehicleSession, c *transport.Client) dkey.StatusWord {
 				return clearCmd(t, c, transport.Command{CLA: claPlain, INS: 0x20})
 			}
 		}, dkey.SWInstructionNotSupported, dkey.SWInstructionNotSupported},
@@ -310,7 +310,7 @@ func TestDeviceFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pki := newPKI(t, false)
 			store := newMemStore()
-			d, err := NewDevice(pki.deviceConfig(), store, []byte(tt.password))
+			d, err := NewDeviceSession(pki.deviceConfig(), store, []byte(tt.password))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -356,7 +356,7 @@ func TestNewVehicleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	badKC := DefaultKeyConfig()
+	badKC := DefaultOwnerKeyConfig()
 	badKC.Mapping.End = 1000
 	for _, tt := range []struct {
 		name   string
@@ -375,7 +375,7 @@ func TestNewVehicleConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := pki.vehicleConfig()
 			tt.change(cfg)
-			if _, err := NewVehicle(cfg, v); err == nil {
+			if _, err := NewVehicleSession(cfg, v); err == nil {
 				t.Errorf("NewVehicle succeeded")
 			}
 			if err := cfg.Validate(); err == nil {
@@ -383,7 +383,7 @@ func TestNewVehicleConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewVehicle(pki.vehicleConfig(), nil); err == nil {
+	if _, err := NewVehicleSession(pki.vehicleConfig(), nil); err == nil {
 		t.Error("NewVehicle without verifier succeeded")
 	}
 }
@@ -403,12 +403,12 @@ func TestNewDeviceConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := pki.deviceConfig()
 			tt.change(cfg)
-			if _, err := NewDevice(cfg, newMemStore(), nil); err == nil {
+			if _, err := NewDeviceSession(cfg, newMemStore(), nil); err == nil {
 				t.Errorf("NewDevice succeeded")
 			}
 		})
 	}
-	if _, err := NewDevice(pki.deviceConfig(), nil, nil); err == nil {
+	if _, err := NewDeviceSession(pki.deviceConfig(), nil, nil); err == nil {
 		t.Error("NewDevice without key store succeeded")
 	}
 }
@@ -420,7 +420,7 @@ func TestVehicleSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewVehicle(pki.vehicleConfig(), v)
+	p, err := NewVehicleSession(pki.vehicleConfig(), v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestVehicleSequence(t *testing.T) {
 	if _, err := p.Start(); !errors.Is(err, ErrAborted) {
 		t.Errorf("Start after Abort = %v, want %v", err, ErrAborted)
 	}
-	p, _ = NewVehicle(pki.vehicleConfig(), v)
+	p, _ = NewVehicleSession(pki.vehicleConfig(), v)
 	if _, err := p.Start(); err != nil {
 		t.Fatal(err)
 	}

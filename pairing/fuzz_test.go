@@ -121,7 +121,7 @@ func FuzzPairingVehicle(f *testing.F) {
 			changed = !bytes.Equal(out, resp)
 			return out
 		}
-		p, err := NewVehicle(fx.vcfg, fx.verifier)
+		p, err := NewVehicleSession(fx.vcfg, fx.verifier)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func FuzzPairingDevice(f *testing.F) {
 	f.Fuzz(func(t *testing.T, step uint8, pos uint16, xor byte, repl []byte) {
 		fx := fuzzFixture(t)
 		if step >= 0x80 {
-			d, err := NewDevice(fx.card.cfg, fx.card.store, []byte("123456"))
+			d, err := NewDeviceSession(fx.card.cfg, fx.card.store, []byte("123456"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func FuzzPairingDevice(f *testing.F) {
 			// length is cut or padded to fit.
 			copy(apdu, out)
 		}
-		p, err := NewVehicle(fx.vcfg, fx.verifier)
+		p, err := NewVehicleSession(fx.vcfg, fx.verifier)
 		if err != nil {
 			t.Fatal(err)
 		}

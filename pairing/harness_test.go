@@ -105,7 +105,7 @@ func (p *testPKI) deviceConfig() *DeviceConfig {
 	return &DeviceConfig{InstanceCA: p.instanceCA, InstanceCAKey: p.instanceKey, Intermediate: p.intermediate, Time: testTime}
 }
 
-// memStore is a KeyStore that counts the keys alive in its "secure element".
+// memStore is a SecureElement that counts the keys alive in its "secure element".
 type memStore struct {
 	live      map[crypto.Signer]bool
 	vehicles  map[dkey.VehicleID]bool
@@ -155,8 +155,8 @@ type deviceCard struct {
 	cfg      *DeviceConfig
 	store    *memStore
 	password []byte
-	d        *Device
-	runs     []*Device
+	d        *DeviceSession
+	runs     []*DeviceSession
 }
 
 func (c *deviceCard) ProcessAPDU(dst, apdu []byte) []byte {
@@ -172,7 +172,7 @@ func (c *deviceCard) ProcessAPDU(dst, apdu []byte) []byte {
 		if !dkey.AIDFramework.Selects(cmd.Data) {
 			return transport.AppendResponse(dst, nil, dkey.SWFileNotFound)
 		}
-		if c.d, err = NewDevice(c.cfg, c.store, c.password); err != nil {
+		if c.d, err = NewDeviceSession(c.cfg, c.store, c.password); err != nil {
 			return transport.AppendResponse(dst, nil, dkey.SWNoPreciseDiagnosis)
 		}
 		c.runs = append(c.runs, c.d)
@@ -198,7 +198,7 @@ func (c *deviceCard) Reset() {
 
 // drive runs the vehicle core over t, sending the abort on failure, as
 // package vehicle does (without the attempt counter).
-func drive(ctx context.Context, t transport.Transceiver, p *Vehicle) (*VehicleResult, error) {
+func drive(ctx context.Context, t transport.Transceiver, p *VehicleSession) (*VehicleResult, error) {
 	c := transport.NewClient(t, nil)
 	cmd, err := p.Start()
 	if err != nil {
@@ -246,7 +246,7 @@ func newFixture(t testing.TB, password string, intermediates bool) *fixture {
 
 func (f *fixture) pair(t testing.TB) (*VehicleResult, error) {
 	t.Helper()
-	p, err := NewVehicle(f.vcfg, f.verifier)
+	p, err := NewVehicleSession(f.vcfg, f.verifier)
 	if err != nil {
 		t.Fatal(err)
 	}

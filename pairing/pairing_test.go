@@ -40,7 +40,7 @@ func TestPairing(t *testing.T) {
 				t.Errorf("LONG_TERM_SHARED_SECRET is zero")
 			case d.VehicleID != f.pki.vid || !d.VehicleKey.Equal(f.pki.vehicleKey.PublicKey()):
 				t.Errorf("device bound vehicle %v %x", d.VehicleID, d.VehicleKey.Bytes())
-			case d.KeyConfig != DefaultKeyConfig() || res.KeyConfig != DefaultKeyConfig():
+			case d.KeyConfig != DefaultOwnerKeyConfig() || res.KeyConfig != DefaultOwnerKeyConfig():
 				t.Errorf("key config: device %+v, vehicle %+v", d.KeyConfig, res.KeyConfig)
 			case d.Brand != 0x0042:
 				t.Errorf("brand %04x", d.Brand)

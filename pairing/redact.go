@@ -21,23 +21,23 @@ func (v Verifier) GoString() string { return v.String() }
 // Format writes the same as String, whatever the verb.
 func (v Verifier) Format(f fmt.State, _ rune) { io.WriteString(f, v.String()) }
 
-// String returns "pairing.Device(redacted)".
-func (d Device) String() string { return "pairing.Device(redacted)" }
+// String returns "pairing.DeviceSession(redacted)".
+func (d DeviceSession) String() string { return "pairing.DeviceSession(redacted)" }
 
 // GoString returns the same as String.
-func (d Device) GoString() string { return d.String() }
+func (d DeviceSession) GoString() string { return d.String() }
 
 // Format writes the same as String, whatever the verb.
-func (d Device) Format(f fmt.State, _ rune) { io.WriteString(f, d.String()) }
+func (d DeviceSession) Format(f fmt.State, _ rune) { io.WriteString(f, d.String()) }
 
-// String returns "pairing.Vehicle(redacted)".
-func (p Vehicle) String() string { return "pairing.Vehicle(redacted)" }
+// String returns "pairing.VehicleSession(redacted)".
+func (p VehicleSession) String() string { return "pairing.VehicleSession(redacted)" }
 
 // GoString returns the same as String.
-func (p Vehicle) GoString() string { return p.String() }
+func (p VehicleSession) GoString() string { return p.String() }
 
 // Format writes the same as String, whatever the verb.
-func (p Vehicle) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }
+func (p VehicleSession) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }
 
 // String returns the vehicle identifier and the key slot, not the long-term
 // secret.

@@ -80,7 +80,7 @@ func TestMessageEncodings(t *testing.T) {
 	x[0] = 0x04
 	var m1, m2 [evidenceSize]byte
 	m1[15], m2[0] = 0x11, 0x22
-	kc := DefaultKeyConfig()
+	kc := DefaultOwnerKeyConfig()
 	kcm := keyConfiguration{mailboxes: kc.Mailboxes, option1: 0x81, option2: 0x02}
 	copy(kcm.vehicleID[:], "VIN00001")
 	for _, tt := range []struct {
@@ -151,7 +151,7 @@ func TestGolden(t *testing.T) {
 					f.vcfg.KeyLog, f.card.cfg.KeyLog = &vlog, &dlog
 				}
 				rec := transporttest.NewRecorder(f.link)
-				p, err := NewVehicle(f.vcfg, f.verifier)
+				p, err := NewVehicleSession(f.vcfg, f.verifier)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -37,7 +37,7 @@ type Step struct {
 // key to enroll and the secret to keep.
 type VehicleResult struct {
 	// Endpoint is the verified endpoint certificate chain.
-	Endpoint *cert.Endpoint
+	Endpoint *cert.VerifiedEndpoint
 	// PublicKey and Slot are the owner key and its key slot identifier.
 	PublicKey *dkey.PublicKey
 	Slot      dkey.KeySlot
@@ -45,7 +45,7 @@ type VehicleResult struct {
 	Version dkey.Version
 	// KeyConfig is the configuration the vehicle wrote and the endpoint
 	// certificate certifies.
-	KeyConfig KeyConfig
+	KeyConfig OwnerKeyConfig
 	// LongTermSecret is LONG_TERM_SHARED_SECRET (docs/protocol.md §3.3), which
 	// the device holds too; its later use is not public (R3 BLE).
 	LongTermSecret [LongTermSecretSize]byte
@@ -61,11 +61,11 @@ type vstep struct {
 	attempt bool
 }
 
-// Vehicle is the vehicle's side of one owner pairing (docs/protocol.md §3.1
+// VehicleSession is the vehicle's side of one owner pairing (docs/protocol.md §3.1
 // phases 1 to 3), sans I/O: Start gives the first command and Next takes
 // each response and gives the next command, until Done. The caller moves
 // the APDUs (package vehicle does, with the attempt counter and the
-// enrolment). A Vehicle is single use and not safe for concurrent use.
+// enrolment). A VehicleSession is single use and not safe for concurrent use.
 //
 //	SELECT framework                    → 5A|5B versions, 5C versions, D4 02
 //	SPAKE2+ REQUEST 5B 5C 7F50 D6        → 50 X
@@ -79,7 +79,7 @@ type vstep struct {
 //
 // Any failure ends the run: Next returns the error, and Abort gives the
 // OP CONTROL FLOW abort to send, with the code of §3.6 for the failure.
-type Vehicle struct {
+type VehicleSession struct {
 	id       dkey.VehicleID
 	key      *dkey.PublicKey
 	root     []byte
@@ -89,7 +89,7 @@ type Vehicle struct {
 	brand    uint16
 	fwOwn    dkey.VersionList
 	apOwn    dkey.VersionList
-	kc       KeyConfig
+	kc       OwnerKeyConfig
 	evidence Evidence
 	verifier *Verifier
 	rand     io.Reader // nil: crypto/rand
@@ -131,8 +131,8 @@ func (cfg *VehicleConfig) Validate() error {
 }
 
 // check validates cfg and returns the key configuration and clock to use.
-func (cfg *VehicleConfig) check() (KeyConfig, error) {
-	kc := DefaultKeyConfig()
+func (cfg *VehicleConfig) check() (OwnerKeyConfig, error) {
+	kc := DefaultOwnerKeyConfig()
 	if cfg.VehicleID.Len() != dkey.VehicleIDLenCCC {
 		return kc, fmt.Errorf("pairing: %w: %d bytes, pairing needs %d", dkey.ErrInvalidVehicleID, cfg.VehicleID.Len(), dkey.VehicleIDLenCCC)
 	}
@@ -167,10 +167,10 @@ func (cfg *VehicleConfig) check() (KeyConfig, error) {
 	return kc, kc.Validate()
 }
 
-// NewVehicle returns a pairing run of the vehicle configured by cfg, with
+// NewVehicleSession returns a pairing run of the vehicle configured by cfg, with
 // the verifier the vehicle OEM installed. It validates cfg as
 // VehicleConfig.Validate does.
-func NewVehicle(cfg *VehicleConfig, v *Verifier) (*Vehicle, error) {
+func NewVehicleSession(cfg *VehicleConfig, v *Verifier) (*VehicleSession, error) {
 	if v == nil || v.record == nil {
 		return nil, errors.New("pairing: no verifier")
 	}
@@ -182,7 +182,7 @@ func NewVehicle(cfg *VehicleConfig, v *Verifier) (*Vehicle, error) {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Vehicle{
+	p := &VehicleSession{
 		id: cfg.VehicleID, key: cfg.VehicleKey, root: slices.Clone(cfg.VehicleRoot), roots: cfg.DeviceRoots, now: now,
 		brand: cfg.Brand, fwOwn: defaultVersions(cfg.FrameworkVersions), apOwn: defaultVersions(cfg.AppletVersions),
 		kc: kc, evidence: cfg.Evidence, verifier: v, rand: cfg.Rand, keyLog: cfg.KeyLog,
@@ -231,7 +231,7 @@ func parseCert(der []byte) (*x509.Certificate, error) {
 
 // Start returns the first command, SELECT of the framework. It may be
 // called once.
-func (p *Vehicle) Start() (transport.Command, error) {
+func (p *VehicleSession) Start() (transport.Command, error) {
 	switch {
 	case p.err != nil:
 		return transport.Command{}, p.err
@@ -248,7 +248,7 @@ func (p *Vehicle) Start() (transport.Command, error) {
 
 // Next reads the device's response to the last command and returns the next
 // step. An error ends the run; it is also returned by every later call.
-func (p *Vehicle) Next(resp transport.Response) (Step, error) {
+func (p *VehicleSession) Next(resp transport.Response) (Step, error) {
 	switch {
 	case p.err != nil:
 		return Step{}, p.err
@@ -272,7 +272,7 @@ func (p *Vehicle) Next(resp transport.Response) (Step, error) {
 }
 
 // Result returns the owner key of a completed run, and false before.
-func (p *Vehicle) Result() (*VehicleResult, bool) { return p.result, p.result != nil }
+func (p *VehicleSession) Result() (*VehicleResult, bool) { return p.result, p.result != nil }
 
 // Abort ends the run, if it has not ended, and returns the OP CONTROL FLOW
 // command that tells the device, with the abort code for the failure that
@@ -284,7 +284,7 @@ func (p *Vehicle) Result() (*VehicleResult, bool) { return p.result, p.result !=
 // that already holds a key for the vehicle, 12 0A for a refused key
 // configuration, 12 0B for an endpoint chain the vehicle rejects, and 12 00
 // for the rest.
-func (p *Vehicle) Abort() (transport.Command, bool) {
+func (p *VehicleSession) Abort() (transport.Command, bool) {
 	code := p.code
 	if p.err == nil {
 		code = OpAbort
@@ -294,7 +294,7 @@ func (p *Vehicle) Abort() (transport.Command, bool) {
 
 // AbortWith is Abort with the given code, for failures the caller finds
 // (12 0D when no attempt is left). It panics if code is not an abort code.
-func (p *Vehicle) AbortWith(code OpControlFlow) (transport.Command, bool) {
+func (p *VehicleSession) AbortWith(code OpControlFlow) (transport.Command, bool) {
 	if !code.Abort() || !code.Valid() {
 		panic("pairing: AbortWith with a code that is not an abort")
 	}
@@ -312,7 +312,7 @@ func (p *Vehicle) AbortWith(code OpControlFlow) (transport.Command, bool) {
 }
 
 // fail ends the run with err and the abort code for it.
-func (p *Vehicle) fail(code OpControlFlow, err error) error {
+func (p *VehicleSession) fail(code OpControlFlow, err error) error {
 	if p.err == nil {
 		p.err, p.code = err, code
 	}
@@ -321,7 +321,7 @@ func (p *Vehicle) fail(code OpControlFlow, err error) error {
 }
 
 // failed is fail for the errors of the read steps, which carry their code.
-func (p *Vehicle) failed(err error) error {
+func (p *VehicleSession) failed(err error) error {
 	var ce *codedError
 	if errors.As(err, &ce) {
 		return p.fail(ce.code, ce.err)
@@ -340,7 +340,7 @@ func (e *codedError) Error() string { return e.err.Error() }
 
 func abortWith(code OpControlFlow, err error) error { return &codedError{code, err} }
 
-func (p *Vehicle) wipe() {
+func (p *VehicleSession) wipe() {
 	if p.spake != nil {
 		// Finish erases the run's secrets; its error is moot here.
 		_, _ = p.spake.Finish(nil)
@@ -359,12 +359,12 @@ func opCommand(code OpControlFlow) transport.Command {
 	return transport.Command{CLA: claPlain, INS: insOpControlFlow, P1: code.P1(), P2: code.P2()}
 }
 
-func (p *Vehicle) buildSelect() (transport.Command, error) {
+func (p *VehicleSession) buildSelect() (transport.Command, error) {
 	p.cmd = append(p.cmd[:0], dkey.AIDFramework...)
 	return transport.Command{CLA: claISO, INS: insSelect, P1: p1SelectName, Data: p.cmd, Ne: transport.MaxShortNe}, nil
 }
 
-func (p *Vehicle) readSelect(r transport.Response) error {
+func (p *VehicleSession) readSelect(r transport.Response) error {
 	if !r.SW.OK() {
 		return fmt.Errorf("%w: %w", ErrNoFramework, r.SW)
 	}
@@ -389,17 +389,17 @@ func (p *Vehicle) readSelect(r transport.Response) error {
 	return nil
 }
 
-func (p *Vehicle) request() spakeRequest {
+func (p *VehicleSession) request() spakeRequest {
 	return spakeRequest{framework: p.fwOwn, applet: p.apOwn, salt: p.verifier.salt, params: p.verifier.params, brand: p.brand}
 }
 
-func (p *Vehicle) buildRequest() (transport.Command, error) {
+func (p *VehicleSession) buildRequest() (transport.Command, error) {
 	req := p.request()
 	p.cmd = req.append(p.cmd[:0])
 	return transport.Command{CLA: claPlain, INS: insSpakeRequest, Data: p.cmd, Ne: transport.MaxShortNe}, nil
 }
 
-func (p *Vehicle) readRequest(r transport.Response) error {
+func (p *VehicleSession) readRequest(r transport.Response) error {
 	switch {
 	case r.SW == dkey.SWConditionsNotSatisfied:
 		return abortWith(OpAbortInvalidPoint, fmt.Errorf("%w: %w", ErrNotReady, r.SW))
@@ -429,7 +429,7 @@ func (p *Vehicle) readRequest(r transport.Response) error {
 	return nil
 }
 
-func (p *Vehicle) buildVerify() (transport.Command, error) {
+func (p *VehicleSession) buildVerify() (transport.Command, error) {
 	var m verifyCommand
 	copy(m.y[:], p.spake.Share())
 	copy(m.m1[:], p.spake.Confirmation())
@@ -437,7 +437,7 @@ func (p *Vehicle) buildVerify() (transport.Command, error) {
 	return transport.Command{CLA: claPlain, INS: insSpakeVerify, Data: p.cmd, Ne: transport.MaxShortNe}, nil
 }
 
-func (p *Vehicle) readVerify(r transport.Response) error {
+func (p *VehicleSession) readVerify(r transport.Response) error {
 	// A device that rejects M1 answers with an error status word: the
 	// password was wrong, or Y or M1 was tampered with. Both are the one
 	// opaque failure.
@@ -466,7 +466,7 @@ func (p *Vehicle) readVerify(r transport.Response) error {
 }
 
 // protect builds a command of the pairing channel.
-func (p *Vehicle) protect(ins byte, plain []byte) (transport.Command, error) {
+func (p *VehicleSession) protect(ins byte, plain []byte) (transport.Command, error) {
 	var err error
 	if p.cmd, err = p.sm.ProtectCommand(p.cmd[:0], plain); err != nil {
 		return transport.Command{}, fmt.Errorf("%w: %w", ErrChannel, err)
@@ -475,7 +475,7 @@ func (p *Vehicle) protect(ins byte, plain []byte) (transport.Command, error) {
 }
 
 // unprotect checks a response of the pairing channel into p.plain.
-func (p *Vehicle) unprotect(r transport.Response, what string, code OpControlFlow) error {
+func (p *VehicleSession) unprotect(r transport.Response, what string, code OpControlFlow) error {
 	switch {
 	case r.SW == swKeyExists:
 		return abortWith(OpAbortPreconditions, fmt.Errorf("%w: %w", ErrDeviceHasKey, r.SW))
@@ -492,11 +492,11 @@ func (p *Vehicle) unprotect(r transport.Response, what string, code OpControlFlo
 	return nil
 }
 
-func (p *Vehicle) buildWrite(plain []byte) func() (transport.Command, error) {
+func (p *VehicleSession) buildWrite(plain []byte) func() (transport.Command, error) {
 	return func() (transport.Command, error) { return p.protect(insWriteData, plain) }
 }
 
-func (p *Vehicle) readWrite(code OpControlFlow) func(transport.Response) error {
+func (p *VehicleSession) readWrite(code OpControlFlow) func(transport.Response) error {
 	return func(r transport.Response) error {
 		if err := p.unprotect(r, "WRITE DATA", code); err != nil {
 			return err
@@ -508,25 +508,25 @@ func (p *Vehicle) readWrite(code OpControlFlow) func(transport.Response) error {
 	}
 }
 
-func (p *Vehicle) buildOp(code OpControlFlow) func() (transport.Command, error) {
+func (p *VehicleSession) buildOp(code OpControlFlow) func() (transport.Command, error) {
 	return func() (transport.Command, error) { return opCommand(code), nil }
 }
 
-func (p *Vehicle) readOp(r transport.Response) error {
+func (p *VehicleSession) readOp(r transport.Response) error {
 	if !r.SW.OK() || len(r.Data) != 0 {
 		return abortWith(OpAbort, fmt.Errorf("%w: OP CONTROL FLOW: %w", ErrRefused, r.SW))
 	}
 	return nil
 }
 
-func (p *Vehicle) buildGet(t tlv.Tag) func() (transport.Command, error) {
+func (p *VehicleSession) buildGet(t tlv.Tag) func() (transport.Command, error) {
 	return func() (transport.Command, error) {
 		var b [tlv.MaxTagLen]byte
 		return p.protect(insGetData, t.Append(b[:0]))
 	}
 }
 
-func (p *Vehicle) readGet(t tlv.Tag) func(transport.Response) error {
+func (p *VehicleSession) readGet(t tlv.Tag) func(transport.Response) error {
 	return func(r transport.Response) error {
 		if err := p.unprotect(r, "GET DATA", OpAbort); err != nil {
 			return err
@@ -558,7 +558,7 @@ func (p *Vehicle) readGet(t tlv.Tag) func(transport.Response) error {
 // verifyEndpoint checks the endpoint chain up to a Device OEM root, its
 // binding to this vehicle, and that it certifies what the vehicle wrote:
 // key slot (D3), protocol version, option groups and mailbox sizes.
-func (p *Vehicle) verifyEndpoint() error {
+func (p *VehicleSession) verifyEndpoint() error {
 	chain := [][]byte{p.endpointCert, p.instanceCA}
 	if p.intermediate != nil {
 		chain = append(chain, p.intermediate)
@@ -592,12 +592,12 @@ func (p *Vehicle) verifyEndpoint() error {
 // SHA-256 of the endpoint certificate it verified (project choice; [CNDK]
 // shows an optional 5F5A here, its content is not public). The device
 // makes the key usable only after it, at OP CONTROL FLOW 11 11.
-func (p *Vehicle) buildConfirmation() (transport.Command, error) {
+func (p *VehicleSession) buildConfirmation() (transport.Command, error) {
 	var b [8 + confirmationSize]byte
 	return p.protect(insWriteData, tlv.AppendTLV(b[:0], tagConfirmation, p.confirmation[:]))
 }
 
-func (p *Vehicle) readComplete(r transport.Response) error {
+func (p *VehicleSession) readComplete(r transport.Response) error {
 	if err := p.readOp(r); err != nil {
 		return err
 	}

@@ -163,21 +163,21 @@ func TestOpControlFlow(t *testing.T) {
 func TestKeyConfigValidate(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		edit func(*KeyConfig)
+		edit func(*OwnerKeyConfig)
 		ok   bool
 	}{
-		{"default", func(*KeyConfig) {}, true},
-		{"no attestation area", func(c *KeyConfig) { c.Mapping.AttestationLength = 0 }, true},
-		{"no token", func(c *KeyConfig) { c.Mapping.ImmobilizerTokenLength = 0 }, true},
-		{"end past the mailbox", func(c *KeyConfig) { c.Mapping.End = 513 }, false},
-		{"bitmap at the end", func(c *KeyConfig) { c.Mapping.SignalingBitmap = 512 }, false},
-		{"attestation past the end", func(c *KeyConfig) { c.Mapping.AttestationLength = 510 }, false},
-		{"bitmap in the attestation area", func(c *KeyConfig) { c.Mapping.SignalingBitmap = 20 }, false},
-		{"token larger than the mailbox", func(c *KeyConfig) { c.Mapping.ImmobilizerTokenLength = 65 }, false},
-		{"AUTH1 subset outside", func(c *KeyConfig) { c.Mailboxes.ConfidentialAuth1.Offset = 60 }, false},
+		{"default", func(*OwnerKeyConfig) {}, true},
+		{"no attestation area", func(c *OwnerKeyConfig) { c.Mapping.AttestationLength = 0 }, true},
+		{"no token", func(c *OwnerKeyConfig) { c.Mapping.ImmobilizerTokenLength = 0 }, true},
+		{"end past the mailbox", func(c *OwnerKeyConfig) { c.Mapping.End = 513 }, false},
+		{"bitmap at the end", func(c *OwnerKeyConfig) { c.Mapping.SignalingBitmap = 512 }, false},
+		{"attestation past the end", func(c *OwnerKeyConfig) { c.Mapping.AttestationLength = 510 }, false},
+		{"bitmap in the attestation area", func(c *OwnerKeyConfig) { c.Mapping.SignalingBitmap = 20 }, false},
+		{"token larger than the mailbox", func(c *OwnerKeyConfig) { c.Mapping.ImmobilizerTokenLength = 65 }, false},
+		{"AUTH1 subset outside", func(c *OwnerKeyConfig) { c.Mailboxes.ConfidentialAuth1.Offset = 60 }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := DefaultKeyConfig()
+			c := DefaultOwnerKeyConfig()
 			tt.edit(&c)
 			err := c.Validate()
 			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrKeyConfig)) {

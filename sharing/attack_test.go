@@ -522,7 +522,7 @@ func TestAttackReplayAfterTermination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv, err := sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: w.car.id, Revocations: store, Time: w.clock.Now})
+	sv, err := sharing.NewVehicleIntake(&sharing.VehicleConfig{Vehicle: w.car.id, Revocations: store, Time: w.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,12 +53,12 @@ type Reissue struct {
 // the automaker's server:
 //
 //   - the re-issued key attestations, which the vehicle admits with
-//     Vehicle.AdmitFriend and a zero slot and enrolls ahead of each friend's
+//     VehicleIntake.AdmitFriend and a zero slot and enrolls ahead of each friend's
 //     next transaction (keys already enrolled stay as they are): friends do
 //     nothing, and those who had not yet used their key keep a working share
 //     even though the key that signed their attestation goes;
 //   - the termination of the old owner key, signed by the new one, which the
-//     vehicle processes with Vehicle.ProcessTermination, after the
+//     vehicle processes with VehicleIntake.ProcessTermination, after the
 //     attestations.
 //
 // The old device terminates its own keys (device.Applet.Terminate) if it

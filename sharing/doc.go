@@ -34,7 +34,7 @@
 // subset, tag 4B; FriendMailboxes configures it so), since the vehicle must
 // know the key, which the attestation names, to verify the AUTH1 signature
 // before EXCHANGE can run. The vehicle parses the area (ParseMailbox), calls
-// Vehicle.AdmitFriend with the key attestation and the AUTH1 slot, verifies
+// VehicleIntake.AdmitFriend with the key attestation and the AUTH1 slot, verifies
 // the AUTH1 signature with Friend.PublicKey, enrolls the key with its profile
 // and validity, and ends with CONTROL FLOW 4082, on which the device clears
 // the area (ClearMailboxArea). From then on the vehicle enforces the profile,
@@ -46,7 +46,7 @@
 // owner (a key holding dkey.EntitleManage) signs one for a friend key
 // (Termination.Sign). It reaches the vehicle in the owner's next transaction
 // (a KindTermination entry in the owner key's statement area) or from the
-// automaker's server (KeyCommand, Vehicle.Apply). Vehicle.ProcessTermination
+// automaker's server (KeyCommand, VehicleIntake.Apply). VehicleIntake.ProcessTermination
 // verifies it and records the slot, the key and the statement in the
 // RevocationStore for good; the vehicle then removes the key.
 //
@@ -200,9 +200,9 @@
 // attestations for the vehicle; the vehicle consumes the area and sends
 // CONTROL FLOW 4082; the device clears it.
 //
-// # Vehicle intake
+// # Vehicle intake (VehicleIntake)
 //
-// Vehicle.AdmitFriend runs an ordered checklist, each failure a
+// VehicleIntake.AdmitFriend runs an ordered checklist, each failure a
 // [*VehicleError] naming its Check: the attest checklist (parse, signer
 // among the enrolled keys, signature, the signer holds EntitleShare, the
 // vehicle, the validity window, the profile and the window within the
@@ -216,7 +216,7 @@
 //
 // A terminated key must never work again, even when an old attestation is
 // replayed. The vehicle enrolls a key only through owner pairing (a new key,
-// with the pairing password) or Vehicle.AdmitFriend (a key attestation). A
+// with the pairing password) or VehicleIntake.AdmitFriend (a key attestation). A
 // termination records the key's slot, the SHA-256 of its public key and the
 // statement's ID in the RevocationStore before the key is removed, and
 // AdmitFriend checks all three. Every attestation of the key signs its
@@ -325,7 +325,7 @@
 //     carries unless FriendConfig.VehicleRoots says otherwise; that root
 //     came to the owner at pairing (docs/protocol.md §6.1).
 //   - Tracking receipts travel as a statement kind of the mailbox area and
-//     Vehicle.CheckReceipt verifies them; the CONTROL FLOW codes
+//     VehicleIntake.CheckReceipt verifies them; the CONTROL FLOW codes
 //     4088/4089/0190 of their hand-off are the vehicle's.
 //   - DeviceID, which lost mode suspends by, is the SHA-256 of the instance
 //     CA's public key: one per applet instance, the same for every vehicle.
@@ -335,7 +335,7 @@
 //     its profile within the signer's grant (issue 12, finding 2): Invite
 //     refuses an offer outside OwnerConfig.NotBefore/NotAfter (the sharing
 //     key's own window, zero for an owner key), Sign and PlanDeviceChange
-//     never sign one, and Vehicle.AdmitFriend refuses one through the
+//     never sign one, and VehicleIntake.AdmitFriend refuses one through the
 //     attest.Signer windows the vehicle passes.
 //   - Secrets never print (issue 12, finding 7): Offer (its activation
 //     code), OwnerSession and FriendSession (their response keys) redact

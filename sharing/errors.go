@@ -163,7 +163,7 @@ func (e *Error) Unwrap() []error {
 func fail(code ErrorCode, err error) error { return &Error{Code: code, Err: err} }
 
 // Check names a check of the vehicle's intake of a statement, in the order
-// they run (see [Vehicle.AdmitFriend]).
+// they run (see [VehicleIntake.AdmitFriend]).
 type Check uint8
 
 // Vehicle intake checks.

@@ -71,7 +71,7 @@ func must2[T, U any](t T, u U, err error) (T, U) {
 // of which the signer must hold dkey.EntitleManage, and records the
 // revocation for good: the friend's key attestation never admits the key
 // again.
-func ExampleVehicle_ProcessTermination() {
+func ExampleVehicleIntake_ProcessTermination() {
 	vid := must(dkey.NewVehicleID([]byte("VIN00001")))
 	ownerKey, ownerSlot := must(dkey.GenerateSoftwareKey()), must(dkey.NewKeySlot([]byte("owner001")))
 	friendKey, friendSlot := must(dkey.GenerateSoftwareKey()), must(dkey.NewKeySlot([]byte("friend01")))
@@ -81,7 +81,7 @@ func ExampleVehicle_ProcessTermination() {
 		panic(err)
 	}
 
-	v := must(sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: vid}))
+	v := must(sharing.NewVehicleIntake(&sharing.VehicleConfig{Vehicle: vid}))
 	// A signer without the manage entitlement may not terminate others.
 	limited := []attest.Signer{{Key: ownerKey.PublicKey(), Slot: ownerSlot, Grant: dkey.AccessProfile{Entitlements: dkey.EntitleUnlock}}}
 	_, err = v.ProcessTermination(statement, limited)

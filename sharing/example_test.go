@@ -94,7 +94,7 @@ func Example() {
 	fmt.Printf("mailbox: signal %02x, %d bytes\n", imported.Mailbox[0], len(imported.Mailbox))
 
 	// Vehicle: the first friend transaction reads the attestation.
-	v := must(sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: vid}))
+	v := must(sharing.NewVehicleIntake(&sharing.VehicleConfig{Vehicle: vid}))
 	entries := must(sharing.ParseMailbox(imported.Mailbox))
 	f, err := v.AdmitFriend(entries[0].Statement, req.Slot, []attest.Signer{{Key: ownerKey.PublicKey(), Slot: ownerSlot, Grant: dkey.OwnerProfile()}})
 	if err != nil {

@@ -208,7 +208,7 @@ type car struct {
 	key     *dkey.SoftwareKey
 	reader  *vehicle.Reader
 	chain   [][]byte
-	sharing *sharing.Vehicle
+	sharing *sharing.VehicleIntake
 	store   *sharing.RevocationStore
 }
 
@@ -231,7 +231,7 @@ func newCar(t testing.TB, p *pki, c *clock, vin string) *car {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv, err := sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: id, Revocations: store, Time: c.Now})
+	sv, err := sharing.NewVehicleIntake(&sharing.VehicleConfig{Vehicle: id, Revocations: store, Time: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,9 +147,9 @@ func NewKeyCommand(action KeyAction, vehicle dkey.VehicleID, slot dkey.KeySlot, 
 	return c, nil
 }
 
-// KeyStore is what Vehicle.Apply needs of the vehicle's key store;
+// VehicleKeys is what VehicleIntake.Apply needs of the vehicle's key store;
 // vehicle.Reader has these methods.
-type KeyStore interface {
+type VehicleKeys interface {
 	// SetState suspends (dkey.KeySuspended) or resumes (dkey.KeyActive)
 	// the key in slot.
 	SetState(slot dkey.KeySlot, s dkey.KeyState) error
@@ -159,11 +159,11 @@ type KeyStore interface {
 }
 
 // Apply carries out a key-management command on keys: suspend or resume the
-// key, or verify the termination attestation (Vehicle.ProcessTermination,
+// key, or verify the termination attestation (VehicleIntake.ProcessTermination,
 // with signers the enrolled keys), record it, and remove the key if it is
 // enrolled. A command for another vehicle, or whose termination names
 // another slot, is refused with ErrMismatch.
-func (v *Vehicle) Apply(cmd *KeyCommand, signers []attest.Signer, keys KeyStore) error {
+func (v *VehicleIntake) Apply(cmd *KeyCommand, signers []attest.Signer, keys VehicleKeys) error {
 	if err := cmd.check(); err != nil {
 		return err
 	}

@@ -425,7 +425,7 @@ type SigningRequest struct {
 	Slot dkey.KeySlot
 	// Endpoint is the verified chain, up to a Device OEM root the owner
 	// trusts: the UI may show the device maker.
-	Endpoint *cert.Endpoint
+	Endpoint *cert.VerifiedEndpoint
 
 	id       InvitationID
 	chain    [][]byte

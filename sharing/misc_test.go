@@ -153,7 +153,7 @@ func TestInviteChecks(t *testing.T) {
 }
 
 func TestVehicleChecks(t *testing.T) {
-	if _, err := sharing.NewVehicle(nil); err == nil {
+	if _, err := sharing.NewVehicleIntake(nil); err == nil {
 		t.Error("NewVehicle(nil) succeeded")
 	}
 	w := newWorld(t)
@@ -178,7 +178,7 @@ func TestVehicleChecks(t *testing.T) {
 	if err := full.Revoke(sharing.Revocation{KeyHash: [32]byte{1}, At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	sv, err := sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: w.car.id, Revocations: full, Time: w.clock.Now})
+	sv, err := sharing.NewVehicleIntake(&sharing.VehicleConfig{Vehicle: w.car.id, Revocations: full, Time: w.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestVehicleChecks(t *testing.T) {
 	}
 	w2 := newWorld(t)
 	issued2 := w2.share(t, w2.unlockOnly())
-	sv2, _ := sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: w2.car.id, Revocations: full, Time: w2.clock.Now})
+	sv2, _ := sharing.NewVehicleIntake(&sharing.VehicleConfig{Vehicle: w2.car.id, Revocations: full, Time: w2.clock.Now})
 	_, err = sv2.AdmitFriend(issued2.Statement, issued2.Attestation.FriendSlot, w2.car.signers())
 	wantVehicleError(t, err, sharing.CheckCapacity, transaction.CFFailure, sharing.ErrStoreFull)
 	term, _, err := (&sharing.Termination{Vehicle: w2.car.id, Slot: issued2.Attestation.FriendSlot, Key: issued2.Attestation.FriendKey}).

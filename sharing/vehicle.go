@@ -22,25 +22,25 @@ type VehicleConfig struct {
 	Time func() time.Time
 }
 
-// Vehicle is the vehicle side of sharing and key management: the intake of
+// VehicleIntake is the vehicle side of sharing and key management: the intake of
 // key attestations (first friend transaction, re-issued attestations),
 // termination attestations and key-management commands, against the
 // vehicle's revocation store. It holds no enrolled keys: the caller
 // (vehicle.Reader) passes the keys it has enrolled as attest.Signer values
 // and enrolls or removes keys on the decisions it returns. It is safe for
 // concurrent use.
-type Vehicle struct {
+type VehicleIntake struct {
 	id    dkey.VehicleID
 	store *RevocationStore
 	now   func() time.Time
 }
 
-// NewVehicle returns the vehicle side of sharing for cfg.
-func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
+// NewVehicleIntake returns the vehicle side of sharing for cfg.
+func NewVehicleIntake(cfg *VehicleConfig) (*VehicleIntake, error) {
 	if cfg == nil || cfg.Vehicle.IsZero() {
 		return nil, errors.New("sharing: no vehicle identifier")
 	}
-	v := &Vehicle{id: cfg.Vehicle, store: cfg.Revocations, now: cfg.Time}
+	v := &VehicleIntake{id: cfg.Vehicle, store: cfg.Revocations, now: cfg.Time}
 	if v.store == nil {
 		v.store = NewRevocationStore(0)
 	}
@@ -51,7 +51,7 @@ func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 }
 
 // Revocations returns the vehicle's revocation store.
-func (v *Vehicle) Revocations() *RevocationStore { return v.store }
+func (v *VehicleIntake) Revocations() *RevocationStore { return v.store }
 
 // Friend is the enrolment decision for a shared key: what the vehicle
 // enrolls (vehicle.Enrollment with Role dkey.RoleFriend).
@@ -105,7 +105,7 @@ func (f *Friend) Revocation(at time.Time) Revocation {
 //  4. CheckCapacity: the revocation store has room, so that the key can be
 //     revoked later (ErrStoreFull): the vehicle admits no key it could not
 //     revoke.
-func (v *Vehicle) AdmitFriend(statement []byte, slot dkey.KeySlot, signers []attest.Signer) (*Friend, error) {
+func (v *VehicleIntake) AdmitFriend(statement []byte, slot dkey.KeySlot, signers []attest.Signer) (*Friend, error) {
 	a, err := attest.VerifyKeyAttestation(statement, attest.VerifyOptions{Vehicle: v.id, Signers: signers, Time: v.now})
 	if err != nil {
 		return nil, &VehicleError{Check: CheckStatement, Err: err}
@@ -134,13 +134,13 @@ func (v *Vehicle) AdmitFriend(statement []byte, slot dkey.KeySlot, signers []att
 // same termination again changes nothing. Errors are [*VehicleError]
 // values: CheckStatement for the verification, CheckCapacity when the store
 // is full.
-func (v *Vehicle) ProcessTermination(statement []byte, signers []attest.Signer) (*Revocation, error) {
+func (v *VehicleIntake) ProcessTermination(statement []byte, signers []attest.Signer) (*Revocation, error) {
 	return v.terminate(statement, signers, nil)
 }
 
 // terminate verifies a termination, checks that it names slot when slot is
 // not nil, and records it.
-func (v *Vehicle) terminate(statement []byte, signers []attest.Signer, slot *dkey.KeySlot) (*Revocation, error) {
+func (v *VehicleIntake) terminate(statement []byte, signers []attest.Signer, slot *dkey.KeySlot) (*Revocation, error) {
 	t, err := attest.VerifyTerminationAttestation(statement, attest.VerifyOptions{Vehicle: v.id, Signers: signers, Time: v.now})
 	if err != nil {
 		return nil, &VehicleError{Check: CheckStatement, Err: err}
@@ -161,7 +161,7 @@ func (v *Vehicle) terminate(statement []byte, signers []attest.Signer, slot *dke
 // (attest.VerifyTrackingReceipt), for this vehicle, and for the key key in
 // slot (ErrMismatch otherwise). Errors are [*VehicleError] values at
 // CheckStatement, or CheckSlot for another key.
-func (v *Vehicle) CheckReceipt(statement []byte, trackingKeys []*dkey.PublicKey, slot dkey.KeySlot, key *dkey.PublicKey) (*attest.TrackingReceipt, error) {
+func (v *VehicleIntake) CheckReceipt(statement []byte, trackingKeys []*dkey.PublicKey, slot dkey.KeySlot, key *dkey.PublicKey) (*attest.TrackingReceipt, error) {
 	r, err := attest.VerifyTrackingReceipt(statement, attest.VerifyOptions{Vehicle: v.id, TrackingKeys: trackingKeys, Time: v.now})
 	if err != nil {
 		return nil, &VehicleError{Check: CheckStatement, Err: err}
@@ -176,7 +176,7 @@ func (v *Vehicle) CheckReceipt(statement []byte, trackingKeys []*dkey.PublicKey,
 // dashboard or for any reason of its own, so that no attestation of it is
 // ever admitted again. The caller records the revocation before it removes
 // the key.
-func (v *Vehicle) Revoke(slot dkey.KeySlot, key *dkey.PublicKey) error {
+func (v *VehicleIntake) Revoke(slot dkey.KeySlot, key *dkey.PublicKey) error {
 	if key == nil {
 		return errors.New("sharing: Revoke needs the key")
 	}

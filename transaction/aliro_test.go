@@ -541,7 +541,7 @@ func TestAliroEndpointConfig(t *testing.T) {
 	if err := tr.auth0(AliroPolicyUserDevice, false); !errors.Is(err, dkey.SWNoPreciseDiagnosis) {
 		t.Errorf("empty mailbox subset = %v", err)
 	}
-	if _, err := NewVehicle(&VehicleConfig{Profile: dkey.Aliro}); err == nil {
+	if _, err := NewVehicleParams(&VehicleConfig{Profile: dkey.Aliro}); err == nil {
 		t.Errorf("NewVehicle accepted the Aliro profile")
 	}
 	if _, err := NewEndpointSession(&EndpointConfig{Profile: dkey.Aliro}); err == nil {

@@ -89,7 +89,7 @@ func TestAttackHomeKeyDowngradeStripsVersion2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVehicle(&VehicleConfig{Profile: dkey.HomeKey, VehicleID: tv.v.ID(), Key: tv.v.key, Versions: both})
+	v, err := NewVehicleParams(&VehicleConfig{Profile: dkey.HomeKey, VehicleID: tv.v.ID(), Key: tv.v.key, Versions: both})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestHomeKeyVehicleDefaultVersions(t *testing.T) {
 	}
 	only1, _ := dkey.NewVersionList(dkey.Version1)
 	tv := newTestVehicle(t, dkey.HomeKey)
-	v, err := NewVehicle(&VehicleConfig{Profile: dkey.HomeKey, VehicleID: tv.v.ID(), Key: tv.v.key, Versions: only1})
+	v, err := NewVehicleParams(&VehicleConfig{Profile: dkey.HomeKey, VehicleID: tv.v.ID(), Key: tv.v.key, Versions: only1})
 	if err != nil {
 		t.Fatal(err)
 	}

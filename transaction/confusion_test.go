@@ -104,7 +104,7 @@ func newMatrixReader(t testing.TB, p dkey.Profile, key *dkey.SoftwareKey) matrix
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVehicle(&VehicleConfig{Profile: p, VehicleID: id, Key: key, Versions: p.Versions()})
+	v, err := NewVehicleParams(&VehicleConfig{Profile: p, VehicleID: id, Key: key, Versions: p.Versions()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // I/O: the exchange by which a phone or watch held to a door handle unlocks,
 // locks or starts a vehicle, offline (docs/protocol.md §4).
 //
-// The vehicle side is a [VehicleSession] created from a [Vehicle]; the
+// The vehicle side is a [VehicleSession] created from a [VehicleParams]; the
 // endpoint side (the applet in the device's secure element) is an
 // [EndpointSession]. Sessions build and read APDU data; they never do I/O.
 // Package vehicle drives a VehicleSession over a transport.Transceiver with
@@ -133,7 +133,7 @@
 // types, [AliroReader] / [AliroReaderSession] for the reader and
 // [AliroEndpointSession] for the device: enough differs (message layout,
 // key schedule, channel, EXCHANGE) that sharing the CCC sessions would put
-// a profile switch in every step. NewVehicle and NewEndpointSession refuse
+// a profile switch in every step. NewVehicleParams and NewEndpointSession refuse
 // dkey.Aliro. Tags as in docs/protocol.md: S means the published Aliro 1.0
 // specification text (cited "Aliro 1.0 §x", read in full), I [ALPR]
 // kormax/python-aliro-reader, I [NXPAL] NXP's aliro-access-control and

@@ -14,7 +14,7 @@ const MaxEphemeralKeys = 64
 var errRandAndPool = errors.New("transaction: Rand and Ephemeral exclude each other: the deterministic mode draws every ephemeral key from Rand")
 
 // EphemeralPool keeps ephemeral key pairs (vehicle_ePK, endpoint_ePK,
-// PROTOCOL.md §4.2) generated ahead of the transactions that use them, so
+// docs/protocol.md §4.2) generated ahead of the transactions that use them, so
 // that a transaction's critical path no longer includes the generation:
 // neither side's ephemeral key depends on anything the other side sends.
 // Sessions whose configuration names the pool (VehicleConfig.Ephemeral,

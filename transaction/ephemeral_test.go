@@ -29,7 +29,7 @@ func TestEphemeralPoolConfig(t *testing.T) {
 	}
 	id, _ := dkey.NewVehicleID([]byte("vehicle-"))
 	rnd := bytes.NewReader(make([]byte, 64))
-	if _, err := NewVehicle(&VehicleConfig{VehicleID: id, Key: k, Rand: rnd, Ephemeral: pool}); err != errRandAndPool {
+	if _, err := NewVehicleParams(&VehicleConfig{VehicleID: id, Key: k, Rand: rnd, Ephemeral: pool}); err != errRandAndPool {
 		t.Errorf("NewVehicle with Rand and Ephemeral = %v, want %v", err, errRandAndPool)
 	}
 	if _, err := NewEndpointSession(&EndpointConfig{Rand: rnd, Ephemeral: pool}); err != errRandAndPool {
@@ -60,7 +60,7 @@ func pooledPair(t *testing.T, p dkey.Profile, n int) (*testVehicle, *testEndpoin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tv.v, err = NewVehicle(&VehicleConfig{Profile: p, VehicleID: tv.v.ID(), Key: k, Ephemeral: vpool}); err != nil {
+	if tv.v, err = NewVehicleParams(&VehicleConfig{Profile: p, VehicleID: tv.v.ID(), Key: k, Ephemeral: vpool}); err != nil {
 		t.Fatal(err)
 	}
 	tv.s = tv.v.NewSession()

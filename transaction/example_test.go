@@ -16,7 +16,7 @@ import (
 func Example() {
 	vehicleKey, _ := dkey.GenerateSoftwareKey()
 	vid, _ := dkey.NewVehicleID([]byte("VIN00001"))
-	v, _ := transaction.NewVehicle(&transaction.VehicleConfig{VehicleID: vid, Key: vehicleKey})
+	v, _ := transaction.NewVehicleParams(&transaction.VehicleConfig{VehicleID: vid, Key: vehicleKey})
 	vs := v.NewSession()
 
 	endpointKey, _ := dkey.GenerateSoftwareKey()
@@ -78,7 +78,7 @@ func ExampleVehicleConfig_keyLog() {
 	vehicleKey, _ := dkey.GenerateSoftwareKey()
 	vid, _ := dkey.NewVehicleID([]byte("VIN00001"))
 	var keyLog strings.Builder
-	v, _ := transaction.NewVehicle(&transaction.VehicleConfig{
+	v, _ := transaction.NewVehicleParams(&transaction.VehicleConfig{
 		VehicleID: vid, Key: vehicleKey,
 		Rand:   rand.NewChaCha8([32]byte{1}), // NEVER outside tests: every key becomes predictable
 		KeyLog: &keyLog,                      // NEVER outside test benches: it decrypts the sessions

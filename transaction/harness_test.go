@@ -128,7 +128,7 @@ func (e *testEndpoint) process(dst []byte, cmd *transport.Command) ([]byte, erro
 
 // testVehicle runs a VehicleSession against a card in memory.
 type testVehicle struct {
-	v    *Vehicle
+	v    *VehicleParams
 	s    *VehicleSession
 	card transport.Card
 	apdu []byte
@@ -142,7 +142,7 @@ func newTestVehicle(t testing.TB, p dkey.Profile) *testVehicle {
 		t.Fatal(err)
 	}
 	id, _ := dkey.NewVehicleID([]byte("vehicle-identity")[:p.VehicleIDLen()])
-	v, err := NewVehicle(&VehicleConfig{Profile: p, VehicleID: id, Key: k})
+	v, err := NewVehicleParams(&VehicleConfig{Profile: p, VehicleID: id, Key: k})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,7 +184,7 @@ func TestKeyLogOff(t *testing.T) {
 	// The configuration carries the writer to the sessions.
 	var b bytes.Buffer
 	k, _ := dkey.GenerateSoftwareKey()
-	v, err := NewVehicle(&VehicleConfig{VehicleID: tv.v.ID(), Key: k, KeyLog: &b})
+	v, err := NewVehicleParams(&VehicleConfig{VehicleID: tv.v.ID(), Key: k, KeyLog: &b})
 	if err != nil {
 		t.Fatal(err)
 	}

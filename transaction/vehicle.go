@@ -54,14 +54,14 @@ type VehicleConfig struct {
 	KeyLog io.Writer
 	// Ephemeral, when not nil, is the pool the sessions take their
 	// ephemeral keys from (see EphemeralPool); the caller closes it. It
-	// excludes Rand: NewVehicle refuses both. Nil, the default, means
+	// excludes Rand: NewVehicleParams refuses both. Nil, the default, means
 	// each session generates its key at Start.
 	Ephemeral *EphemeralPool
 }
 
-// Vehicle is the validated, immutable vehicle configuration that sessions
+// VehicleParams is the validated, immutable vehicle configuration that sessions
 // share. It is safe for concurrent use.
-type Vehicle struct {
+type VehicleParams struct {
 	profile  dkey.Profile
 	id       dkey.VehicleID
 	key      crypto.Signer
@@ -74,8 +74,8 @@ type Vehicle struct {
 	pool     *EphemeralPool
 }
 
-// NewVehicle validates cfg and returns the vehicle side.
-func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
+// NewVehicleParams validates cfg and returns the vehicle side.
+func NewVehicleParams(cfg *VehicleConfig) (*VehicleParams, error) {
 	if !cfg.Profile.Valid() {
 		return nil, fmt.Errorf("transaction: unknown profile %v", cfg.Profile)
 	}
@@ -95,7 +95,7 @@ func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transaction: vehicle key: %w", err)
 	}
-	v := &Vehicle{
+	v := &VehicleParams{
 		profile: cfg.Profile, id: cfg.VehicleID, key: cfg.Key, pub: pub, versions: cfg.Versions, iface: cfg.Interface,
 		rand: cfg.Rand, keyLog: cfg.KeyLog, pool: cfg.Ephemeral,
 	}
@@ -113,13 +113,13 @@ func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
 }
 
 // PublicKey returns the vehicle's long-term public key.
-func (v *Vehicle) PublicKey() *dkey.PublicKey { return v.pub }
+func (v *VehicleParams) PublicKey() *dkey.PublicKey { return v.pub }
 
 // ID returns the vehicle identifier.
-func (v *Vehicle) ID() dkey.VehicleID { return v.id }
+func (v *VehicleParams) ID() dkey.VehicleID { return v.id }
 
 // Profile returns the profile.
-func (v *Vehicle) Profile() dkey.Profile { return v.profile }
+func (v *VehicleParams) Profile() dkey.Profile { return v.profile }
 
 // FastKey is what the vehicle keeps per enrolled key to recognise its fast
 // cryptogram: the X coordinate of the endpoint's long-term public key and
@@ -159,7 +159,7 @@ func (k *FastKey) Zeroize() { k.persistent.Zeroize() }
 // ControlFlow, which is sent in every case.
 type VehicleSession struct {
 	core
-	v         *Vehicle
+	v         *VehicleParams
 	resp      auth0Response
 	auth1     auth1Response
 	sm        securemsg.Sender
@@ -171,7 +171,7 @@ type VehicleSession struct {
 }
 
 // NewSession returns a new, idle session.
-func (v *Vehicle) NewSession() *VehicleSession {
+func (v *VehicleParams) NewSession() *VehicleSession {
 	s := &VehicleSession{v: v}
 	s.rand, s.keyLog, s.pool.pool = v.rand, v.keyLog, v.pool
 	s.ks.init()

@@ -67,7 +67,7 @@ func (r *Reader) sessionPool(t transport.Transceiver) (*sync.Pool, error) {
 	}
 	cfg := r.ifaces.base
 	cfg.Interface = iface
-	v, err := transaction.NewVehicle(&cfg)
+	v, err := transaction.NewVehicleParams(&cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vehicle: interface %02X: %w", iface, err)
 	}

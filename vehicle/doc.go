@@ -35,7 +35,7 @@
 //   - Sharing (docs/protocol.md §6.4, package sharing): a standard transaction
 //     whose AUTH1 names an unknown slot is a first friend transaction when
 //     the AUTH1 private subset carries a statement area with a key
-//     attestation. The reader admits the key (sharing.Vehicle.AdmitFriend:
+//     attestation. The reader admits the key (sharing.VehicleIntake.AdmitFriend:
 //     signer enrolled and entitled to share, this vehicle, validity, the
 //     profile within the signer's, the AUTH1 slot, not revoked), verifies
 //     AUTH1 with the attested key, enrolls it with its profile and validity,

@@ -41,7 +41,7 @@ func withPools(n int) worldOption {
 
 // ephemeralKeys returns the vehicle's and the endpoint's ephemeral public
 // keys of each AUTH0 exchange of a transcript: AUTH0 command tag 87, AUTH0
-// response tag 86 (PROTOCOL.md §4.2).
+// response tag 86 (docs/protocol.md §4.2).
 func ephemeralKeys(t *testing.T, tr transporttest.Transcript) (vehicle, endpoint [][]byte) {
 	t.Helper()
 	find := func(b []byte, want tlv.Tag) []byte {

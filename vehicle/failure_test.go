@@ -627,7 +627,7 @@ var everyControlFlow = []transaction.ControlFlow{
 // the device keeps its statement area, whatever the code; the next clean
 // transaction consumes it.
 func TestFailureForgedControlFlowAfterCorruptedResponse(t *testing.T) {
-	kc := pairing.DefaultKeyConfig()
+	kc := pairing.DefaultOwnerKeyConfig()
 	victim := newPairPhone(t)
 	w := newShareWorld(t, shareOptions{keyConfig: &kc, phones: []*pairPhone{newPairPhone(t), victim}})
 	vid := w.reader.ID()

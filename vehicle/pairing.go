@@ -38,7 +38,7 @@ type PairingConfig struct {
 	// Brand is the vehicle brand identifier sent to the device.
 	Brand uint16
 	// KeyConfig is the owner key's mailbox configuration; nil means
-	// pairing.DefaultKeyConfig. Its immobilizer-token length sizes the
+	// pairing.DefaultOwnerKeyConfig. Its immobilizer-token length sizes the
 	// token the reader provisions at offset 0 of the confidential mailbox.
 	// The private mailbox starts with the statement area in which the
 	// owner's device queues statements for the vehicle (terminations, about
@@ -46,7 +46,7 @@ type PairingConfig struct {
 	// about 330): size it for them. A private AUTH1 subset covering offsets
 	// 0 to 3 saves the EXCHANGE that reads the area header in every
 	// standard transaction of the owner key.
-	KeyConfig *pairing.KeyConfig
+	KeyConfig *pairing.OwnerKeyConfig
 	// Evidence selects what the SPAKE2+ evidence MACs; devices must use the
 	// same (see pairing.Evidence).
 	Evidence pairing.Evidence
@@ -266,7 +266,7 @@ func (r *Reader) Pair(ctx context.Context, t transport.Transceiver) (PairResult,
 	}()
 	start := r.hooks.pairingStart(left)
 
-	p, err := pairing.NewVehicle(r.pairCfg, v)
+	p, err := pairing.NewVehicleSession(r.pairCfg, v)
 	if err != nil {
 		return r.hooks.pairingDone(PairResult{}, fmt.Errorf("vehicle: %w", err), start)
 	}
@@ -279,7 +279,7 @@ func (r *Reader) Pair(ctx context.Context, t transport.Transceiver) (PairResult,
 }
 
 // runPairing moves the APDUs of p and keeps the attempt counter.
-func (r *Reader) runPairing(ctx context.Context, c *transport.Client, p *pairing.Vehicle) (*pairing.VehicleResult, error) {
+func (r *Reader) runPairing(ctx context.Context, c *transport.Client, p *pairing.VehicleSession) (*pairing.VehicleResult, error) {
 	var buf []byte
 	abort := func(cmd transport.Command, ok bool) {
 		if ok {

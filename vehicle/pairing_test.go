@@ -255,7 +255,7 @@ func TestPairThenTransact(t *testing.T) {
 		info.LastControlFlow != transaction.CFPairingComplete {
 		t.Fatalf("applet key = %+v, %v", info, ok)
 	}
-	if pi, ok := w.phone.applet.Pairing(w.reader.ID()); !ok || len(pi.Certificates) != 2 || pi.KeyConfig != pairing.DefaultKeyConfig() {
+	if pi, ok := w.phone.applet.Pairing(w.reader.ID()); !ok || len(pi.Certificates) != 2 || pi.KeyConfig != pairing.DefaultOwnerKeyConfig() {
 		t.Errorf("applet pairing info = %+v, %v", pi, ok)
 	}
 	if n := w.reader.PairingAttempts(); n != 0 {

@@ -251,12 +251,12 @@ func (k *enrolled) zeroize() {
 // A Reader is safe for concurrent use: several NFC readers of one vehicle
 // share it.
 type Reader struct {
-	v    *transaction.Vehicle
+	v    *transaction.VehicleParams
 	now  func() time.Time
 	link *transport.ClientConfig
 	// share is the intake of sharing statements, with the revocation
 	// store (sharing.go).
-	share        *sharing.Vehicle
+	share        *sharing.VehicleIntake
 	trackingKeys []*dkey.PublicKey
 	// hooks are Config.Hooks (hooks.go), rand Config.Rand.
 	hooks *Hooks
@@ -334,7 +334,7 @@ func NewReader(cfg *Config) (_ *Reader, err error) {
 		Profile: cfg.Profile, VehicleID: cfg.VehicleID, Key: cfg.Key, Versions: cfg.Versions, Rand: cfg.Rand, KeyLog: cfg.KeyLog,
 		Ephemeral: pool,
 	}
-	v, err := transaction.NewVehicle(&vcfg)
+	v, err := transaction.NewVehicleParams(&vcfg)
 	if err != nil {
 		return nil, fmt.Errorf("vehicle: %w", err)
 	}
@@ -350,7 +350,7 @@ func NewReader(cfg *Config) (_ *Reader, err error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	if r.share, err = sharing.NewVehicle(&sharing.VehicleConfig{Vehicle: cfg.VehicleID, Revocations: cfg.Revocations, Time: r.now}); err != nil {
+	if r.share, err = sharing.NewVehicleIntake(&sharing.VehicleConfig{Vehicle: cfg.VehicleID, Revocations: cfg.Revocations, Time: r.now}); err != nil {
 		return nil, fmt.Errorf("vehicle: %w", err)
 	}
 	r.sessions.New = func() any { return &pooled{s: v.NewSession(), buf: make([]byte, 0, 4096)} }

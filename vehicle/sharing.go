@@ -37,7 +37,7 @@ func (r *Reader) Revocations() *sharing.RevocationStore { return r.share.Revocat
 // server (sharing.KeyCommand, received over the vehicle's authenticated
 // telematics link): suspend or resume a key (lost mode), or verify the
 // termination attestation it carries, record the revocation and remove the
-// key for good (sharing.Vehicle.Apply). A command for another vehicle, or
+// key for good (sharing.VehicleIntake.Apply). A command for another vehicle, or
 // whose termination names another slot, is refused with sharing.ErrMismatch.
 func (r *Reader) ApplyCommand(cmd *sharing.KeyCommand) error {
 	if cmd == nil {
@@ -182,7 +182,7 @@ func attestationIn(private []byte) (area, stmt []byte, err error) {
 // firstFriend is the first friend transaction (docs/protocol.md §6.4): AUTH1
 // named a slot the vehicle does not know, and its private subset carries
 // the key's statement area with a key attestation, stmt. The vehicle
-// admits the key (sharing.Vehicle.AdmitFriend with the AUTH1 slot),
+// admits the key (sharing.VehicleIntake.AdmitFriend with the AUTH1 slot),
 // verifies the AUTH1 signature with the attested key, and enrolls the key
 // with its profile and validity. It returns the key and the area, which
 // the caller consumes like any statement area (CONTROL FLOW 4082). A

@@ -11,7 +11,7 @@ import (
 // writes by default describes the layout that package sharing reads and
 // writes (pairing cannot import sharing, docs/architecture.md).
 func TestPairingLayoutMatchesSharing(t *testing.T) {
-	c := pairing.DefaultKeyConfig()
+	c := pairing.DefaultOwnerKeyConfig()
 	m := c.Mapping
 	if m.SignalingBitmap != sharing.SignalOffset || m.AttestationOffset != sharing.AreaOffset ||
 		m.End != c.Mailboxes.PrivateSize || int(m.AttestationOffset)+int(m.AttestationLength) != int(m.End) {

@@ -32,7 +32,7 @@ type shareWorld struct {
 }
 
 type shareOptions struct {
-	keyConfig *pairing.KeyConfig
+	keyConfig *pairing.OwnerKeyConfig
 	noTrack   bool
 	phones    []*pairPhone
 	// store and kek keep the reader's state.
@@ -282,8 +282,8 @@ func TestSharedKeyRefusedBeforeImport(t *testing.T) {
 // bigOwner is a key configuration whose private mailbox holds long
 // statement areas, read by EXCHANGE, header included (no private subset in
 // AUTH1).
-func bigOwner() *pairing.KeyConfig {
-	kc := pairing.DefaultKeyConfig()
+func bigOwner() *pairing.OwnerKeyConfig {
+	kc := pairing.DefaultOwnerKeyConfig()
 	kc.Mailboxes.PrivateSize = 4096
 	kc.Mailboxes.PrivateAuth1 = dkey.MailboxRange{}
 	kc.Mapping.AttestationLength = 4096 - kc.Mapping.AttestationOffset
@@ -353,7 +353,7 @@ func TestOwnerStatementsByExchange(t *testing.T) {
 
 func TestOwnerStatementsInAuth1Subset(t *testing.T) {
 	// The default configuration returns the area header in AUTH1.
-	kc := pairing.DefaultKeyConfig()
+	kc := pairing.DefaultOwnerKeyConfig()
 	w := newShareWorld(t, shareOptions{keyConfig: &kc})
 	// Token and area header come in AUTH1: no EXCHANGE.
 	res, tr, err := w.transact(w.owner, dkey.ActionEngineStart)

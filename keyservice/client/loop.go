@@ -61,7 +61,7 @@ type LoopConfig struct {
 }
 
 // PermanentError reports whether err, from ApplyCommand of a vehicle.Reader
-// (sharing.Vehicle.Apply), is a refusal: a malformed command, one for
+// (sharing.VehicleIntake.Apply), is a refusal: a malformed command, one for
 // another vehicle or key, an unknown or terminated key, or a termination
 // attestation that does not verify. A full revocation store is not: the
 // command waits until the vehicle can record it.

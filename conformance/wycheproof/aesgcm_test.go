@@ -120,18 +120,26 @@ func TestAESGCM(t *testing.T) {
 	}
 }
 
-// bridgeValid checks that gcmchannel's first reader message of msg under
-// key is gcm's encryption with gcmchannel's first reader IV, and that a
-// device end opens it to msg.
-func bridgeValid(t *testing.T, tcID int, gcm cipher.AEAD, key, msg []byte) {
+// channelPair returns a reader end and a device end of gcmchannel with key
+// as both SKReader and SKDevice, for one message each way.
+func channelPair(t *testing.T, tcID int, key []byte) (r, d *gcmchannel.Channel) {
 	t.Helper()
-	var r, d gcmchannel.Channel
+	r, d = new(gcmchannel.Channel), new(gcmchannel.Channel)
 	if err := r.Init(gcmchannel.ReaderEnd, key, key, 1); err != nil {
 		t.Fatalf("tcId %d: Init: %v", tcID, err)
 	}
 	if err := d.Init(gcmchannel.DeviceEnd, key, key, 1); err != nil {
 		t.Fatalf("tcId %d: Init: %v", tcID, err)
 	}
+	return r, d
+}
+
+// bridgeValid checks that gcmchannel's first reader message of msg under
+// key is gcm's encryption with gcmchannel's first reader IV, and that a
+// device end opens it to msg.
+func bridgeValid(t *testing.T, tcID int, gcm cipher.AEAD, key, msg []byte) {
+	t.Helper()
+	r, d := channelPair(t, tcID, key)
 	ct, err := r.Seal(nil, msg)
 	if want := gcm.Seal(nil, firstReaderIV, msg, nil); err != nil || !bytes.Equal(ct, want) {
 		t.Errorf("tcId %d: gcmchannel Seal = %x, %v, want %x", tcID, ct, err, want)
@@ -155,13 +163,7 @@ func bridgeModifiedTag(t *testing.T, tcID int, flags []string, gcm cipher.AEAD, 
 		return false
 	}
 	right := gcm.Seal(nil, iv, msg, nil)[len(msg):]
-	var r, d gcmchannel.Channel
-	if err := r.Init(gcmchannel.ReaderEnd, key, key, 1); err != nil {
-		t.Fatalf("tcId %d: Init: %v", tcID, err)
-	}
-	if err := d.Init(gcmchannel.DeviceEnd, key, key, 1); err != nil {
-		t.Fatalf("tcId %d: Init: %v", tcID, err)
-	}
+	r, d := channelPair(t, tcID, key)
 	ct, err := r.Seal(nil, msg)
 	if err != nil {
 		t.Fatalf("tcId %d: Seal: %v", tcID, err)

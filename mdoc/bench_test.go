@@ -3,6 +3,7 @@ package mdoc
 import (
 	"testing"
 
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 	"github.com/opencarkey/sdk/internal/race"
 	"github.com/opencarkey/sdk/transport"
 	"github.com/opencarkey/sdk/transport/transporttest"
@@ -15,14 +16,14 @@ func TestChannelAllocations(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	keys := testStepUpKeys(t)
-	a, _ := newChannel(keys)
-	b, _ := newChannel(keys)
+	a, _ := newChannel(gcmchannel.DeviceEnd, keys)
+	b, _ := newChannel(gcmchannel.ReaderEnd, keys)
 	msg := make([]byte, 700)
 	ct := make([]byte, 0, 1024)
 	pt := make([]byte, 0, 1024)
 	if n := testing.AllocsPerRun(100, func() {
-		c, _ := a.seal(ivDevice, ct[:0], msg)
-		if _, err := b.open(ivDevice, pt[:0], c); err != nil {
+		c, _ := a.seal(ct[:0], msg)
+		if _, err := b.open(pt[:0], c); err != nil {
 			t.Fatal(err)
 		}
 	}); n > 0 {
@@ -32,16 +33,16 @@ func TestChannelAllocations(t *testing.T) {
 
 func BenchmarkChannel(b *testing.B) {
 	keys := testStepUpKeys(b)
-	a, _ := newChannel(keys)
-	c, _ := newChannel(keys)
+	a, _ := newChannel(gcmchannel.DeviceEnd, keys)
+	c, _ := newChannel(gcmchannel.ReaderEnd, keys)
 	msg := make([]byte, 700)
 	ct := make([]byte, 0, 1024)
 	pt := make([]byte, 0, 1024)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	for b.Loop() {
-		x, _ := a.seal(ivDevice, ct[:0], msg)
-		if _, err := c.open(ivDevice, pt[:0], x); err != nil {
+		x, _ := a.seal(ct[:0], msg)
+		if _, err := c.open(pt[:0], x); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 	"github.com/opencarkey/sdk/internal/tlv"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -76,7 +77,7 @@ func NewStepUpDevice(keys *SessionKeys, cfg *DeviceConfig) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.ch, err = newChannel(keys); err != nil {
+	if d.ch, err = newChannel(gcmchannel.DeviceEnd, keys); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -130,7 +131,10 @@ func (d *Device) Done() bool { return d.closed }
 func (d *Device) Close() {
 	d.closed = true
 	d.secret.Zeroize()
-	d.ch = nil
+	if d.ch != nil {
+		d.ch.close()
+		d.ch = nil
+	}
 }
 
 // fail ends the session with err and answers sw.
@@ -197,7 +201,7 @@ func (d *Device) handleHandover(dst, hr []byte) []byte {
 	if err != nil {
 		return d.fail(dst, dkey.SWNoPreciseDiagnosis, err)
 	}
-	d.ch, err = newChannel(keys)
+	d.ch, err = newChannel(gcmchannel.DeviceEnd, keys)
 	keys.Zeroize()
 	if err != nil {
 		return d.fail(dst, dkey.SWNoPreciseDiagnosis, err)
@@ -224,7 +228,7 @@ func (d *Device) handleSession(dst, b []byte) []byte {
 		d.Close()
 		return transport.AppendResponse(dst, nil, dkey.SWSuccess)
 	}
-	plain, err := d.ch.open(ivReader, nil, sd.Data)
+	plain, err := d.ch.open(nil, sd.Data)
 	if err != nil {
 		// ISO/IEC 18013-5 §9.1.1.5: a message that does not decrypt ends
 		// the session with status 10.
@@ -252,7 +256,7 @@ func (d *Device) handleSession(dst, b []byte) []byte {
 	if err != nil {
 		return d.fail(dst, dkey.SWNoPreciseDiagnosis, err)
 	}
-	ct, err := d.ch.seal(ivDevice, nil, out)
+	ct, err := d.ch.seal(nil, out)
 	if err != nil {
 		return d.fail(dst, dkey.SWNoPreciseDiagnosis, err)
 	}
@@ -279,7 +283,7 @@ func (d *Device) OpenMessage(dst, ciphertext []byte) ([]byte, error) {
 	if err := d.messageReady(); err != nil {
 		return dst, err
 	}
-	out, err := d.ch.open(ivReader, dst, ciphertext)
+	out, err := d.ch.open(dst, ciphertext)
 	if err != nil {
 		d.err = err
 		d.Close()
@@ -293,7 +297,7 @@ func (d *Device) SealMessage(dst, plaintext []byte) ([]byte, error) {
 	if err := d.messageReady(); err != nil {
 		return dst, err
 	}
-	out, err := d.ch.seal(ivDevice, dst, plaintext)
+	out, err := d.ch.seal(dst, plaintext)
 	if err != nil {
 		d.err = err
 		d.Close()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 	"github.com/opencarkey/sdk/internal/tlv"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -113,8 +114,8 @@ func TestDeviceSession(t *testing.T) {
 	})
 	t.Run("undecodable request", func(t *testing.T) {
 		dev := newTestDevice(t, Aliro, doc)
-		ch, _ := newChannel(keys)
-		ct, _ := ch.seal(ivReader, nil, []byte{0xA0})
+		ch, _ := newChannel(gcmchannel.ReaderEnd, keys)
+		ct, _ := ch.seal(nil, []byte{0xA0})
 		data, _ := (&SessionData{Data: ct}).Append(nil)
 		cmd := apdu(t, transport.Command{INS: insEnvelope, Data: tlv.AppendTLV(nil, tagEnvelopeData, data), Ne: 256})
 		got := dev.ProcessAPDU(nil, cmd)
@@ -129,10 +130,10 @@ func TestDeviceSession(t *testing.T) {
 	})
 	t.Run("several requests", func(t *testing.T) {
 		dev := newTestDevice(t, Aliro, doc)
-		ch, _ := newChannel(keys)
+		ch, _ := newChannel(gcmchannel.ReaderEnd, keys)
 		plain, _ := (&DeviceRequest{Version: DeviceRequestVersion, DocRequests: Aliro.DefaultRequest()}).Append(nil, Aliro)
 		for i := range MaxExchanges + 1 {
-			ct, _ := ch.seal(ivReader, nil, plain)
+			ct, _ := ch.seal(nil, plain)
 			data, _ := (&SessionData{Data: ct}).Append(nil)
 			cmd := apdu(t, transport.Command{INS: insEnvelope, Data: tlv.AppendTLV(nil, tagEnvelopeData, data), Ne: 256})
 			got := dev.ProcessAPDU(nil, cmd)
@@ -147,7 +148,7 @@ func TestDeviceSession(t *testing.T) {
 				t.Fatalf("exchange %d: %X", i+1, got)
 			}
 			sd, _ := ParseSessionData(v)
-			pt, err := ch.open(ivDevice, nil, sd.Data)
+			pt, err := ch.open(nil, sd.Data)
 			if err != nil {
 				t.Fatalf("exchange %d: %v", i+1, err)
 			}
@@ -253,18 +254,18 @@ func TestReaderRefuses(t *testing.T) {
 	}
 	// A device that returns what was not requested.
 	r3, _ := NewStepUpReader(testStepUpKeys(t), &ReaderConfig{Requests: []DocRequest{{DocType: AliroAccessDocType, NameSpaces: []RequestedNameSpace{{Name: AliroAccessDocType, Elements: []RequestedElement{{Identifier: "matter2"}}}}}}})
-	ch, _ := newChannel(testStepUpKeys(t))
+	ch, _ := newChannel(gcmchannel.DeviceEnd, testStepUpKeys(t))
 	all, _ := (&DeviceResponse{Version: DeviceResponseVersion, Documents: []*Document{doc}}).Append(nil, Aliro)
-	ct, _ := ch.seal(ivDevice, nil, all)
+	ct, _ := ch.seal(nil, all)
 	sdata, _ := (&SessionData{Data: ct}).Append(nil)
 	if _, err := r3.Handle(transport.Response{Data: tlv.AppendTLV(nil, tagEnvelopeData, sdata), SW: dkey.SWSuccess}); !errors.Is(err, ErrDocTypeMismatch) {
 		t.Errorf("unrequested element: %v", err)
 	}
 	// A response with an error status.
 	r4, _ := NewStepUpReader(testStepUpKeys(t), nil)
-	ch, _ = newChannel(testStepUpKeys(t))
+	ch, _ = newChannel(gcmchannel.DeviceEnd, testStepUpKeys(t))
 	st, _ := (&DeviceResponse{Version: DeviceResponseVersion, Status: ResponseGeneralError}).Append(nil, Aliro)
-	ct, _ = ch.seal(ivDevice, nil, st)
+	ct, _ = ch.seal(nil, st)
 	sdata, _ = (&SessionData{Data: ct}).Append(nil)
 	if _, err := r4.Handle(transport.Response{Data: tlv.AppendTLV(nil, tagEnvelopeData, sdata), SW: dkey.SWSuccess}); err == nil {
 		t.Error("status 10 accepted")

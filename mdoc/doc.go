@@ -42,7 +42,12 @@
 //
 // Both: the AES-GCM IV is the 8-byte direction identifier (0 for the
 // reader, 1 for the device) then a 4-byte big-endian message counter that
-// starts at 1 in each direction (ISO/IEC 18013-5 §9.1.1.5).
+// starts at 1 in each direction (ISO/IEC 18013-5 §9.1.1.5), the channel of
+// package internal/gcmchannel, which Aliro's expedited phase in package
+// transaction uses too. A message that does not authenticate gives
+// ErrDecrypt and breaks the channel for good: every later message of the
+// session, in either direction, fails with ErrOutOfSequence (18013-5
+// §9.1.1.5 ends the session on a decryption failure, as Aliro does).
 //
 // # Sections
 //

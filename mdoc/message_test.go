@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 	"github.com/opencarkey/sdk/internal/tlv"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -43,11 +44,12 @@ func TestStepUpMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The counter is 2: the channel of a fresh pair at message 2 opens it.
-	ch, _ := newChannel(testStepUpKeys(t))
-	ch.ctr = [2]uint32{2, 2}
-	if pt, err := ch.open(ivReader, nil, ct); err != nil || string(pt) != "reader status" {
-		t.Fatalf("reader message 2 = %q, %v", pt, err)
+	// The counter is 2: a fresh reader end seals the same bytes as its
+	// second message.
+	ch, _ := newChannel(gcmchannel.ReaderEnd, testStepUpKeys(t))
+	ch.seal(nil, nil)
+	if want, _ := ch.seal(nil, []byte("reader status")); !bytes.Equal(ct, want) {
+		t.Fatalf("reader message = %x, want reader message 2 %x", ct, want)
 	}
 	pt, err := dev.OpenMessage(nil, ct)
 	if err != nil || string(pt) != "reader status" {
@@ -108,10 +110,10 @@ func TestStepUpMessagesRefused(t *testing.T) {
 	// The session stays open after MaxExchanges requests, for the
 	// EXCHANGE; a further request ends it.
 	dev = newTestDevice(t, Aliro, testDocument(t, Aliro))
-	ch, _ := newChannel(testStepUpKeys(t))
+	ch, _ := newChannel(gcmchannel.ReaderEnd, testStepUpKeys(t))
 	plain, _ := (&DeviceRequest{Version: DeviceRequestVersion, DocRequests: Aliro.DefaultRequest()}).Append(nil, Aliro)
 	for range MaxExchanges {
-		ct, _ := ch.seal(ivReader, nil, plain)
+		ct, _ := ch.seal(nil, plain)
 		data, _ := (&SessionData{Data: ct}).Append(nil)
 		c := transport.Command{INS: insEnvelope, Data: tlv.AppendTLV(nil, tagEnvelopeData, data), Ne: 256}
 		cmd, _ := c.Append(nil)
@@ -121,11 +123,11 @@ func TestStepUpMessagesRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		sd, _ := ParseSessionData(v)
-		if _, err := ch.open(ivDevice, nil, sd.Data); err != nil {
+		if _, err := ch.open(nil, sd.Data); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ct, _ := ch.seal(ivReader, nil, []byte("exchange"))
+	ct, _ := ch.seal(nil, []byte("exchange"))
 	if pt, err := dev.OpenMessage(nil, ct); err != nil || string(pt) != "exchange" {
 		t.Errorf("message after %d requests = %q, %v", MaxExchanges, pt, err)
 	}

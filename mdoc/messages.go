@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 )
 
 // DeviceRequestVersion and DeviceResponseVersion are the only versions of
@@ -51,7 +53,7 @@ type SessionData struct {
 
 // maxSessionData bounds the data of a SessionData: a MaxMessage plaintext
 // and its tag.
-const maxSessionData = MaxMessage + gcmTagSize
+const maxSessionData = MaxMessage + gcmchannel.TagSize
 
 // ParseSessionData parses a SessionData.
 func ParseSessionData(b []byte) (*SessionData, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 	"github.com/opencarkey/sdk/internal/tlv"
 	"github.com/opencarkey/sdk/transport"
 )
@@ -163,7 +164,7 @@ func NewStepUpReader(keys *SessionKeys, cfg *ReaderConfig) (*RequestReader, erro
 }
 
 func newRequestReader(d Dialect, keys *SessionKeys, req *DeviceRequest) (*RequestReader, error) {
-	ch, err := newChannel(keys)
+	ch, err := newChannel(gcmchannel.ReaderEnd, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func newRequestReader(d Dialect, keys *SessionKeys, req *DeviceRequest) (*Reques
 	if err != nil {
 		return nil, err
 	}
-	ct, err := ch.seal(ivReader, nil, plain)
+	ct, err := ch.seal(nil, plain)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +248,7 @@ func (r *RequestReader) Handle(resp transport.Response) (*DeviceResponse, error)
 	default:
 		return nil, err
 	}
-	plain, err := r.ch.open(ivDevice, nil, ct)
+	plain, err := r.ch.open(nil, ct)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +276,10 @@ func (r *RequestReader) Handle(resp transport.Response) (*DeviceResponse, error)
 }
 
 func (r *RequestReader) close() {
-	r.ch = nil // the AEADs hold the expanded keys; drop them
+	if r.ch != nil {
+		r.ch.close() // the AEADs hold the expanded keys; drop them
+		r.ch = nil
+	}
 }
 
 // SealMessage appends the reader's next message on the session's channel:
@@ -287,7 +291,7 @@ func (r *RequestReader) SealMessage(dst, plaintext []byte) ([]byte, error) {
 	if r.ch == nil || !r.used {
 		return dst, &UnexpectedMessageError{Want: "a step-up message after the DeviceResponse", Got: "a message without a channel"}
 	}
-	out, err := r.ch.seal(ivReader, dst, plaintext)
+	out, err := r.ch.seal(dst, plaintext)
 	if err != nil {
 		r.close()
 	}
@@ -301,7 +305,7 @@ func (r *RequestReader) OpenMessage(dst, ciphertext []byte) ([]byte, error) {
 	if r.ch == nil || !r.used {
 		return dst, &UnexpectedMessageError{Want: "a step-up message after the DeviceResponse", Got: "a message without a channel"}
 	}
-	out, err := r.ch.open(ivDevice, dst, ciphertext)
+	out, err := r.ch.open(dst, ciphertext)
 	if err != nil {
 		r.close()
 	}

@@ -1,14 +1,14 @@
 package mdoc
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 )
 
 // Labels of the session key derivation (ISO/IEC 18013-5 §9.1.1.5).
@@ -96,94 +96,84 @@ func (k *SessionKeys) GoString() string { return k.String() }
 // Format redacts the keys whatever the verb.
 func (k *SessionKeys) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
 
-// Directions of the channel, the first 8 bytes of the IV (ISO/IEC 18013-5
-// §9.1.1.5: the identifier is 0 for the reader, 1 for the device).
-const (
-	ivReader = 0
-	ivDevice = 1
-)
+// maxCounter is the largest message counter a session uses in either
+// direction: the counter is 4 bytes in the IV (ISO/IEC 18013-5 §9.1.1.5)
+// and the channel refuses to reach 0xFFFFFFFF.
+const maxCounter = math.MaxUint32 - 1
 
-// gcmTagSize is the size of the AES-GCM tag.
-const gcmTagSize = 16
-
-// channel is the AES-GCM channel of a session: each direction has its key
-// and its message counter, starting at 1; the 12-byte IV is the 8-byte
-// direction identifier then the 4-byte big-endian counter.
+// channel is one end of the AES-GCM channel of a session (ISO/IEC 18013-5
+// §9.1.1.5), the construction package internal/gcmchannel implements: a
+// key and a message counter per direction, counters from 1, the 12-byte
+// IV the 8-byte direction identifier (0 for the reader, 1 for the device)
+// then the 4-byte big-endian counter. The reader holds
+// gcmchannel.ReaderEnd, the device gcmchannel.DeviceEnd. The wrapper only
+// turns gcmchannel's errors into this package's.
+//
+// A message that does not authenticate breaks the channel for good: every
+// later seal or open fails, as gcmchannel does and as 18013-5 §9.1.1.5
+// (session termination on a decryption failure) and Aliro require. The
+// roles already end their session on such a failure; the channel no longer
+// leaves the counter in place for a retry.
 type channel struct {
-	reader, device cipher.AEAD
-	ctr            [2]uint32 // next counter, reader then device
-	ivbuf          [12]byte  // scratch: an IV on the stack would escape through the AEAD interface
+	gcm gcmchannel.Channel
 }
 
-func newChannel(k *SessionKeys) (*channel, error) {
-	r, err := newGCM(k.reader[:k.size])
-	if err != nil {
-		return nil, err
-	}
-	d, err := newGCM(k.device[:k.size])
-	if err != nil {
-		return nil, err
-	}
-	return &channel{reader: r, device: d, ctr: [2]uint32{1, 1}}, nil
+// newChannel keys the end of the channel with k.
+func newChannel(end gcmchannel.Role, k *SessionKeys) (*channel, error) {
+	return newChannelLimit(end, k, maxCounter)
 }
 
-func newGCM(key []byte) (cipher.AEAD, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
+// newChannelLimit is newChannel with the counter limit given, for tests of
+// counter exhaustion.
+func newChannelLimit(end gcmchannel.Role, k *SessionKeys, last uint32) (*channel, error) {
+	c := &channel{}
+	if err := c.gcm.Init(end, k.reader[:k.size], k.device[:k.size], last); err != nil {
 		return nil, fmt.Errorf("mdoc: %w", err)
 	}
-	g, err := cipher.NewGCM(b)
+	return c, nil
+}
+
+// channelError maps an error of gcmchannel to the package's contract: a
+// message that does not authenticate is ErrDecrypt and nothing more; an
+// exhausted counter, or any use of a channel broken by an earlier failure
+// or closed, is ErrOutOfSequence.
+func channelError(err error) error {
+	switch {
+	case errors.Is(err, gcmchannel.ErrAuthentication):
+		return ErrDecrypt
+	case errors.Is(err, gcmchannel.ErrCounterExhausted):
+		return fmt.Errorf("%w: message counter exhausted", ErrOutOfSequence)
+	case errors.Is(err, gcmchannel.ErrBroken):
+		return fmt.Errorf("%w: channel broken by an earlier message that did not authenticate", ErrOutOfSequence)
+	case errors.Is(err, gcmchannel.ErrClosed):
+		return fmt.Errorf("%w: channel closed", ErrOutOfSequence)
+	}
+	return fmt.Errorf("mdoc: %w", err)
+}
+
+// seal appends the encryption of plaintext, this end's next message, to
+// dst.
+func (c *channel) seal(dst, plaintext []byte) ([]byte, error) {
+	out, err := c.gcm.Seal(dst, plaintext)
 	if err != nil {
-		return nil, fmt.Errorf("mdoc: %w", err)
+		return dst, channelError(err)
 	}
-	return g, nil
-}
-
-// iv returns the IV of the next message in direction dir.
-func (c *channel) iv(dir int) [12]byte {
-	var iv [12]byte
-	binary.BigEndian.PutUint64(iv[:8], uint64(dir))
-	binary.BigEndian.PutUint32(iv[8:], c.ctr[dir])
-	return iv
-}
-
-func (c *channel) aead(dir int) cipher.AEAD {
-	if dir == ivReader {
-		return c.reader
-	}
-	return c.device
-}
-
-// seal appends the encryption of plaintext in direction dir to dst and
-// advances that direction's counter.
-func (c *channel) seal(dir int, dst, plaintext []byte) ([]byte, error) {
-	if c.ctr[dir] == math.MaxUint32 {
-		return dst, fmt.Errorf("%w: message counter exhausted", ErrOutOfSequence)
-	}
-	c.ivbuf = c.iv(dir)
-	out := c.aead(dir).Seal(dst, c.ivbuf[:], plaintext, nil)
-	c.ctr[dir]++
 	return out, nil
 }
 
-// open appends the decryption of ciphertext in direction dir to dst and
-// advances that direction's counter. It returns ErrDecrypt and nothing more
-// when the message does not authenticate; the counter then stays.
-func (c *channel) open(dir int, dst, ciphertext []byte) ([]byte, error) {
-	if c.ctr[dir] == math.MaxUint32 {
-		return dst, fmt.Errorf("%w: message counter exhausted", ErrOutOfSequence)
-	}
-	if len(ciphertext) < gcmTagSize {
-		return dst, ErrDecrypt
-	}
-	c.ivbuf = c.iv(dir)
-	out, err := c.aead(dir).Open(dst, c.ivbuf[:], ciphertext, nil)
+// open appends the decryption of ciphertext, the other end's next message,
+// to dst. A message that does not authenticate returns ErrDecrypt and
+// breaks the channel.
+func (c *channel) open(dst, ciphertext []byte) ([]byte, error) {
+	out, err := c.gcm.Open(dst, ciphertext)
 	if err != nil {
-		return dst, ErrDecrypt
+		return dst, channelError(err)
 	}
-	c.ctr[dir]++
 	return out, nil
 }
+
+// close drops the channel's ciphers.
+func (c *channel) close() { c.gcm.Close() }
 
 // SecretSize is the size of the Home Key EXCHANGE secret.
 const SecretSize = 32

@@ -2,10 +2,14 @@ package mdoc
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
 
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 	"github.com/opencarkey/sdk/transport"
 )
 
@@ -72,26 +76,38 @@ func TestSessionVectors(t *testing.T) {
 	}
 	eq(t, "SKReader", keys.reader[:keys.size], hk.SKReader)
 	eq(t, "SKDevice", keys.device[:keys.size], hk.SKDevice)
-	ch, _ := newChannel(keys)
-	iv := ch.iv(ivReader)
-	eq(t, "reader IV 1", iv[:], hk.ReaderIV1)
-	iv = ch.iv(ivDevice)
-	eq(t, "device IV 1", iv[:], hk.DeviceIV1)
+	// The IVs: the 8-byte direction identifier then the 4-byte counter, as
+	// the vector's second implementation writes them; the channel's
+	// messages are AES-GCM under those IVs.
+	eq(t, "reader IV 1", sessionIV(0, 1), hk.ReaderIV1)
+	eq(t, "device IV 1", sessionIV(1, 1), hk.DeviceIV1)
+	eq(t, "reader IV 2", sessionIV(0, 2), hk.ReaderIV2)
 	req, err := (&DeviceRequest{Version: DeviceRequestVersion, DocRequests: HomeKey.DefaultRequest()}).Append(nil, HomeKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	eq(t, "Home Key DeviceRequest", req, hk.DeviceRequest)
-	m1, _ := ch.seal(ivReader, nil, req)
+	rch, _ := newChannel(gcmchannel.ReaderEnd, keys)
+	dch, _ := newChannel(gcmchannel.DeviceEnd, keys)
+	m1, _ := rch.seal(nil, req)
 	eq(t, "reader message 1", m1, hk.ReaderMessage1)
-	iv = ch.iv(ivReader)
-	eq(t, "reader IV 2", iv[:], hk.ReaderIV2)
-	m2, _ := ch.seal(ivReader, nil, req)
+	eq(t, "reader message 1 under reader IV 1", gcmSeal(t, hk.SKReader, hk.ReaderIV1, req), hk.ReaderMessage1)
+	m2, _ := rch.seal(nil, req)
 	eq(t, "reader message 2", m2, hk.ReaderMessage2)
+	eq(t, "reader message 2 under reader IV 2", gcmSeal(t, hk.SKReader, hk.ReaderIV2, req), hk.ReaderMessage2)
 	resp, _ := (&DeviceResponse{Version: DeviceResponseVersion}).Append(nil, HomeKey)
 	eq(t, "empty DeviceResponse", resp, hk.DeviceResponse)
-	d1, _ := ch.seal(ivDevice, nil, resp)
+	d1, _ := dch.seal(nil, resp)
 	eq(t, "device message 1", d1, hk.DeviceMessage1)
+	eq(t, "device message 1 under device IV 1", gcmSeal(t, hk.SKDevice, hk.DeviceIV1, resp), hk.DeviceMessage1)
+	for i, m := range [][]byte{hk.ReaderMessage1, hk.ReaderMessage2} {
+		if pt, err := dch.open(nil, m); err != nil || !bytes.Equal(pt, req) {
+			t.Errorf("device end opens reader message %d = %X, %v", i+1, pt, err)
+		}
+	}
+	if pt, err := rch.open(nil, hk.DeviceMessage1); err != nil || !bytes.Equal(pt, resp) {
+		t.Errorf("reader end opens device message 1 = %X, %v", pt, err)
+	}
 
 	// The reader role end to end: the recorded handover, then the request.
 	h, err := newHomeKeyReader(secret, nil, 0x0102)
@@ -129,14 +145,15 @@ func TestSessionVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	eq(t, "Aliro DeviceRequest", areq, al.DeviceRequest)
-	ach, _ := newChannel(ak)
-	am1, _ := ach.seal(ivReader, nil, areq)
+	ach, _ := newChannel(gcmchannel.ReaderEnd, ak)
+	am1, _ := ach.seal(nil, areq)
 	eq(t, "Aliro reader message 1", am1, al.ReaderMessage1)
-	am2, _ := ach.seal(ivReader, nil, areq)
+	am2, _ := ach.seal(nil, areq)
 	eq(t, "Aliro reader message 2", am2, al.ReaderMessage2)
 	aresp, _ := (&DeviceResponse{Version: DeviceResponseVersion}).Append(nil, Aliro)
 	eq(t, "Aliro empty DeviceResponse", aresp, al.DeviceResponse)
-	ad1, _ := ach.seal(ivDevice, nil, aresp)
+	adch, _ := newChannel(gcmchannel.DeviceEnd, ak)
+	ad1, _ := adch.seal(nil, aresp)
 	eq(t, "Aliro device message 1", ad1, al.DeviceMessage1)
 }
 
@@ -154,48 +171,132 @@ func TestDeriveSessionKeysErrors(t *testing.T) {
 	}
 }
 
+// sessionIV returns the IV of message ctr in direction dir as ISO/IEC
+// 18013-5 §9.1.1.5 lays it out, written here independently of
+// internal/gcmchannel.
+func sessionIV(dir uint64, ctr uint32) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, dir), ctr)
+}
+
+// gcmSeal is AES-GCM with an explicit IV and no additional data.
+func gcmSeal(t *testing.T, key, iv, plaintext []byte) []byte {
+	t.Helper()
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Seal(nil, iv, plaintext, nil)
+}
+
 func TestChannel(t *testing.T) {
 	keys := testStepUpKeys(t)
-	a, _ := newChannel(keys)
-	b, _ := newChannel(keys)
+	a, _ := newChannel(gcmchannel.ReaderEnd, keys)
+	b, _ := newChannel(gcmchannel.DeviceEnd, keys)
 	for i := range 3 {
 		msg := []byte(fmt.Sprintf("message %d", i))
-		ct, err := a.seal(ivReader, nil, msg)
+		ct, err := a.seal(nil, msg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pt, err := b.open(ivReader, nil, ct)
+		eq(t, fmt.Sprintf("reader message %d", i+1), ct, gcmSeal(t, keys.reader[:keys.size], sessionIV(0, uint32(i+1)), msg))
+		pt, err := b.open(nil, ct)
 		if err != nil || !bytes.Equal(pt, msg) {
 			t.Fatalf("message %d: %q, %v", i, pt, err)
 		}
+		back, err := b.seal(nil, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, fmt.Sprintf("device message %d", i+1), back, gcmSeal(t, keys.device[:keys.size], sessionIV(1, uint32(i+1)), msg))
+		if pt, err := a.open(nil, back); err != nil || !bytes.Equal(pt, msg) {
+			t.Fatalf("device message %d: %q, %v", i, pt, err)
+		}
 	}
-	// Replay: the counter moved on.
-	ct, _ := a.seal(ivReader, nil, []byte("x"))
-	if _, err := b.open(ivReader, nil, ct); err != nil {
+	// Replay: the counter moved on; the failure is ErrDecrypt itself.
+	ct, _ := a.seal(nil, []byte("x"))
+	if _, err := b.open(nil, ct); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.open(ivReader, nil, ct); !errors.Is(err, ErrDecrypt) {
+	if _, err := b.open(nil, ct); err != ErrDecrypt {
 		t.Errorf("replayed message: %v, want ErrDecrypt", err)
 	}
-	// A failed open leaves the counter where it was.
-	ct, _ = a.seal(ivReader, nil, []byte("y"))
-	bad := bytes.Clone(ct)
-	bad[0] ^= 1
-	if _, err := b.open(ivReader, nil, bad); !errors.Is(err, ErrDecrypt) {
-		t.Errorf("altered message: %v", err)
-	}
-	if _, err := b.open(ivReader, nil, ct); err != nil {
-		t.Errorf("genuine message after an altered one: %v", err)
-	}
-	for n := range gcmTagSize {
-		if _, err := b.open(ivDevice, nil, make([]byte, n)); !errors.Is(err, ErrDecrypt) {
+	for n := range gcmchannel.TagSize {
+		c, _ := newChannel(gcmchannel.ReaderEnd, keys)
+		if _, err := c.open(nil, make([]byte, n)); err != ErrDecrypt {
 			t.Errorf("%d-byte message: %v", n, err)
 		}
 	}
-	// Counter exhaustion.
-	a.ctr[ivDevice] = 1<<32 - 1
-	if _, err := a.seal(ivDevice, nil, nil); !errors.Is(err, ErrOutOfSequence) {
-		t.Errorf("seal at the last counter: %v", err)
+}
+
+// TestChannelBrokenByTamperedMessage: a message that does not authenticate
+// ends the channel for good (ISO/IEC 18013-5 §9.1.1.5 session termination;
+// Aliro's failure process). The genuine message that follows a tampered
+// one does not open, and neither end of the broken channel seals again.
+func TestChannelBrokenByTamperedMessage(t *testing.T) {
+	keys := testStepUpKeys(t)
+	for _, end := range []gcmchannel.Role{gcmchannel.ReaderEnd, gcmchannel.DeviceEnd} {
+		peer := gcmchannel.DeviceEnd
+		if end == gcmchannel.DeviceEnd {
+			peer = gcmchannel.ReaderEnd
+		}
+		t.Run(end.String(), func(t *testing.T) {
+			me, _ := newChannel(end, keys)
+			other, _ := newChannel(peer, keys)
+			first, _ := other.seal(nil, []byte("first"))
+			if _, err := me.open(nil, first); err != nil {
+				t.Fatal(err)
+			}
+			ct, _ := other.seal(nil, []byte("second"))
+			bad := bytes.Clone(ct)
+			bad[len(bad)-1] ^= 1
+			if _, err := me.open(nil, bad); err != ErrDecrypt {
+				t.Fatalf("tampered message: %v, want ErrDecrypt", err)
+			}
+			if pt, err := me.open(nil, ct); !errors.Is(err, ErrOutOfSequence) {
+				t.Errorf("genuine message after a tampered one = %q, %v; want ErrOutOfSequence", pt, err)
+			}
+			later, _ := other.seal(nil, []byte("third"))
+			if pt, err := me.open(nil, later); !errors.Is(err, ErrOutOfSequence) {
+				t.Errorf("later message = %q, %v; want ErrOutOfSequence", pt, err)
+			}
+			if _, err := me.seal(nil, []byte("reply")); !errors.Is(err, ErrOutOfSequence) {
+				t.Errorf("seal after a tampered message: %v, want ErrOutOfSequence", err)
+			}
+		})
+	}
+}
+
+// TestChannelExhausted: past the counter limit neither direction goes on,
+// with ErrOutOfSequence; the session's limit is 2^32 - 2.
+func TestChannelExhausted(t *testing.T) {
+	if maxCounter != 1<<32-2 {
+		t.Errorf("maxCounter = %d, want 2^32 - 2", maxCounter)
+	}
+	keys := testStepUpKeys(t)
+	a, _ := newChannelLimit(gcmchannel.ReaderEnd, keys, 2)
+	b, _ := newChannelLimit(gcmchannel.DeviceEnd, keys, 2)
+	for range 2 {
+		ct, err := a.seal(nil, []byte{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.open(nil, ct); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.seal(nil, nil); !errors.Is(err, ErrOutOfSequence) {
+		t.Errorf("seal past the last counter: %v", err)
+	}
+	if _, err := b.open(nil, make([]byte, gcmchannel.TagSize)); !errors.Is(err, ErrOutOfSequence) {
+		t.Errorf("open past the last counter: %v", err)
+	}
+	a.close()
+	if _, err := a.seal(nil, nil); !errors.Is(err, ErrOutOfSequence) {
+		t.Errorf("seal on a closed channel: %v", err)
 	}
 }
 

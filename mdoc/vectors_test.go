@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencarkey/sdk/dkey"
+	"github.com/opencarkey/sdk/internal/gcmchannel"
 )
 
 // annexD holds the ISO/IEC 18013-5:2021 Annex D worked example (see
@@ -74,13 +75,17 @@ func TestAnnexDSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := newChannel(keys)
+	dev, err := newChannel(gcmchannel.DeviceEnd, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := newChannel(gcmchannel.ReaderEnd, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ct := lookup(t, v.SessionEstablishment, "data")
 	ctd := decoder{s: ct}
-	req, err := ch.open(ivReader, nil, ctd.bytes("data", MaxMessage+16))
+	req, err := dev.open(nil, ctd.bytes("data", MaxMessage+16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +96,7 @@ func TestAnnexDSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := ch.open(ivDevice, nil, sd.Data)
+	resp, err := rd.open(nil, sd.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +104,9 @@ func TestAnnexDSession(t *testing.T) {
 		t.Error("device message does not open to the example's DeviceResponse")
 	}
 	// Sealing reproduces the example, with counter 2 for the next message.
-	ch2, _ := newChannel(keys)
-	again, _ := ch2.seal(ivDevice, nil, v.DeviceResponse)
-	if !bytes.Equal(again, sd.Data) || ch2.ctr[ivDevice] != 2 {
+	ch2, _ := newChannel(gcmchannel.DeviceEnd, keys)
+	again, _ := ch2.seal(nil, v.DeviceResponse)
+	if next, _ := ch2.gcm.Counters(); !bytes.Equal(again, sd.Data) || next != 2 {
 		t.Error("sealing the DeviceResponse does not reproduce the example")
 	}
 	// The termination message is a SessionData with status 20.
@@ -110,8 +115,8 @@ func TestAnnexDSession(t *testing.T) {
 		t.Errorf("termination = %+v, %v", term, err)
 	}
 	// Opening with the other direction's counter fails opaquely.
-	ch3, _ := newChannel(keys)
-	if _, err := ch3.open(ivDevice, nil, lookupBytes(t, v.SessionEstablishment)); err != ErrDecrypt {
+	ch3, _ := newChannel(gcmchannel.ReaderEnd, keys)
+	if _, err := ch3.open(nil, lookupBytes(t, v.SessionEstablishment)); err != ErrDecrypt {
 		t.Errorf("open in the wrong direction: %v, want ErrDecrypt", err)
 	}
 }

@@ -50,6 +50,23 @@ func NewEphemeralPool(size int) (*EphemeralPool, error) {
 	return &EphemeralPool{p: ecdhe.NewPool(size)}, nil
 }
 
+// NewEphemeralPoolFor is NewEphemeralPool for a role's configuration that
+// asks for n precomputed keys (device.Config and vehicle.Config
+// EphemeralKeys). It returns nil and no error, so no pool and no
+// goroutine, when n is 0 or when deterministic is set (the configuration
+// has a Rand: the deterministic mode draws every ephemeral key from it, and
+// excludes a pool). Otherwise it returns NewEphemeralPool(n), with its
+// refusal of n outside 1 to MaxEphemeralKeys; the caller prefixes the
+// error with its own configuration field. A nil pool is valid everywhere a
+// pool is: its sessions generate their own keys, Ready and Size are 0, and
+// Close does nothing.
+func NewEphemeralPoolFor(n int, deterministic bool) (*EphemeralPool, error) {
+	if n == 0 || deterministic {
+		return nil, nil
+	}
+	return NewEphemeralPool(n)
+}
+
 // Size returns the number of keys the pool keeps, 0 for a nil pool.
 func (p *EphemeralPool) Size() int {
 	if p == nil {

@@ -42,6 +42,37 @@ func TestEphemeralPoolConfig(t *testing.T) {
 	}
 }
 
+func TestNewEphemeralPoolFor(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		n             int
+		deterministic bool
+		pool, refused bool
+	}{
+		{"no keys", 0, false, false, false},
+		{"deterministic", 4, true, false, false},
+		{"deterministic, size out of range", MaxEphemeralKeys + 1, true, false, false},
+		{"pool", 3, false, true, false},
+		{"largest pool", MaxEphemeralKeys, false, true, false},
+		{"negative", -1, false, false, true},
+		{"too large", MaxEphemeralKeys + 1, false, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewEphemeralPoolFor(tt.n, tt.deterministic)
+			defer p.Close()
+			if (err != nil) != tt.refused || (p != nil) != tt.pool {
+				t.Fatalf("NewEphemeralPoolFor(%d, %t) = %v, %v; want pool %t, refused %t", tt.n, tt.deterministic, p, err, tt.pool, tt.refused)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "transaction: ephemeral pool of ") {
+				t.Errorf("error %q, want NewEphemeralPool's", err)
+			}
+			if p != nil && p.Size() != tt.n {
+				t.Errorf("Size() = %d, want %d", p.Size(), tt.n)
+			}
+		})
+	}
+}
+
 // pooledPair is pair with a pool of n keys on each side.
 func pooledPair(t *testing.T, p dkey.Profile, n int) (*testVehicle, *testEndpoint, *EphemeralPool, *EphemeralPool) {
 	t.Helper()

@@ -11,12 +11,10 @@ import (
 
 // newEphemeralPool starts the pool of n keys, or returns nil when n is
 // zero or the deterministic mode is on (rand set): there is no pool, and
-// no goroutine, then.
+// no goroutine, then (transaction.NewEphemeralPoolFor). Its errors name
+// the configuration field.
 func newEphemeralPool(n int, rand io.Reader) (*transaction.EphemeralPool, error) {
-	if n == 0 || rand != nil {
-		return nil, nil
-	}
-	p, err := transaction.NewEphemeralPool(n)
+	p, err := transaction.NewEphemeralPoolFor(n, rand != nil)
 	if err != nil {
 		return nil, fmt.Errorf("vehicle: Config.EphemeralKeys: %w", err)
 	}

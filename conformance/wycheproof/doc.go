@@ -25,17 +25,30 @@
 //     are raw r ‖ s, 64 bytes).
 //   - hkdf_sha256_test.json: crypto/hkdf.Key with SHA-256, called as the key
 //     schedule calls it (docs/protocol.md §4.4, §4.5), including "salt = none".
-//
-// aes_gcm_test.json is not run: the SDK has no AES-GCM code of its own (the
-// HPKE sealing of package sharing uses crypto/hpke; Aliro's channel, which
-// the SDK does not implement, would be the first).
+//   - aes_gcm_test.json: the AES-GCM of internal/gcmchannel, the ISO/IEC
+//     18013-5 §9.1.1.5 channel that package transaction uses for Aliro and
+//     package mdoc for the Home Key attestation exchange and the Aliro
+//     step-up phase. Only what the channel does is run: 12-byte IVs,
+//     16-byte tags, AES-128 and AES-256 keys, no additional data (97 of 316
+//     vectors); AES-192 keys must be refused by gcmchannel with
+//     ErrKeySize; other IV sizes and vectors with additional data are
+//     counted, not run. gcmchannel builds its IVs from a direction and a
+//     counter, so a vector's IV cannot reach it: each vector runs through
+//     crypto/cipher built as gcmchannel builds it, then gcmchannel's first
+//     reader message under the vector's key must equal that AES-GCM with
+//     IV 00…00 00000001, and each ModifiedTag vector's tag change, applied
+//     to that message, must make gcmchannel return ErrAuthentication.
+//     internal/seal (AES-256-GCM of stored state, with additional data)
+//     and the HPKE of package sharing (crypto/hpke) also use AES-GCM
+//     through the standard library; they are not run here (internal/seal
+//     imports the CBOR module, which this module does not require).
 //
 // # "acceptable" vectors
 //
 // Each test says, next to the code that handles them, what it does with
 // Wycheproof's "acceptable" results and why. In short: a compressed ECDH
 // public key (the only acceptable vector of the ECDH file) is rejected,
-// because the protocol carries uncompressed points only; the CMAC, ECDSA and
-// HKDF files have no acceptable vectors, and the tests fail if a new version
+// because the protocol carries uncompressed points only; the CMAC, AES-GCM,
+// ECDSA and HKDF files have no acceptable vectors, and the tests fail if a new version
 // adds some, so that someone decides.
 package wycheproof

@@ -4,6 +4,12 @@
 // expedited phase (Aliro 1.0 §8.3.1.6 to §8.3.1.9: AUTH1 and EXCHANGE) and
 // the step-up phase (§8.4.3).
 //
+// Its users: package transaction for Aliro's expedited phase (AUTH1 and
+// EXCHANGE, both roles), and package mdoc for the session encryption of
+// the ISO/IEC 18013-5-style exchange that follows a transaction, the Home
+// Key attestation flow (16-byte keys) and the Aliro step-up phase (32-byte
+// keys), with the EXCHANGE that ends it.
+//
 // # Construction
 //
 //   - Keys: SKReader protects what the reader sends, SKDevice what the

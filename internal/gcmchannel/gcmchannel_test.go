@@ -3,6 +3,7 @@ package gcmchannel
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/opencarkey/sdk/internal/race"
@@ -216,4 +217,25 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("Open error = %v", err)
 		}
 	})
+}
+
+// BenchmarkChannel seals and opens a 700-byte message (the size of
+// package mdoc's BenchmarkChannel) into reused buffers, for both key sizes.
+func BenchmarkChannel(b *testing.B) {
+	for _, size := range []int{16, 32} {
+		b.Run(fmt.Sprintf("AES-%d", size*8), func(b *testing.B) {
+			r, d, _, _ := pair(b, size, 1<<31)
+			msg := make([]byte, 700)
+			ct := make([]byte, 0, 1024)
+			pt := make([]byte, 0, 1024)
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				x, _ := d.Seal(ct[:0], msg)
+				if _, err := r.Open(pt[:0], x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

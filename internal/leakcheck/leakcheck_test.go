@@ -54,6 +54,9 @@ func (r *recorder) Fatalf(string, ...any) {
 // goroutine does not end (with a patience shorter than Patience).
 func TestWaitNoneReportsALeak(t *testing.T) {
 	stop := make(chan struct{})
+	// The parked goroutine must be gone before the next test or example
+	// counts goroutines in parked.
+	defer WaitNone(t, parkedName)
 	defer close(stop)
 	started := make(chan struct{})
 	go parked(stop, started)

@@ -59,7 +59,9 @@ func TestNewEphemeralPoolFor(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := NewEphemeralPoolFor(tt.n, tt.deterministic)
-			defer p.Close()
+			if p != nil {
+				defer p.Close()
+			}
 			if (err != nil) != tt.refused || (p != nil) != tt.pool {
 				t.Fatalf("NewEphemeralPoolFor(%d, %t) = %v, %v; want pool %t, refused %t", tt.n, tt.deterministic, p, err, tt.pool, tt.refused)
 			}

@@ -303,9 +303,11 @@ func NewApplet(cfg *Config) (_ *Applet, err error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	pool, err := newEphemeralPool(cfg.EphemeralKeys, cfg.Rand)
+	// No pool (nil, and no goroutine) without EphemeralKeys or in the
+	// deterministic mode.
+	pool, err := transaction.NewEphemeralPoolFor(cfg.EphemeralKeys, cfg.Rand != nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("device: Config.EphemeralKeys: %w", err)
 	}
 	defer func() {
 		if err != nil {

@@ -137,3 +137,10 @@ func newWorld(t testing.TB, p dkey.Profile, opts ...worldOption) *world {
 	}
 	return &world{reader: r, applet: a, card: transporttest.NewCard(a), slot: info.Slot, token: token}
 }
+
+// TestNewReaderNilConfig: a nil Config is an error, not a panic.
+func TestNewReaderNilConfig(t *testing.T) {
+	if r, err := NewReader(nil); err == nil || r != nil {
+		t.Fatalf("NewReader(nil) = %v, %v; want an error", r, err)
+	}
+}

@@ -321,9 +321,14 @@ type Reader struct {
 // with ErrStateVersion, and one with a damaged or tampered record with
 // ErrStateCorrupt: nothing is served from it.
 func NewReader(cfg *Config) (_ *Reader, err error) {
-	pool, err := newEphemeralPool(cfg.EphemeralKeys, cfg.Rand)
+	if cfg == nil {
+		return nil, errors.New("vehicle: NewReader needs a Config (the vehicle's identifier and key)")
+	}
+	// No pool (nil, and no goroutine) without EphemeralKeys or in the
+	// deterministic mode.
+	pool, err := transaction.NewEphemeralPoolFor(cfg.EphemeralKeys, cfg.Rand != nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("vehicle: Config.EphemeralKeys: %w", err)
 	}
 	defer func() {
 		if err != nil {

@@ -3,6 +3,7 @@ package ranging
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -43,6 +44,9 @@ type Device struct {
 
 // NewDevice returns the device side of the ranging setup.
 func NewDevice(cfg *DeviceConfig) (*Device, error) {
+	if cfg == nil {
+		return nil, errors.New("ranging: NewDevice needs a DeviceConfig (its capabilities and ranging keys)")
+	}
 	c := *cfg
 	caps, err := resolveCommon(c.Capabilities, c.Keys, c.Salt, "Device")
 	if err != nil {

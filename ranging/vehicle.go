@@ -1,6 +1,7 @@
 package ranging
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -46,6 +47,9 @@ type Vehicle struct {
 
 // NewVehicle returns the vehicle side of a ranging setup.
 func NewVehicle(cfg *VehicleConfig) (*Vehicle, error) {
+	if cfg == nil {
+		return nil, errors.New("ranging: NewVehicle needs a VehicleConfig (its capabilities and ranging keys)")
+	}
 	c := *cfg
 	caps, err := resolveCommon(c.Capabilities, c.Keys, c.Salt, "Vehicle")
 	if err != nil {

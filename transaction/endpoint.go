@@ -89,8 +89,13 @@ type EndpointSession struct {
 	ops       [MaxExchangeOps]MailboxOp
 }
 
-// NewEndpointSession returns an idle endpoint session.
+// NewEndpointSession returns an idle endpoint session. A nil cfg means
+// the zero EndpointConfig: the CCC profile over NFC, crypto/rand, no key
+// log and no pool.
 func NewEndpointSession(cfg *EndpointConfig) (*EndpointSession, error) {
+	if cfg == nil {
+		cfg = &EndpointConfig{} // the defaults: the CCC profile over NFC
+	}
 	if !cfg.Profile.Valid() {
 		return nil, fmt.Errorf("transaction: unknown profile %v", cfg.Profile)
 	}

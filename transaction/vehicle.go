@@ -74,8 +74,12 @@ type VehicleParams struct {
 	pool     *EphemeralPool
 }
 
-// NewVehicleParams validates cfg and returns the vehicle side.
+// NewVehicleParams validates cfg and returns the vehicle side. A nil cfg
+// is an error: the configuration carries the vehicle identity and key.
 func NewVehicleParams(cfg *VehicleConfig) (*VehicleParams, error) {
+	if cfg == nil {
+		return nil, errors.New("transaction: NewVehicleParams needs a VehicleConfig (its profile, vehicle identifier and key)")
+	}
 	if !cfg.Profile.Valid() {
 		return nil, fmt.Errorf("transaction: unknown profile %v", cfg.Profile)
 	}

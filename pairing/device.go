@@ -151,8 +151,12 @@ type DeviceSession struct {
 // framework, with the applet's instance CA from cfg, keys for the secure
 // element and the password the owner entered. An empty password means none
 // was entered: SELECT reports D4 00 and SPAKE2+ REQUEST is refused. The run
-// keeps a copy of the password until it ends.
+// keeps a copy of the password until it ends. A nil cfg is an error, as
+// for NewVehicleSession: the configuration carries the instance CA.
 func NewDeviceSession(cfg *DeviceConfig, keys SecureElement, password []byte) (*DeviceSession, error) {
+	if cfg == nil {
+		return nil, errors.New("pairing: NewDeviceSession needs a DeviceConfig (its instance CA and key)")
+	}
 	if cfg.InstanceCA == nil || cfg.InstanceCAKey == nil {
 		return nil, errors.New("pairing: no instance CA")
 	}

@@ -124,7 +124,8 @@ type VehicleSession struct {
 
 // Validate checks the configuration: an 8-byte vehicle identifier, a
 // vehicle chain that verifies up to VehicleRoot and certifies VehicleKey,
-// Device OEM roots, a valid key configuration and evidence option.
+// Device OEM roots, a valid key configuration and evidence option. A nil
+// cfg is an error.
 func (cfg *VehicleConfig) Validate() error {
 	_, err := cfg.check()
 	return err
@@ -133,6 +134,9 @@ func (cfg *VehicleConfig) Validate() error {
 // check validates cfg and returns the key configuration and clock to use.
 func (cfg *VehicleConfig) check() (OwnerKeyConfig, error) {
 	kc := DefaultOwnerKeyConfig()
+	if cfg == nil {
+		return kc, errors.New("pairing: NewVehicleSession needs a VehicleConfig (its vehicle identifier, key and chain)")
+	}
 	if cfg.VehicleID.Len() != dkey.VehicleIDLenCCC {
 		return kc, fmt.Errorf("pairing: %w: %d bytes, pairing needs %d", dkey.ErrInvalidVehicleID, cfg.VehicleID.Len(), dkey.VehicleIDLenCCC)
 	}

@@ -2,6 +2,7 @@ package ranging
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/opencarkey/sdk/internal/cmac"
@@ -122,8 +123,11 @@ const (
 const saltedHashContextSize = 21
 
 // NewKeySchedule derives the per-session keys of the URSK k with the salt
-// construction of profile. It does not keep k.
+// construction of profile. It does not keep k. A nil k is an error.
 func NewKeySchedule(k *URSK, profile SaltProfile) (*KeySchedule, error) {
+	if k == nil {
+		return nil, errors.New("ranging: NewKeySchedule needs a URSK (nil)")
+	}
 	if !profile.Valid() {
 		return nil, fmt.Errorf("ranging: unknown salt profile %v", profile)
 	}

@@ -47,3 +47,31 @@ func TestNewAliroEndpointSessionNilConfig(t *testing.T) {
 		t.Errorf("nil config: versions %v interface %#x; want %v and InterfaceNFC", s.versions, s.iface, z.versions)
 	}
 }
+
+// TestNewFastKeyNilArgument: NewFastKey with a nil endpoint key or a nil
+// Kpersistent returns an inert entry, not a panic: Valid reports false and
+// FindFast skips it, still finding the real entry after it.
+func TestNewFastKeyNilArgument(t *testing.T) {
+	tr, _, cred := aliroPair(t)
+	pk, _, err := tr.standard(AliroPolicyUserDevice, cred.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.finish(AliroStatusUnsecure); err != nil {
+		t.Fatal(err)
+	}
+	noEndpoint, noKey := NewFastKey(nil, &pk), NewFastKey(cred.PublicKey, nil)
+	for name, k := range map[string]FastKey{"nil endpoint": noEndpoint, "nil Kpersistent": noKey} {
+		if k.Valid() {
+			t.Errorf("NewFastKey with a %s is valid", name)
+		}
+	}
+	good := NewFastKey(cred.PublicKey, &pk)
+	if !good.Valid() {
+		t.Fatal("NewFastKey with both arguments is not valid")
+	}
+	i, err := tr.fast(AliroPolicyUserDevice, []FastKey{noEndpoint, noKey, good})
+	if err != nil || i != 2 {
+		t.Fatalf("FindFast = %d, %v; want the real entry, 2", i, err)
+	}
+}

@@ -134,8 +134,13 @@ type FastKey struct {
 	persistent PersistentKey
 }
 
-// NewFastKey returns the fast-transaction entry of an enrolled key.
+// NewFastKey returns the fast-transaction entry of an enrolled key. Both
+// arguments must be non-nil; when either is nil the entry is inert: Valid
+// reports false and FindFast never matches it.
 func NewFastKey(endpoint *dkey.PublicKey, k *PersistentKey) FastKey {
+	if endpoint == nil || k == nil {
+		return FastKey{} // no Kpersistent: FindFast skips it
+	}
 	return FastKey{endpointX: endpoint.X(), persistent: *k}
 }
 

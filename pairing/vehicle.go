@@ -297,10 +297,12 @@ func (p *VehicleSession) Abort() (transport.Command, bool) {
 }
 
 // AbortWith is Abort with the given code, for failures the caller finds
-// (12 0D when no attempt is left). It panics if code is not an abort code.
+// (12 0D when no attempt is left). A code that is not a valid abort code
+// (OpControlFlow.Abort and Valid) is refused: AbortWith returns false and
+// leaves the run as it was.
 func (p *VehicleSession) AbortWith(code OpControlFlow) (transport.Command, bool) {
 	if !code.Abort() || !code.Valid() {
-		panic("pairing: AbortWith with a code that is not an abort")
+		return transport.Command{}, false
 	}
 	if p.done {
 		return transport.Command{}, false

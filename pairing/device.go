@@ -161,7 +161,7 @@ func NewDeviceSession(cfg *DeviceConfig, keys SecureElement, password []byte) (*
 		return nil, errors.New("pairing: no instance CA")
 	}
 	if keys == nil {
-		return nil, errors.New("pairing: no key store")
+		return nil, errors.New("pairing: NewDeviceSession needs a SecureElement (nil)")
 	}
 	if !cfg.Evidence.valid() {
 		return nil, fmt.Errorf("pairing: unknown evidence %v", cfg.Evidence)
@@ -503,11 +503,11 @@ func (d *DeviceSession) createKey() error {
 		if errors.Is(err, ErrDeviceHasKey) {
 			return err
 		}
-		return fmt.Errorf("%w: %w", ErrKeyStore, err)
+		return fmt.Errorf("%w: %w", ErrSecureElement, err)
 	}
 	d.signer = signer
 	if d.pub, err = dkey.PublicKeyOf(signer); err != nil {
-		return fmt.Errorf("%w: %w", ErrKeyStore, err)
+		return fmt.Errorf("%w: %w", ErrSecureElement, err)
 	}
 	var slot [dkey.MaxKeySlotLen]byte
 	if err := d.read(slot[:]); err != nil {
@@ -525,7 +525,7 @@ func (d *DeviceSession) createKey() error {
 	tmpl := cert.Template{Subject: pkix.Name{CommonName: "Digital Key endpoint " + d.slot.String()}, NotBefore: d.ca.NotBefore, NotAfter: d.ca.NotAfter}
 	c, err := cert.NewEndpoint(tmpl, ext, d.pub, d.ca, d.caKey)
 	if err != nil {
-		return fmt.Errorf("%w: endpoint certificate: %w", ErrKeyStore, err)
+		return fmt.Errorf("%w: endpoint certificate: %w", ErrSecureElement, err)
 	}
 	d.endpoint = c.Raw
 	d.phase = dKeyCreated

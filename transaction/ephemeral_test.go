@@ -30,7 +30,7 @@ func TestEphemeralPoolConfig(t *testing.T) {
 	id, _ := dkey.NewVehicleID([]byte("vehicle-"))
 	rnd := bytes.NewReader(make([]byte, 64))
 	if _, err := NewVehicleParams(&VehicleConfig{VehicleID: id, Key: k, Rand: rnd, Ephemeral: pool}); err != errRandAndPool {
-		t.Errorf("NewVehicle with Rand and Ephemeral = %v, want %v", err, errRandAndPool)
+		t.Errorf("NewVehicleParams with Rand and Ephemeral = %v, want %v", err, errRandAndPool)
 	}
 	if _, err := NewEndpointSession(&EndpointConfig{Rand: rnd, Ephemeral: pool}); err != errRandAndPool {
 		t.Errorf("NewEndpointSession with Rand and Ephemeral = %v, want %v", err, errRandAndPool)

@@ -21,29 +21,9 @@ func TestZeroEphemeralPool(t *testing.T) {
 	zero.Close()
 	zero.Close()
 
-	tv, te := pair(t, dkey.CCC)
-	k, err := dkey.GenerateSoftwareKey()
-	if err != nil {
-		t.Fatal(err)
-	}
 	vpool, epool := new(EphemeralPool), new(EphemeralPool)
-	if tv.v, err = NewVehicleParams(&VehicleConfig{Profile: dkey.CCC, VehicleID: tv.v.ID(), Key: k, Ephemeral: vpool}); err != nil {
-		t.Fatal(err)
-	}
-	tv.s = tv.v.NewSession()
-	te.cred.VehicleKey = tv.v.PublicKey()
-	if te.s, err = NewEndpointSession(&EndpointConfig{Profile: dkey.CCC, Ephemeral: epool}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := tv.standard(dkey.ActionUnlock, 0, te.cred.PublicKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := tv.controlFlow(CFSuccess); err != nil {
-		t.Fatal(err)
-	}
-	if te.lastCF != CFSuccess {
-		t.Errorf("endpoint saw %v", te.lastCF)
-	}
+	tv, te := pairWithPools(t, dkey.CCC, vpool, epool)
+	standardSuccess(t, tv, te)
 	tv.s.Close()
 	vpool.Close()
 }

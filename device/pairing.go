@@ -256,14 +256,14 @@ func (s appletKeys) Commit(r *pairing.DeviceResult) error {
 		return fmt.Errorf("%w: %w", pairing.ErrDeviceHasKey, ErrKeyExists)
 	}
 	if a.pairKey == 0 {
-		return fmt.Errorf("%w: no key created", pairing.ErrKeyStore)
+		return fmt.Errorf("%w: no key created", pairing.ErrSecureElement)
 	}
 	if err := a.se.PutSecret(SecretID{Key: a.pairKey, Kind: SecretPairing}, r.LongTermSecret[:]); err != nil {
-		return fmt.Errorf("%w: %w", pairing.ErrKeyStore, err)
+		return fmt.Errorf("%w: %w", pairing.ErrSecureElement, err)
 	}
 	// The BLE keys of the first approach (ble.go) stay beside it.
 	if err := a.putBLEKeysLocked(a.pairKey, &r.BLE); err != nil {
-		return fmt.Errorf("%w: %w", pairing.ErrKeyStore, err)
+		return fmt.Errorf("%w: %w", pairing.ErrSecureElement, err)
 	}
 	mb := r.KeyConfig.Mailboxes
 	k := &key{
@@ -277,7 +277,7 @@ func (s appletKeys) Commit(r *pairing.DeviceResult) error {
 		},
 	}
 	if err := a.addLocked(k); err != nil {
-		return fmt.Errorf("%w: %w", pairing.ErrKeyStore, err)
+		return fmt.Errorf("%w: %w", pairing.ErrSecureElement, err)
 	}
 	a.pairKey = 0
 	return nil

@@ -2,6 +2,7 @@ package mdoc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/opencarkey/sdk/dkey"
@@ -55,8 +56,12 @@ var _ transport.Card = (*Device)(nil)
 // NewHomeKeyDevice returns the device side of a Home Key attestation
 // exchange, with the secret the reader sent in the transaction's EXCHANGE
 // ([ParseHomeKeyExchange]). It fails with ErrNoDocument when the applet
-// holds no Home Key document for the reader group.
+// holds no Home Key document for the reader group. A nil secret is an
+// error.
 func NewHomeKeyDevice(secret *Secret, cfg *DeviceConfig) (*Device, error) {
+	if secret == nil {
+		return nil, errors.New("mdoc: NewHomeKeyDevice needs a Secret (nil)")
+	}
 	d, err := newDevice(HomeKey, cfg)
 	if err != nil {
 		return nil, err
@@ -68,8 +73,11 @@ func NewHomeKeyDevice(secret *Secret, cfg *DeviceConfig) (*Device, error) {
 // NewStepUpDevice returns the device side of an Aliro step-up exchange with
 // the step-up keys of the transaction ([AliroStepUpKeys]). It fails with
 // ErrNoDocument when the applet holds no Aliro document for the reader
-// group.
+// group. Nil keys are an error.
 func NewStepUpDevice(keys *SessionKeys, cfg *DeviceConfig) (*Device, error) {
+	if keys == nil {
+		return nil, errors.New("mdoc: NewStepUpDevice needs SessionKeys (nil)")
+	}
 	if keys.size != Aliro.KeySize() {
 		return nil, fmt.Errorf("mdoc: Aliro step-up keys of %d bytes, want %d", keys.size, Aliro.KeySize())
 	}

@@ -3,6 +3,7 @@ package mdoc
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/opencarkey/sdk/internal/gcmchannel"
@@ -59,8 +60,11 @@ type HandoverReader struct {
 // NewHomeKeyReader starts the reader side of a Home Key attestation
 // exchange with the secret the reader sent in the transaction's EXCHANGE
 // ([AppendHomeKeyExchange]). The collision resolution random number of the
-// handover request comes from crypto/rand.
+// handover request comes from crypto/rand. A nil secret is an error.
 func NewHomeKeyReader(secret *Secret, cfg *ReaderConfig) (*HandoverReader, error) {
+	if secret == nil {
+		return nil, errors.New("mdoc: NewHomeKeyReader needs a Secret (nil)")
+	}
 	var r [2]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return nil, fmt.Errorf("mdoc: %w", err)
@@ -71,6 +75,9 @@ func NewHomeKeyReader(secret *Secret, cfg *ReaderConfig) (*HandoverReader, error
 // newHomeKeyReader is NewHomeKeyReader with the random number given, for
 // known-answer tests.
 func newHomeKeyReader(secret *Secret, cfg *ReaderConfig, random uint16) (*HandoverReader, error) {
+	if secret == nil {
+		return nil, errors.New("mdoc: NewHomeKeyReader needs a Secret (nil)")
+	}
 	req := cfg.request(HomeKey)
 	if err := req.check(); err != nil {
 		return nil, err
@@ -151,8 +158,12 @@ type RequestReader struct {
 }
 
 // NewStepUpReader starts the reader side of an Aliro step-up exchange with
-// the step-up keys of the transaction ([AliroStepUpKeys]).
+// the step-up keys of the transaction ([AliroStepUpKeys]). Nil keys are an
+// error.
 func NewStepUpReader(keys *SessionKeys, cfg *ReaderConfig) (*RequestReader, error) {
+	if keys == nil {
+		return nil, errors.New("mdoc: NewStepUpReader needs SessionKeys (nil)")
+	}
 	if keys.size != Aliro.KeySize() {
 		return nil, fmt.Errorf("mdoc: Aliro step-up keys of %d bytes, want %d", keys.size, Aliro.KeySize())
 	}

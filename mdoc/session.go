@@ -87,14 +87,15 @@ func (k *SessionKeys) Zeroize() {
 	clear(k.device[:])
 }
 
-// String redacts the keys.
-func (k *SessionKeys) String() string { return "mdoc.SessionKeys(redacted)" }
+// String redacts the keys. String, GoString and Format have value
+// receivers, so a copy of the keys (fmt.Print(*k)) redacts itself too.
+func (k SessionKeys) String() string { return "mdoc.SessionKeys(redacted)" }
 
 // GoString redacts the keys.
-func (k *SessionKeys) GoString() string { return k.String() }
+func (k SessionKeys) GoString() string { return k.String() }
 
 // Format redacts the keys whatever the verb.
-func (k *SessionKeys) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
+func (k SessionKeys) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
 
 // maxCounter is the largest message counter a session uses in either
 // direction: the counter is 4 bytes in the IV (ISO/IEC 18013-5 §9.1.1.5)
@@ -209,14 +210,15 @@ func SecretFromBytes(b []byte) (*Secret, error) {
 // Zeroize clears the secret.
 func (s *Secret) Zeroize() { clear(s.b[:]) }
 
-// String redacts the secret.
-func (s *Secret) String() string { return "mdoc.Secret(redacted)" }
+// String redacts the secret. String, GoString and Format have value
+// receivers, so a copy of the secret (fmt.Print(*s)) redacts itself too.
+func (s Secret) String() string { return "mdoc.Secret(redacted)" }
 
 // GoString redacts the secret.
-func (s *Secret) GoString() string { return s.String() }
+func (s Secret) GoString() string { return s.String() }
 
 // Format redacts the secret whatever the verb.
-func (s *Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
 
 // TLV tags of the Home Key EXCHANGE that hands the secret over (I+ [AHK]
 // README "EXCHANGE", [AHKR] homekey.py mailbox_exchange).

@@ -176,8 +176,8 @@ type DeviceConfig struct {
 	// "Key log and deterministic randomness" in the package
 	// documentation). It is for tests and conformance vectors only. Nil,
 	// the default, means crypto/rand. The endpoint key itself comes from
-	// the KeyStore, and the certificate's serial number and signature from
-	// package cert and the instance CA key, not from Rand.
+	// the SecureElement, and the certificate's serial number and
+	// signature from package cert and the instance CA key, not from Rand.
 	Rand io.Reader
 	// KeyLog, when not nil, receives the keys of the pairing channel
 	// (Kenc, Kmac, Krmac) once per run, in the key log format of the

@@ -151,13 +151,17 @@ type DeviceSession struct {
 // framework, with the applet's instance CA from cfg, keys for the secure
 // element and the password the owner entered. An empty password means none
 // was entered: SELECT reports D4 00 and SPAKE2+ REQUEST is refused. The run
-// keeps a copy of the password until it ends.
+// keeps a copy of the password until it ends. A nil cfg is an error, as
+// for NewVehicleSession: the configuration carries the instance CA.
 func NewDeviceSession(cfg *DeviceConfig, keys SecureElement, password []byte) (*DeviceSession, error) {
+	if cfg == nil {
+		return nil, errors.New("pairing: NewDeviceSession needs a DeviceConfig (its instance CA and key)")
+	}
 	if cfg.InstanceCA == nil || cfg.InstanceCAKey == nil {
 		return nil, errors.New("pairing: no instance CA")
 	}
 	if keys == nil {
-		return nil, errors.New("pairing: no key store")
+		return nil, errors.New("pairing: NewDeviceSession needs a SecureElement (nil)")
 	}
 	if !cfg.Evidence.valid() {
 		return nil, fmt.Errorf("pairing: unknown evidence %v", cfg.Evidence)
@@ -499,11 +503,11 @@ func (d *DeviceSession) createKey() error {
 		if errors.Is(err, ErrDeviceHasKey) {
 			return err
 		}
-		return fmt.Errorf("%w: %w", ErrKeyStore, err)
+		return fmt.Errorf("%w: %w", ErrSecureElement, err)
 	}
 	d.signer = signer
 	if d.pub, err = dkey.PublicKeyOf(signer); err != nil {
-		return fmt.Errorf("%w: %w", ErrKeyStore, err)
+		return fmt.Errorf("%w: %w", ErrSecureElement, err)
 	}
 	var slot [dkey.MaxKeySlotLen]byte
 	if err := d.read(slot[:]); err != nil {
@@ -521,7 +525,7 @@ func (d *DeviceSession) createKey() error {
 	tmpl := cert.Template{Subject: pkix.Name{CommonName: "Digital Key endpoint " + d.slot.String()}, NotBefore: d.ca.NotBefore, NotAfter: d.ca.NotAfter}
 	c, err := cert.NewEndpoint(tmpl, ext, d.pub, d.ca, d.caKey)
 	if err != nil {
-		return fmt.Errorf("%w: endpoint certificate: %w", ErrKeyStore, err)
+		return fmt.Errorf("%w: endpoint certificate: %w", ErrSecureElement, err)
 	}
 	d.endpoint = c.Raw
 	d.phase = dKeyCreated

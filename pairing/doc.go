@@ -74,8 +74,8 @@
 // the crypto/rand path draws it, so a reader giving crypto/rand's bytes
 // reproduces the golden transcripts (recorded under
 // testing/cryptotest.SetGlobalRandom) byte for byte; TestGolden checks it.
-// The endpoint key comes from the KeyStore, certificate serial numbers and
-// ECDSA signatures from the process-wide source, which only
+// The endpoint key comes from the [SecureElement], certificate serial
+// numbers and ECDSA signatures from the process-wide source, which only
 // cryptotest.SetGlobalRandom fixes. With Rand nil nothing changes on the
 // wire.
 //

@@ -62,9 +62,9 @@ var (
 	// pairing passwords: it pairs again only after the vehicle OEM installs
 	// a new verifier. It comes inside an *AttemptsError.
 	ErrAttemptsExhausted = errors.New("pairing: no pairing attempt left")
-	// ErrKeyStore reports a failure of the device's secure element to
-	// create a key. Status word 6F00.
-	ErrKeyStore = errors.New("pairing: secure element failure")
+	// ErrSecureElement reports a failure of the device's [SecureElement] to
+	// create, certify or keep a key. Status word 6F00.
+	ErrSecureElement = errors.New("pairing: secure element failure")
 
 	errZeroizedVerifier = errors.New("pairing: verifier was zeroized")
 )

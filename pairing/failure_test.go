@@ -376,7 +376,7 @@ func TestNewVehicleConfig(t *testing.T) {
 			cfg := pki.vehicleConfig()
 			tt.change(cfg)
 			if _, err := NewVehicleSession(cfg, v); err == nil {
-				t.Errorf("NewVehicle succeeded")
+				t.Errorf("NewVehicleSession succeeded")
 			}
 			if err := cfg.Validate(); err == nil {
 				t.Errorf("Validate succeeded")
@@ -384,7 +384,7 @@ func TestNewVehicleConfig(t *testing.T) {
 		})
 	}
 	if _, err := NewVehicleSession(pki.vehicleConfig(), nil); err == nil {
-		t.Error("NewVehicle without verifier succeeded")
+		t.Error("NewVehicleSession without verifier succeeded")
 	}
 }
 

@@ -150,7 +150,7 @@ func (s *memStore) Commit(r *DeviceResult) error {
 }
 
 // deviceCard is the framework as a transport.Card: SELECT starts a new
-// Device, everything else goes to it.
+// DeviceSession, everything else goes to it.
 type deviceCard struct {
 	cfg      *DeviceConfig
 	store    *memStore

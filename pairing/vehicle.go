@@ -124,7 +124,8 @@ type VehicleSession struct {
 
 // Validate checks the configuration: an 8-byte vehicle identifier, a
 // vehicle chain that verifies up to VehicleRoot and certifies VehicleKey,
-// Device OEM roots, a valid key configuration and evidence option.
+// Device OEM roots, a valid key configuration and evidence option. A nil
+// cfg is an error.
 func (cfg *VehicleConfig) Validate() error {
 	_, err := cfg.check()
 	return err
@@ -133,6 +134,9 @@ func (cfg *VehicleConfig) Validate() error {
 // check validates cfg and returns the key configuration and clock to use.
 func (cfg *VehicleConfig) check() (OwnerKeyConfig, error) {
 	kc := DefaultOwnerKeyConfig()
+	if cfg == nil {
+		return kc, errors.New("pairing: NewVehicleSession needs a VehicleConfig (its vehicle identifier, key and chain)")
+	}
 	if cfg.VehicleID.Len() != dkey.VehicleIDLenCCC {
 		return kc, fmt.Errorf("pairing: %w: %d bytes, pairing needs %d", dkey.ErrInvalidVehicleID, cfg.VehicleID.Len(), dkey.VehicleIDLenCCC)
 	}
@@ -293,10 +297,12 @@ func (p *VehicleSession) Abort() (transport.Command, bool) {
 }
 
 // AbortWith is Abort with the given code, for failures the caller finds
-// (12 0D when no attempt is left). It panics if code is not an abort code.
+// (12 0D when no attempt is left). A code that is not a valid abort code
+// (OpControlFlow.Abort and Valid) is refused: AbortWith returns false and
+// leaves the run as it was.
 func (p *VehicleSession) AbortWith(code OpControlFlow) (transport.Command, bool) {
 	if !code.Abort() || !code.Valid() {
-		panic("pairing: AbortWith with a code that is not an abort")
+		return transport.Command{}, false
 	}
 	if p.done {
 		return transport.Command{}, false

@@ -2,6 +2,7 @@ package ranging
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/opencarkey/sdk/internal/cmac"
@@ -122,8 +123,11 @@ const (
 const saltedHashContextSize = 21
 
 // NewKeySchedule derives the per-session keys of the URSK k with the salt
-// construction of profile. It does not keep k.
+// construction of profile. It does not keep k. A nil k is an error.
 func NewKeySchedule(k *URSK, profile SaltProfile) (*KeySchedule, error) {
+	if k == nil {
+		return nil, errors.New("ranging: NewKeySchedule needs a URSK (nil)")
+	}
 	if !profile.Valid() {
 		return nil, fmt.Errorf("ranging: unknown salt profile %v", profile)
 	}
@@ -267,13 +271,15 @@ func (ks *KeySchedule) Close() {
 	ks.closed = true
 }
 
-// String describes the schedule without its keys.
-func (ks *KeySchedule) String() string {
+// String describes the schedule without its keys. String, GoString and
+// Format have value receivers, so a copy of the schedule (fmt.Print(*ks))
+// never prints a key either.
+func (ks KeySchedule) String() string {
 	return fmt.Sprintf("ranging.KeySchedule{profile: %v, set up: %t, closed: %t}", ks.profile, ks.setUp, ks.closed)
 }
 
 // GoString describes the schedule without its keys.
-func (ks *KeySchedule) GoString() string { return ks.String() }
+func (ks KeySchedule) GoString() string { return ks.String() }
 
 // Format writes the description of String for every verb, never a key.
-func (ks *KeySchedule) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(ks.String())) }
+func (ks KeySchedule) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(ks.String())) }

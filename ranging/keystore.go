@@ -26,6 +26,10 @@ type KeyStore interface {
 // §2.4, §8.5): a full store refuses a new URSK ([ErrKeySlotsFull], the
 // applet's 6484), a URSK past its lifetime is expired, a revoked one is
 // gone. It zeroizes every URSK it drops. It is safe for concurrent use.
+//
+// Make one with [NewMemoryKeyStore]. The zero value has no slots: Put fails
+// with [ErrKeySlotsFull], RangingKey with [ErrNoRangingKey], Revoke reports
+// false and records nothing.
 type MemoryKeyStore struct {
 	mu      sync.Mutex
 	slots   int
@@ -58,6 +62,9 @@ func NewMemoryKeyStore(slots int, ttl time.Duration, now func() time.Time) (*Mem
 func (m *MemoryKeyStore) Put(id SessionID, k *URSK) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.slots == 0 {
+		return fmt.Errorf("%w: the zero MemoryKeyStore has no slots (use NewMemoryKeyStore)", ErrKeySlotsFull)
+	}
 	now := m.now()
 	if _, ok := m.keys[id]; !ok && len(m.keys) >= m.slots {
 		for sid, e := range m.keys {
@@ -117,6 +124,9 @@ func (m *MemoryKeyStore) RevokeAll() {
 }
 
 func (m *MemoryKeyStore) revoke(id SessionID) bool {
+	if m.slots == 0 {
+		return false // the zero value: no key, no room to record the revocation
+	}
 	e, ok := m.keys[id]
 	if ok {
 		e.k.Clear()

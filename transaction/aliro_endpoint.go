@@ -120,8 +120,13 @@ type AliroEndpointSession struct {
 	payload   [aliroPayloadSize]byte
 }
 
-// NewAliroEndpointSession returns an idle endpoint session.
+// NewAliroEndpointSession returns an idle endpoint session. A nil cfg means
+// the zero AliroEndpointConfig: version 1.0 over NFC, short APDUs,
+// time.Now, crypto/rand and no key log.
 func NewAliroEndpointSession(cfg *AliroEndpointConfig) (*AliroEndpointSession, error) {
+	if cfg == nil {
+		cfg = &AliroEndpointConfig{} // the defaults: 1.0 over NFC
+	}
 	s := &AliroEndpointSession{versions: cfg.Versions, iface: cfg.Interface, now: cfg.Time, aliroCore: aliroCore{mac: newHMAC(), rand: cfg.Rand, keyLog: cfg.KeyLog}}
 	if s.versions.Len() == 0 {
 		s.versions = dkey.Aliro.Versions()

@@ -90,8 +90,12 @@ type AliroReader struct {
 
 // NewAliroReader validates cfg and returns the reader side. A certificate
 // must parse, name Key's public key as subject and verify with GroupKey
-// (its validity is the device's to judge).
+// (its validity is the device's to judge). A nil cfg is an error: the
+// configuration carries the reader identifier and key.
 func NewAliroReader(cfg *AliroReaderConfig) (*AliroReader, error) {
+	if cfg == nil {
+		return nil, errors.New("transaction: NewAliroReader needs an AliroReaderConfig (its reader identifier and key)")
+	}
 	if cfg.Key == nil {
 		return nil, errors.New("transaction: Aliro reader key is nil")
 	}

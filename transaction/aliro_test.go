@@ -542,7 +542,7 @@ func TestAliroEndpointConfig(t *testing.T) {
 		t.Errorf("empty mailbox subset = %v", err)
 	}
 	if _, err := NewVehicleParams(&VehicleConfig{Profile: dkey.Aliro}); err == nil {
-		t.Errorf("NewVehicle accepted the Aliro profile")
+		t.Errorf("NewVehicleParams accepted the Aliro profile")
 	}
 	if _, err := NewEndpointSession(&EndpointConfig{Profile: dkey.Aliro}); err == nil {
 		t.Errorf("NewEndpointSession accepted the Aliro profile")

@@ -36,6 +36,10 @@ var errRandAndPool = errors.New("transaction: Rand and Ephemeral exclude each ot
 // sessions that come later generate their own. A pool and a configuration's
 // Rand exclude each other: the deterministic mode reads every ephemeral
 // scalar from Rand, in order, and a pool's keys come from crypto/rand.
+//
+// Make a pool with NewEphemeralPool. The zero EphemeralPool, like a nil
+// one, holds no key and no goroutine: its sessions generate their own
+// keys, Ready and Size are 0, and Close does nothing.
 type EphemeralPool struct {
 	p *ecdhe.Pool
 }
@@ -67,9 +71,10 @@ func NewEphemeralPoolFor(n int, deterministic bool) (*EphemeralPool, error) {
 	return NewEphemeralPool(n)
 }
 
-// Size returns the number of keys the pool keeps, 0 for a nil pool.
+// Size returns the number of keys the pool keeps, 0 for a nil or zero
+// pool.
 func (p *EphemeralPool) Size() int {
-	if p == nil {
+	if p.none() {
 		return 0
 	}
 	return p.p.Size()
@@ -77,9 +82,9 @@ func (p *EphemeralPool) Size() int {
 
 // Ready returns the number of keys ready to be taken now, for diagnostics
 // and benchmarks: Size when the pool has caught up with the transactions,
-// 0 for a nil or closed pool.
+// 0 for a nil, zero or closed pool.
 func (p *EphemeralPool) Ready() int {
-	if p == nil {
+	if p.none() {
 		return 0
 	}
 	return p.p.Ready()
@@ -87,12 +92,15 @@ func (p *EphemeralPool) Ready() int {
 
 // Close stops the goroutine that fills the pool, waits until it has
 // returned, and erases the keys no one took. Closing twice, or closing a
-// nil pool, is a no-op.
+// nil or zero pool, is a no-op.
 func (p *EphemeralPool) Close() {
-	if p != nil {
+	if !p.none() {
 		p.p.Close()
 	}
 }
+
+// none reports a nil pool or the zero EphemeralPool: no keys, no goroutine.
+func (p *EphemeralPool) none() bool { return p == nil || p.p == nil }
 
 // String describes the pool without its keys.
 func (p *EphemeralPool) String() string {
@@ -116,7 +124,7 @@ type ephemeralSource struct {
 // take moves a ready key into k, reporting false when there is no pool
 // or no key ready.
 func (e *ephemeralSource) take(k *ecdhe.PrivateKey) bool {
-	if e.pool == nil {
+	if e.pool.none() {
 		return false
 	}
 	e.release()

@@ -30,7 +30,7 @@ func TestEphemeralPoolConfig(t *testing.T) {
 	id, _ := dkey.NewVehicleID([]byte("vehicle-"))
 	rnd := bytes.NewReader(make([]byte, 64))
 	if _, err := NewVehicleParams(&VehicleConfig{VehicleID: id, Key: k, Rand: rnd, Ephemeral: pool}); err != errRandAndPool {
-		t.Errorf("NewVehicle with Rand and Ephemeral = %v, want %v", err, errRandAndPool)
+		t.Errorf("NewVehicleParams with Rand and Ephemeral = %v, want %v", err, errRandAndPool)
 	}
 	if _, err := NewEndpointSession(&EndpointConfig{Rand: rnd, Ephemeral: pool}); err != errRandAndPool {
 		t.Errorf("NewEndpointSession with Rand and Ephemeral = %v, want %v", err, errRandAndPool)
@@ -88,6 +88,14 @@ func pooledPair(t *testing.T, p dkey.Profile, n int) (*testVehicle, *testEndpoin
 		t.Fatal(err)
 	}
 	t.Cleanup(epool.Close)
+	tv, te := pairWithPools(t, p, vpool, epool)
+	return tv, te, vpool, epool
+}
+
+// pairWithPools is pair with the vehicle taking its ephemeral keys from
+// vpool and the endpoint from epool.
+func pairWithPools(t *testing.T, p dkey.Profile, vpool, epool *EphemeralPool) (*testVehicle, *testEndpoint) {
+	t.Helper()
 	tv, te := pair(t, p)
 	k, err := dkey.GenerateSoftwareKey()
 	if err != nil {
@@ -101,7 +109,22 @@ func pooledPair(t *testing.T, p dkey.Profile, n int) (*testVehicle, *testEndpoin
 	if te.s, err = NewEndpointSession(&EndpointConfig{Profile: p, Ephemeral: epool}); err != nil {
 		t.Fatal(err)
 	}
-	return tv, te, vpool, epool
+	return tv, te
+}
+
+// standardSuccess runs a standard unlock ending in CONTROL FLOW success
+// and checks that the endpoint saw it.
+func standardSuccess(t *testing.T, tv *testVehicle, te *testEndpoint) {
+	t.Helper()
+	if _, _, err := tv.standard(dkey.ActionUnlock, 0, te.cred.PublicKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := tv.controlFlow(CFSuccess); err != nil {
+		t.Fatal(err)
+	}
+	if te.lastCF != CFSuccess {
+		t.Errorf("endpoint saw %v", te.lastCF)
+	}
 }
 
 // waitReady waits until p has n keys ready.
@@ -180,15 +203,7 @@ func TestEphemeralPoolEmpty(t *testing.T) {
 	tv, te, vpool, epool := pooledPair(t, dkey.CCC, 1)
 	vpool.Close() // closed: never a key ready
 	epool.Close()
-	if _, _, err := tv.standard(dkey.ActionUnlock, 0, te.cred.PublicKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := tv.controlFlow(CFSuccess); err != nil {
-		t.Fatal(err)
-	}
-	if te.lastCF != CFSuccess {
-		t.Errorf("endpoint saw %v", te.lastCF)
-	}
+	standardSuccess(t, tv, te)
 }
 
 // TestEphemeralPoolFastAllocations: with pools, a fast transaction still

@@ -74,8 +74,12 @@ type VehicleParams struct {
 	pool     *EphemeralPool
 }
 
-// NewVehicleParams validates cfg and returns the vehicle side.
+// NewVehicleParams validates cfg and returns the vehicle side. A nil cfg
+// is an error: the configuration carries the vehicle identity and key.
 func NewVehicleParams(cfg *VehicleConfig) (*VehicleParams, error) {
+	if cfg == nil {
+		return nil, errors.New("transaction: NewVehicleParams needs a VehicleConfig (its profile, vehicle identifier and key)")
+	}
 	if !cfg.Profile.Valid() {
 		return nil, fmt.Errorf("transaction: unknown profile %v", cfg.Profile)
 	}
@@ -130,8 +134,13 @@ type FastKey struct {
 	persistent PersistentKey
 }
 
-// NewFastKey returns the fast-transaction entry of an enrolled key.
+// NewFastKey returns the fast-transaction entry of an enrolled key. Both
+// arguments must be non-nil; when either is nil the entry is inert: Valid
+// reports false and FindFast never matches it.
 func NewFastKey(endpoint *dkey.PublicKey, k *PersistentKey) FastKey {
+	if endpoint == nil || k == nil {
+		return FastKey{} // no Kpersistent: FindFast skips it
+	}
 	return FastKey{endpointX: endpoint.X(), persistent: *k}
 }
 

@@ -75,7 +75,7 @@ type CreatedMailbox struct {
 // joined by a full stop (43 + 1 + 22 characters). The URL's path names the
 // mailbox; the friend's device sends the fetch token to the relay only to
 // fetch the invitation, once.
-func Fragment(l *Link, fetch AccessToken) string { return l.String() + "." + fetch.String() }
+func Fragment(l *Link, fetch AccessToken) string { return l.Text() + "." + fetch.String() }
 
 // ParseFragment parses the fragment of a sharing URL (Fragment).
 func ParseFragment(fragment string) (*Link, AccessToken, error) {

@@ -67,7 +67,7 @@ func TestAliroAttributesPrintRedactsGroupResolvingKey(t *testing.T) {
 		t.Fatalf("GroupResolvingKey = %x, want %x", a.GroupResolvingKey, grk)
 	}
 	checkRedacted(t, "AliroAttributes", []any{a, &a, []AliroAttributes{a}}, grk, sk)
-	if s := a.String(); !strings.Contains(s, hex.EncodeToString(group)) || !strings.Contains(s, "EndpointKeysSupported:") {
+	if s := fmt.Sprint(a); !strings.Contains(s, hex.EncodeToString(group)) || !strings.Contains(s, "EndpointKeysSupported:") {
 		t.Errorf("String() = %q, want the public attributes", s)
 	}
 	if s := fmt.Sprint(AliroAttributes{}); !strings.Contains(s, "GroupResolvingKey:null") {

@@ -47,21 +47,29 @@ func checkRedacted(t *testing.T, name string, args []any, secrets ...[]byte) {
 	}
 }
 
-// TestAliroAttributesPrintRedactsGroupResolvingKey: the attributes of a
-// configured lock print without the group resolving key, by value and by
-// pointer, as AliroReaderConfig does; the other attributes print.
-func TestAliroAttributesPrintRedactsGroupResolvingKey(t *testing.T) {
+// configuredLock returns a lock configured with a new signing key, a group
+// and the group resolving key grk, with the signing key and the group.
+func configuredLock(t *testing.T, grk []byte) (l *AliroLock, sk, group []byte) {
+	t.Helper()
 	l, err := NewAliroLock(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := pairKey(t)
-	sk, _ := k.Bytes()
-	group := bytes.Repeat([]byte{0x61}, 16)
-	grk := []byte{0x9c, 0x13, 0x5e, 0xa2, 0x04, 0x7f, 0xd1, 0x38, 0x6b, 0xe0, 0x25, 0xc9, 0x4a, 0x17, 0xf3, 0x88}
+	sk, _ = k.Bytes()
+	group = bytes.Repeat([]byte{0x61}, 16)
 	if err := l.SetAliroReaderConfig(AliroReaderConfig{SigningKey: sk, VerificationKey: k.PublicKey().Bytes(), GroupIdentifier: group, GroupResolvingKey: grk}); err != nil {
 		t.Fatal(err)
 	}
+	return l, sk, group
+}
+
+// TestAliroAttributesPrintRedactsGroupResolvingKey: the attributes of a
+// configured lock print without the group resolving key, by value and by
+// pointer, as AliroReaderConfig does; the other attributes print.
+func TestAliroAttributesPrintRedactsGroupResolvingKey(t *testing.T) {
+	grk := []byte{0x9c, 0x13, 0x5e, 0xa2, 0x04, 0x7f, 0xd1, 0x38, 0x6b, 0xe0, 0x25, 0xc9, 0x4a, 0x17, 0xf3, 0x88}
+	l, sk, group := configuredLock(t, grk)
 	a := l.AliroAttributes()
 	if !bytes.Equal(a.GroupResolvingKey, grk) {
 		t.Fatalf("GroupResolvingKey = %x, want %x", a.GroupResolvingKey, grk)
@@ -91,16 +99,8 @@ func TestAliroReaderConfigPrintRedacts(t *testing.T) {
 // TestAliroLockPrintRedacts pins that a configured lock with an endpoint
 // key prints neither its signing key nor the group resolving key.
 func TestAliroLockPrintRedacts(t *testing.T) {
-	l, err := NewAliroLock(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := pairKey(t)
-	sk, _ := k.Bytes()
 	grk := []byte{0x5a, 0xe1, 0x07, 0x93, 0x2c, 0xbd, 0x46, 0xf8, 0x11, 0x6e, 0xa4, 0x39, 0xd7, 0x82, 0x0b, 0xcf}
-	if err := l.SetAliroReaderConfig(AliroReaderConfig{SigningKey: sk, VerificationKey: k.PublicKey().Bytes(), GroupIdentifier: bytes.Repeat([]byte{0x61}, 16), GroupResolvingKey: grk}); err != nil {
-		t.Fatal(err)
-	}
+	l, sk, _ := configuredLock(t, grk)
 	if _, err := l.SetCredential(DataOperationAdd, AliroCredential{Type: AliroNonEvictableEndpointKey, Index: 1}, pairKey(t).PublicKey().Bytes(), 1); err != nil {
 		t.Fatal(err)
 	}

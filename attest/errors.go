@@ -87,8 +87,15 @@ type VerifyError struct {
 	Err  error
 }
 
-// Error returns "attest: <step>: <error>".
+// Error returns "attest: <step>: <error>"; "no cause" stands for a nil
+// Err (a VerifyError not filled in, such as an errors.As target).
 func (e *VerifyError) Error() string {
+	if e == nil {
+		return "attest: <nil VerifyError>"
+	}
+	if e.Err == nil {
+		return "attest: " + e.Step.String() + ": no cause"
+	}
 	return "attest: " + e.Step.String() + ": " + strings.TrimPrefix(e.Err.Error(), "attest: ")
 }
 

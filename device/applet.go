@@ -228,7 +228,9 @@ const (
 // management API.
 //
 // An Applet is safe for concurrent use: the management API may run while a
-// vehicle talks to it.
+// vehicle talks to it. Make one with NewApplet: an Applet it did not make
+// (the zero value) answers every APDU with 6F00 and management calls with
+// ErrNotInitialized, prints, and closes as a no-op.
 type Applet struct {
 	cfg     Config
 	se      SecureElement
@@ -340,7 +342,8 @@ func NewApplet(cfg *Config) (_ *Applet, err error) {
 func (a *Applet) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.closed {
+	if a.closed || a.now == nil {
+		// Closing an Applet NewApplet did not make is a no-op.
 		return nil
 	}
 	err := a.commitLocked(nil)
@@ -365,6 +368,9 @@ func (a *Applet) Close() error {
 func (a *Applet) String() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.now == nil {
+		return "device.Applet{not initialized}"
+	}
 	return fmt.Sprintf("device.Applet{%v, %d keys, lost mode %v, power reserve %v}", a.cfg.Profile, len(a.keys), a.lost, a.power)
 }
 
@@ -379,6 +385,8 @@ func (a *Applet) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 // reserve, where the host is off. a.mu is held.
 func (a *Applet) usableLocked() error {
 	switch {
+	case a.now == nil:
+		return ErrNotInitialized
 	case a.closed:
 		return ErrClosed
 	case a.power:
@@ -407,6 +415,9 @@ func (a *Applet) find(vehicle dkey.VehicleID) *key {
 // It returns ErrKeyExists if the applet already holds a live key for the
 // vehicle.
 func (a *Applet) CreateKey(c KeyConfig) (KeyInfo, error) {
+	if a.now == nil {
+		return KeyInfo{}, ErrNotInitialized
+	}
 	k, err := a.createKey(c, false)
 	if err != nil {
 		return KeyInfo{}, err
@@ -632,6 +643,9 @@ func (a *Applet) AuthenticateUser(until time.Time) {
 func (a *Applet) SetLostMode(on bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.now == nil {
+		return ErrNotInitialized
+	}
 	if a.closed {
 		return ErrClosed
 	}
@@ -794,7 +808,9 @@ func (a *Applet) Reset() {
 }
 
 func (a *Applet) abortLocked() {
-	a.sess.Deselect()
+	if a.sess != nil { // nil in an Applet NewApplet did not make
+		a.sess.Deselect()
+	}
 	a.rng.staged.clear()
 	a.resetHomeKeyLocked()
 	a.current = nil

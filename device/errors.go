@@ -34,6 +34,9 @@ var (
 	ErrPowerReserve = errors.New("device: power reserve")
 	// ErrClosed reports a call on a closed Applet.
 	ErrClosed = errors.New("device: applet closed")
+	// ErrNotInitialized reports a management call on an Applet that
+	// NewApplet did not make (the zero value, new(Applet)).
+	ErrNotInitialized = errors.New("device: applet not made by NewApplet")
 	// ErrStateKEK reports a stored state that the key-encryption key does
 	// not open: the wrong key, or a file from another device.
 	ErrStateKEK = errors.New("device: the key-encryption key does not open the stored state")

@@ -94,6 +94,8 @@ var _ sharing.KeyCreator = (*Applet)(nil)
 func (a *Applet) CreateSharedKey(req *sharing.KeyRequest) (*sharing.CreatedKey, error) {
 	ca := a.ca
 	switch {
+	case a.now == nil:
+		return nil, ErrNotInitialized
 	case req == nil:
 		return nil, errors.New("device: no key request")
 	case ca == nil || a.cfg.Profile != dkey.CCC:

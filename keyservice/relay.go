@@ -245,10 +245,11 @@ func (s *Server) Expire(ctx context.Context) (int, error) {
 }
 
 // RunJanitor calls Expire every interval until ctx is done, and returns
-// ctx's error. Errors of Expire are retried at the next interval; onError,
-// when not nil, sees them.
+// ctx's error. An interval of zero or less means DefaultJanitorInterval,
+// as Config's durations do. Errors of Expire are retried at the next
+// interval; onError, when not nil, sees them.
 func (s *Server) RunJanitor(ctx context.Context, interval time.Duration, onError func(error)) error {
-	t := time.NewTicker(interval)
+	t := time.NewTicker(janitorInterval(interval))
 	defer t.Stop()
 	for {
 		select {
@@ -260,4 +261,14 @@ func (s *Server) RunJanitor(ctx context.Context, interval time.Duration, onError
 			}
 		}
 	}
+}
+
+// janitorInterval returns the interval RunJanitor ticks at: interval, or
+// DefaultJanitorInterval when it is zero or less (time.NewTicker panics on
+// those).
+func janitorInterval(interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return DefaultJanitorInterval
+	}
+	return interval
 }

@@ -23,6 +23,9 @@ const (
 	DefaultPollInterval          = 30 * time.Second
 	DefaultMaxMailboxesPerDevice = 64
 	DefaultMaxCommandAge         = 24 * time.Hour
+	// DefaultJanitorInterval is the interval of RunJanitor when it is
+	// given zero or a negative one, as Config treats its durations.
+	DefaultJanitorInterval = time.Minute
 	// maxClockSkew is how far in the future a signed command may be
 	// dated.
 	maxClockSkew = 5 * time.Minute

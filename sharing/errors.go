@@ -196,7 +196,16 @@ type VehicleError struct {
 	Err   error
 }
 
+// Error returns "sharing: vehicle: <check>: <error>"; "no cause" stands
+// for a nil Err (a VehicleError not filled in, such as an errors.As
+// target).
 func (e *VehicleError) Error() string {
+	if e == nil {
+		return "sharing: vehicle: <nil VehicleError>"
+	}
+	if e.Err == nil {
+		return "sharing: vehicle: " + e.Check.String() + ": no cause"
+	}
 	return "sharing: vehicle: " + e.Check.String() + ": " + e.Err.Error()
 }
 

@@ -79,7 +79,7 @@ func Example() {
 	}
 
 	// Friend: the link arrives by messenger, the invitation by the relay.
-	flk := must(must(sharing.ParseLink(link.String())).Key())
+	flk := must(must(sharing.ParseLink(link.Text())).Key())
 	friend := must(sharing.OpenInvitation(nil, flk, "", invitation))
 	fmt.Println("offered:", friend.Invitation().Profile)
 	answer := must(friend.SigningRequest(&exampleDevice{instKey, inst}))
@@ -159,7 +159,7 @@ func ExampleRevocationStore() {
 // ExampleLink: the secret travels in the fragment of the sharing URL.
 func ExampleLink() {
 	link := must(sharing.NewLink())
-	url := "https://relay.example/m/" + sharing.MailboxID{}.String() + "#" + link.String()
+	url := "https://relay.example/m/" + sharing.MailboxID{}.String() + "#" + link.Text()
 	_, fragment, _ := strings.Cut(url, "#")
 	received := must(sharing.ParseLink(fragment))
 	a, b := must(link.Key()), must(received.Key())

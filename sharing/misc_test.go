@@ -303,3 +303,87 @@ func TestPlanDeviceChangeChecks(t *testing.T) {
 		t.Errorf("re-issued %+v from %+v", r.Attestation, r.Previous)
 	}
 }
+
+// TestZeroVehicleErrorMisuse: Error of a VehicleError not filled in (the
+// zero value, a nil pointer) prints instead of panicking, and ControlFlow
+// answers key not trusted.
+func TestZeroVehicleErrorMisuse(t *testing.T) {
+	var nilErr *sharing.VehicleError
+	for _, tt := range []struct {
+		e    *sharing.VehicleError
+		want string
+	}{
+		{&sharing.VehicleError{}, "sharing: vehicle: Check(0): no cause"},
+		{&sharing.VehicleError{Check: sharing.CheckSlot}, "sharing: vehicle: slot: no cause"},
+		{nilErr, "sharing: vehicle: <nil VehicleError>"},
+		{&sharing.VehicleError{Check: sharing.CheckRevocation, Err: sharing.ErrRevoked}, "sharing: vehicle: revocation: " + sharing.ErrRevoked.Error()},
+	} {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+	if cf := (&sharing.VehicleError{}).ControlFlow(); cf != 0x0003 {
+		t.Errorf("ControlFlow of a zero VehicleError = %04X, want 0003", cf)
+	}
+}
+
+// TestZeroMemoryRelayMisuse: a MemoryRelay not made by NewMemoryRelay is
+// an empty relay with the defaults: each method works on it first, and a
+// mailbox goes through it.
+func TestZeroMemoryRelayMisuse(t *testing.T) {
+	ctx := t.Context()
+	var id sharing.MailboxID
+	var tok sharing.AccessToken
+	first := map[string]func(r *sharing.MemoryRelay) error{
+		"Len": func(r *sharing.MemoryRelay) error {
+			if n := r.Len(); n != 0 {
+				return fmt.Errorf("Len() = %d", n)
+			}
+			return nil
+		},
+		"ReadDisplayInformation": func(r *sharing.MemoryRelay) error {
+			_, err := r.ReadDisplayInformation(ctx, id, tok)
+			return notFound(err)
+		},
+		"FetchInvitation": func(r *sharing.MemoryRelay) error {
+			_, _, err := r.FetchInvitation(ctx, id, tok)
+			return notFound(err)
+		},
+		"ReadSecureContent": func(r *sharing.MemoryRelay) error {
+			_, err := r.ReadSecureContent(ctx, id, tok)
+			return notFound(err)
+		},
+		"UpdateMailbox": func(r *sharing.MemoryRelay) error { return notFound(r.UpdateMailbox(ctx, id, tok, []byte{1})) },
+		"DeleteMailbox": func(r *sharing.MemoryRelay) error { return notFound(r.DeleteMailbox(ctx, id, tok)) },
+		"CreateMailbox": func(r *sharing.MemoryRelay) error {
+			mb, err := r.CreateMailbox(ctx, &sharing.NewMailbox{Content: []byte("sealed"), Display: []byte("a key"), Expires: time.Now().Add(time.Hour)})
+			if err != nil {
+				return err
+			}
+			if n := r.Len(); n != 1 {
+				return fmt.Errorf("Len() after CreateMailbox = %d", n)
+			}
+			inv, _, err := r.FetchInvitation(ctx, mb.ID, mb.Fetch)
+			if err != nil || string(inv) != "sealed" {
+				return fmt.Errorf("FetchInvitation = %q, %w", inv, err)
+			}
+			return r.DeleteMailbox(ctx, mb.ID, mb.Sender)
+		},
+	}
+	for name, f := range first {
+		t.Run(name, func(t *testing.T) {
+			var r sharing.MemoryRelay
+			if err := f(&r); err != nil {
+				t.Errorf("%s on a zero MemoryRelay: %v", name, err)
+			}
+		})
+	}
+}
+
+// notFound is nil for an error wrapping sharing.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sharing.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("got %v, want ErrNotFound", err)
+}

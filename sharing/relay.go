@@ -75,7 +75,7 @@ type CreatedMailbox struct {
 // joined by a full stop (43 + 1 + 22 characters). The URL's path names the
 // mailbox; the friend's device sends the fetch token to the relay only to
 // fetch the invitation, once.
-func Fragment(l *Link, fetch AccessToken) string { return l.String() + "." + fetch.String() }
+func Fragment(l *Link, fetch AccessToken) string { return l.Text() + "." + fetch.String() }
 
 // ParseFragment parses the fragment of a sharing URL (Fragment).
 func ParseFragment(fragment string) (*Link, AccessToken, error) {
@@ -167,10 +167,11 @@ type MemoryRelayConfig struct {
 }
 
 // MemoryRelay is a Relay in memory, for tests and examples: bounded, safe
-// for concurrent use, mailboxes deleted at expiry.
+// for concurrent use, mailboxes deleted at expiry. The zero value is an
+// empty relay with the defaults of NewMemoryRelay(nil).
 type MemoryRelay struct {
-	max int
-	now func() time.Time
+	max int              // 0: defaultRelayMailboxes
+	now func() time.Time // nil: time.Now
 
 	mu        sync.Mutex
 	mailboxes map[MailboxID]*relayMailbox
@@ -189,7 +190,7 @@ var _ Relay = (*MemoryRelay)(nil)
 
 // NewMemoryRelay returns an empty relay.
 func NewMemoryRelay(cfg *MemoryRelayConfig) *MemoryRelay {
-	r := &MemoryRelay{max: 1024, now: time.Now, mailboxes: make(map[MailboxID]*relayMailbox)}
+	r := &MemoryRelay{max: defaultRelayMailboxes, now: time.Now, mailboxes: make(map[MailboxID]*relayMailbox)}
 	if cfg != nil {
 		if cfg.MaxMailboxes > 0 {
 			r.max = cfg.MaxMailboxes
@@ -201,6 +202,25 @@ func NewMemoryRelay(cfg *MemoryRelayConfig) *MemoryRelay {
 	return r
 }
 
+// defaultRelayMailboxes is the default of MemoryRelayConfig.MaxMailboxes.
+const defaultRelayMailboxes = 1024
+
+// clock returns the current time (time.Now in a zero MemoryRelay).
+func (r *MemoryRelay) clock() time.Time {
+	if r.now == nil {
+		return time.Now()
+	}
+	return r.now()
+}
+
+// limit returns the bound on mailboxes (the default in a zero MemoryRelay).
+func (r *MemoryRelay) limit() int {
+	if r.max <= 0 {
+		return defaultRelayMailboxes
+	}
+	return r.max
+}
+
 // Len returns the number of live mailboxes.
 func (r *MemoryRelay) Len() int {
 	r.mu.Lock()
@@ -210,7 +230,7 @@ func (r *MemoryRelay) Len() int {
 }
 
 func (r *MemoryRelay) expireLocked() {
-	now := r.now()
+	now := r.clock()
 	for id, m := range r.mailboxes {
 		if now.After(m.expires) {
 			delete(r.mailboxes, id)
@@ -223,7 +243,7 @@ func (r *MemoryRelay) getLocked(id MailboxID) (*relayMailbox, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	if r.now().After(m.expires) {
+	if r.clock().After(m.expires) {
 		delete(r.mailboxes, id)
 		return nil, ErrNotFound
 	}
@@ -286,7 +306,7 @@ func (r *MemoryRelay) CreateMailbox(ctx context.Context, nm *NewMailbox) (*Creat
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := CheckNewMailbox(nm, r.now()); err != nil {
+	if err := CheckNewMailbox(nm, r.clock()); err != nil {
 		return nil, err
 	}
 	c := new(CreatedMailbox)
@@ -302,11 +322,14 @@ func (r *MemoryRelay) CreateMailbox(ctx context.Context, nm *NewMailbox) (*Creat
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.mailboxes) >= r.max {
+	if len(r.mailboxes) >= r.limit() {
 		r.expireLocked()
-		if len(r.mailboxes) >= r.max {
+		if len(r.mailboxes) >= r.limit() {
 			return nil, ErrCapacity
 		}
+	}
+	if r.mailboxes == nil {
+		r.mailboxes = make(map[MailboxID]*relayMailbox)
 	}
 	r.mailboxes[c.ID] = &relayMailbox{
 		expires: nm.Expires, display: slices.Clone(nm.Display),

@@ -13,6 +13,7 @@ import (
 	"github.com/opencarkey/sdk/attest"
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/sharing"
+	"github.com/opencarkey/sdk/transaction"
 )
 
 func slot(s string) dkey.KeySlot {
@@ -184,4 +185,45 @@ func TestRevocationStoreConcurrent(t *testing.T) {
 	if s.Len() != 200 || s.Generation() != 200 {
 		t.Errorf("Len() = %d, Generation() = %d; want 200", s.Len(), s.Generation())
 	}
+}
+
+// TestFriendRevocation: the revocation of an admitted friend names its
+// slot, the hash of its key and its attestation, at the given time; once
+// the vehicle records it, each of the three alone is refused, and the same
+// attestation is no longer admitted.
+func TestFriendRevocation(t *testing.T) {
+	w := newWorld(t)
+	issued := w.share(t, w.unlockOnly())
+	revs := sharing.NewRevocationStore(0)
+	sv, err := sharing.NewVehicleIntake(&sharing.VehicleConfig{Vehicle: w.car.id, Revocations: revs, Time: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := sv.AdmitFriend(issued.Statement, issued.Attestation.FriendSlot, w.car.signers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := w.clock.Now().Truncate(time.Second)
+	r := f.Revocation(at)
+	if r.Slot != issued.Attestation.FriendSlot || r.Slot != f.Slot || r.KeyHash != attest.KeyHash(f.PublicKey) ||
+		r.ID != issued.Attestation.ID || r.ID != f.AttestationID || !r.At.Equal(at) {
+		t.Fatalf("Revocation(%v) = %+v, want the friend's slot %v, key hash, attestation %v", at, r, f.Slot, issued.Attestation.ID)
+	}
+	if err := revs.Check(f.Slot, f.PublicKey, f.AttestationID); err != nil {
+		t.Fatalf("Check before the revocation = %v", err)
+	}
+	if err := revs.Revoke(r); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"slot":        revs.Check(f.Slot, nil, attest.ID{}),
+		"key":         revs.Check(dkey.KeySlot{}, f.PublicKey, attest.ID{}),
+		"attestation": revs.Check(dkey.KeySlot{}, nil, f.AttestationID),
+	} {
+		if !errors.Is(err, sharing.ErrRevoked) || !errors.Is(err, dkey.ErrKeyTerminated) {
+			t.Errorf("Check of the revoked %s = %v, want ErrRevoked and ErrKeyTerminated", name, err)
+		}
+	}
+	_, err = sv.AdmitFriend(issued.Statement, issued.Attestation.FriendSlot, w.car.signers())
+	wantVehicleError(t, err, sharing.CheckRevocation, transaction.CFKeyDeleted, sharing.ErrRevoked)
 }

@@ -171,8 +171,22 @@ func ParseLink(fragment string) (*Link, error) {
 	return l, nil
 }
 
-// String returns the fragment: the secret in unpadded base64url.
-func (l *Link) String() string { return base64.RawURLEncoding.EncodeToString(l.secret[:]) }
+// Text returns the shareable text of the link: the secret in unpadded
+// base64url (43 characters), the form ParseLink reads and the first part of
+// the URL fragment (Fragment appends the relay's fetch token). Whoever
+// holds it opens the invitation: put it in the URL and nowhere else.
+func (l *Link) Text() string { return base64.RawURLEncoding.EncodeToString(l.secret[:]) }
+
+// String redacts the secret: printing a link must not share it (Text
+// returns the shareable text).
+func (l Link) String() string { return "sharing.Link(redacted)" }
+
+// GoString is String.
+func (l Link) GoString() string { return l.String() }
+
+// Format prints String for every verb, so that no verb (%x, %#v, %q)
+// prints the secret bytes.
+func (l Link) Format(f fmt.State, _ rune) { fmt.Fprint(f, l.String()) }
 
 // Key returns the recipient key derived from the link secret.
 func (l *Link) Key() (*RecipientPrivateKey, error) {

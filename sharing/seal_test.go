@@ -3,7 +3,11 @@ package sharing_test
 import (
 	"crypto/ecdh"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/opencarkey/sdk/sharing"
@@ -14,12 +18,12 @@ func TestParseLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := l.String()
+	s := l.Text()
 	if len(s) != 43 {
 		t.Fatalf("link fragment %q of %d characters, want 43", s, len(s))
 	}
 	back, err := sharing.ParseLink(s)
-	if err != nil || back.String() != s {
+	if err != nil || back.Text() != s {
 		t.Fatalf("ParseLink(%q) = %v, %v", s, back, err)
 	}
 	k1, _ := l.Key()
@@ -131,5 +135,58 @@ func TestSealPadding(t *testing.T) {
 	}
 	if _, err := sharing.SealForTest(k.PublicKey(), sharing.PurposeToOwner, "", make([]byte, sharing.MaxMessageSize+1)); err == nil {
 		t.Error("sealed more than MaxMessageSize")
+	}
+}
+
+// TestLinkPrintRedacts: printing a link, by value or by pointer, with any
+// verb, shows none of its secret (raw, hex, base64 or as numbers); Text is
+// the only way to the shareable text.
+func TestLinkPrintRedacts(t *testing.T) {
+	l, err := sharing.NewLink()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := l.Text()
+	secret, err := base64.RawURLEncoding.DecodeString(text)
+	if err != nil || len(secret) != sharing.LinkSecretSize {
+		t.Fatalf("Text() = %q, not the secret in base64url: %v", text, err)
+	}
+	leaks := []string{
+		string(secret),
+		hex.EncodeToString(secret),
+		strings.ToUpper(hex.EncodeToString(secret)),
+		text,
+		base64.StdEncoding.EncodeToString(secret),
+		base64.URLEncoding.EncodeToString(secret),
+		base64.RawStdEncoding.EncodeToString(secret),
+		fmt.Sprint(secret),
+		fmt.Sprintf("%#v", secret),
+		fmt.Sprintf("%#x", secret[:4]),
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		for _, v := range []struct {
+			name string
+			arg  any
+		}{{"value", *l}, {"pointer", l}, {"in a struct", struct{ L *sharing.Link }{l}}, {"in a slice", []sharing.Link{*l}}} {
+			out := fmt.Sprintf(verb, v.arg)
+			if !strings.Contains(out, "redacted") {
+				t.Errorf("%s of a link %s = %q, want it redacted", verb, v.name, out)
+			}
+			for _, leak := range leaks {
+				if strings.Contains(out, leak) {
+					t.Errorf("%s of a link %s = %q prints its secret (%q)", verb, v.name, out, leak)
+				}
+			}
+		}
+	}
+	for _, s := range []string{l.String(), l.GoString(), (*l).String()} {
+		if s != "sharing.Link(redacted)" {
+			t.Errorf("String/GoString = %q", s)
+		}
+	}
+	// Text is the form ParseLink reads back.
+	back, err := sharing.ParseLink(text)
+	if err != nil || back.Text() != text {
+		t.Fatalf("ParseLink(Text()) = %v, %v", back, err)
 	}
 }

@@ -9,10 +9,11 @@ import (
 
 // Memory is a store in process memory: the contents live as long as the
 // process, and handles from Reopen share them, as two opens of one file
-// would. It is safe for concurrent use.
+// would. It is safe for concurrent use. The zero value is an empty open
+// store, as NewMemory returns.
 type Memory struct {
-	data   *memData
-	mu     sync.Mutex // guards closed
+	data   *memData   // nil in the zero value until first use
+	mu     sync.Mutex // guards data and closed
 	closed bool
 }
 
@@ -28,26 +29,34 @@ func NewMemory() *Memory {
 
 // Reopen returns a new open handle on the contents of m, which may be
 // closed: what a restarted program sees when it opens the same file.
-func (m *Memory) Reopen() *Memory { return &Memory{data: m.data} }
+func (m *Memory) Reopen() *Memory {
+	d, _ := m.contents()
+	return &Memory{data: d}
+}
 
-func (m *Memory) check() error {
+// contents returns the contents of m, made on first use of a zero Memory,
+// and ErrClosed when this handle is closed.
+func (m *Memory) contents() (*memData, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
+	if m.data == nil {
+		m.data = &memData{m: make(map[string][]byte)}
 	}
-	return nil
+	if m.closed {
+		return m.data, ErrClosed
+	}
+	return m.data, nil
 }
 
 // Write applies ops atomically: all of them or, on an error, none.
 func (m *Memory) Write(ops []Op) error {
-	if err := m.check(); err != nil {
+	d, err := m.contents()
+	if err != nil {
 		return err
 	}
 	if err := Check(ops); err != nil {
 		return err
 	}
-	d := m.data
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, op := range ops {
@@ -62,13 +71,13 @@ func (m *Memory) Write(ops []Op) error {
 
 // Get returns a copy of the value under key, or ErrNotFound.
 func (m *Memory) Get(key []byte) ([]byte, error) {
-	if err := m.check(); err != nil {
+	d, err := m.contents()
+	if err != nil {
 		return nil, err
 	}
 	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
-	d := m.data
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	v, ok := d.m[string(key)]
@@ -82,10 +91,10 @@ func (m *Memory) Get(key []byte) ([]byte, error) {
 // snapshot taken when Scan starts; it stops at the first error fn returns
 // and returns it.
 func (m *Memory) Scan(prefix []byte, fn func(key, value []byte) error) error {
-	if err := m.check(); err != nil {
+	d, err := m.contents()
+	if err != nil {
 		return err
 	}
-	d := m.data
 	d.mu.RLock()
 	type kv struct{ k, v []byte }
 	var snap []kv
@@ -115,7 +124,8 @@ func (m *Memory) Close() error {
 
 // Len returns the number of keys held, for tests.
 func (m *Memory) Len() int {
-	m.data.mu.RLock()
-	defer m.data.mu.RUnlock()
-	return len(m.data.m)
+	d, _ := m.contents()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.m)
 }

@@ -209,11 +209,31 @@ type AliroAttributes struct {
 	ReaderGroupSubIdentifier []byte
 	// ExpeditedVersions are the versions of expedited transactions, 2
 	// bytes each.
-	ExpeditedVersions             [][]byte
+	ExpeditedVersions [][]byte
+	// GroupResolvingKey is the key of Bluetooth LE advertising, a
+	// secret: printing the attributes redacts it, as AliroReaderConfig
+	// does.
 	GroupResolvingKey             []byte
 	CredentialIssuerKeysSupported uint16
 	EndpointKeysSupported         uint16
 }
+
+// String describes the attributes without the group resolving key (whose
+// presence it shows).
+func (a AliroAttributes) String() string {
+	grk := "null"
+	if a.GroupResolvingKey != nil {
+		grk = "[redacted]"
+	}
+	return fmt.Sprintf("{ReaderVerificationKey:%x ReaderGroupIdentifier:%x ReaderGroupSubIdentifier:%x ExpeditedVersions:%x GroupResolvingKey:%s CredentialIssuerKeysSupported:%d EndpointKeysSupported:%d}",
+		a.ReaderVerificationKey, a.ReaderGroupIdentifier, a.ReaderGroupSubIdentifier, a.ExpeditedVersions, grk, a.CredentialIssuerKeysSupported, a.EndpointKeysSupported)
+}
+
+// GoString is String.
+func (a AliroAttributes) GoString() string { return "vehicle.AliroAttributes" + a.String() }
+
+// Format prints String for every verb.
+func (a AliroAttributes) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 
 // AliroAttributes returns the values of the cluster's Aliro attributes.
 func (l *AliroLock) AliroAttributes() AliroAttributes {

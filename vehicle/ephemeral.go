@@ -6,5 +6,8 @@ package vehicle
 // generation and some generate their own. It is 0 without a pool and
 // after Close.
 func (r *Reader) EphemeralKeysReady() int {
+	if r.ephemeral == nil {
+		return 0 // a Reader NewReader did not make
+	}
 	return r.ephemeral.Ready()
 }

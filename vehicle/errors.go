@@ -34,6 +34,10 @@ var (
 	ErrPairingBusy = errors.New("vehicle: a pairing is in progress")
 	// ErrClosed reports a call on a closed Reader.
 	ErrClosed = errors.New("vehicle: reader closed")
+	// ErrNotInitialized reports a call on a Reader that NewReader did not
+	// make (the zero value, new(Reader)): it has no keys and no store,
+	// and every call that would use them returns this error.
+	ErrNotInitialized = errors.New("vehicle: reader not made by NewReader")
 	// ErrStateKEK reports a stored state that the key-encryption key
 	// does not open: the wrong key, or a file from another vehicle.
 	ErrStateKEK = errors.New("vehicle: the key-encryption key does not open the stored state")

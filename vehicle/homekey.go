@@ -243,6 +243,9 @@ func (x *run) attest(action dkey.Action, a1 *transaction.Auth1Result, known *enr
 // identity, to the issuers whose attestation documents the reader accepts
 // (Home Key profile only). Enrolling a key twice is not an error.
 func (r *Reader) EnrollIssuer(key *mdoc.IssuerKey) error {
+	if r.v == nil {
+		return ErrNotInitialized
+	}
 	if r.v.Profile() != dkey.HomeKey {
 		return fmt.Errorf("vehicle: issuers in the %v profile: Home Key only", r.v.Profile())
 	}

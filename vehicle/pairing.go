@@ -135,6 +135,9 @@ func (r *Reader) ReplaceOwnerDevice(v *pairing.Verifier) error {
 }
 
 func (r *Reader) installVerifier(v *pairing.Verifier, mode replaceMode) error {
+	if r.v == nil {
+		return ErrNotInitialized
+	}
 	if r.pairCfg == nil {
 		return ErrPairingUnavailable
 	}
@@ -185,6 +188,8 @@ func (r *Reader) RemoveVerifier() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
+	case r.v == nil:
+		return ErrNotInitialized
 	case r.closed:
 		return ErrClosed
 	case r.verifier == nil:
@@ -242,6 +247,9 @@ func (r *Reader) hasOwnerLocked() bool {
 func (r *Reader) Pair(ctx context.Context, t transport.Transceiver) (PairResult, error) {
 	r.mu.Lock()
 	switch {
+	case r.v == nil:
+		r.mu.Unlock()
+		return PairResult{}, ErrNotInitialized
 	case r.pairCfg == nil:
 		r.mu.Unlock()
 		return PairResult{}, ErrPairingUnavailable

@@ -208,6 +208,9 @@ func (r *Reader) keyGoneLocked(slot dkey.KeySlot) {
 func (r *Reader) RangingKey(id ranging.SessionID, dst *ranging.URSK) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.v == nil {
+		return fmt.Errorf("%w: %w", ErrNotInitialized, ranging.ErrNoRangingKey)
+	}
 	if r.closed {
 		return fmt.Errorf("%w: %w", ErrClosed, ranging.ErrNoRangingKey)
 	}

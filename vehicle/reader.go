@@ -249,7 +249,9 @@ func (k *enrolled) zeroize() {
 // transaction and reads the immobilizer token.
 //
 // A Reader is safe for concurrent use: several NFC readers of one vehicle
-// share it.
+// share it. Make one with NewReader: a Reader it did not make (the zero
+// value) answers ErrNotInitialized, reports no keys, prints, and closes as
+// a no-op.
 type Reader struct {
 	v    *transaction.VehicleParams
 	now  func() time.Time
@@ -395,7 +397,8 @@ func (r *Reader) open(cfg *Config) error {
 func (r *Reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
+	if r.closed || r.v == nil {
+		// Closing a Reader NewReader did not make is a no-op.
 		return nil
 	}
 	r.closed = true
@@ -426,6 +429,9 @@ func (r *Reader) Close() error {
 func (r *Reader) String() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.v == nil {
+		return "vehicle.Reader{not initialized}"
+	}
 	return fmt.Sprintf("vehicle.Reader{%v, %v, %d keys}", r.v.Profile(), r.v.ID(), len(r.keys))
 }
 
@@ -436,15 +442,31 @@ func (r *Reader) GoString() string { return r.String() }
 // Format prints String for every verb.
 func (r *Reader) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
-// ID returns the vehicle identifier.
-func (r *Reader) ID() dkey.VehicleID { return r.v.ID() }
+// ID returns the vehicle identifier (zero for a Reader NewReader did not
+// make).
+func (r *Reader) ID() dkey.VehicleID {
+	if r.v == nil {
+		return dkey.VehicleID{}
+	}
+	return r.v.ID()
+}
 
 // PublicKey returns the vehicle's long-term public key, which devices use to
-// verify AUTH1.
-func (r *Reader) PublicKey() *dkey.PublicKey { return r.v.PublicKey() }
+// verify AUTH1 (nil for a Reader NewReader did not make).
+func (r *Reader) PublicKey() *dkey.PublicKey {
+	if r.v == nil {
+		return nil
+	}
+	return r.v.PublicKey()
+}
 
-// Profile returns the profile.
-func (r *Reader) Profile() dkey.Profile { return r.v.Profile() }
+// Profile returns the profile (zero for a Reader NewReader did not make).
+func (r *Reader) Profile() dkey.Profile {
+	if r.v == nil {
+		return 0
+	}
+	return r.v.Profile()
+}
 
 // Enroll adds a key. It returns ErrEnrolled if the slot or the public key is
 // already enrolled, and an error wrapping sharing.ErrRevoked and

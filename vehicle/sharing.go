@@ -30,8 +30,14 @@ type StatementResult struct {
 
 // Revocations returns the vehicle's revocation store. A reader with a
 // Store stores it itself; without one, the caller persists it after each
-// change (sharing.RevocationStore.MarshalBinary).
-func (r *Reader) Revocations() *sharing.RevocationStore { return r.share.Revocations() }
+// change (sharing.RevocationStore.MarshalBinary). It is nil for a Reader
+// NewReader did not make.
+func (r *Reader) Revocations() *sharing.RevocationStore {
+	if r.share == nil {
+		return nil
+	}
+	return r.share.Revocations()
+}
 
 // ApplyCommand carries out a key-management command of the automaker's
 // server (sharing.KeyCommand, received over the vehicle's authenticated
@@ -40,6 +46,9 @@ func (r *Reader) Revocations() *sharing.RevocationStore { return r.share.Revocat
 // key for good (sharing.VehicleIntake.Apply). A command for another vehicle, or
 // whose termination names another slot, is refused with sharing.ErrMismatch.
 func (r *Reader) ApplyCommand(cmd *sharing.KeyCommand) error {
+	if r.share == nil {
+		return ErrNotInitialized
+	}
 	if cmd == nil {
 		return errors.New("vehicle: no key command")
 	}

@@ -592,8 +592,12 @@ func (r *Reader) restoreRevocations() error {
 	return nil
 }
 
-// usableLocked refuses calls on a closed reader. r.mu is held.
+// usableLocked refuses calls on a reader NewReader did not make and on a
+// closed one. r.mu is held.
 func (r *Reader) usableLocked() error {
+	if r.v == nil {
+		return ErrNotInitialized
+	}
 	if r.closed {
 		return ErrClosed
 	}

@@ -161,6 +161,11 @@ func (x *run) do(cmd transport.Command) (transport.Response, error) {
 // returned error.
 func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action dkey.Action) (Result, error) {
 	start := r.hooks.transactionStart(action)
+	if r.v == nil {
+		res := Result{Action: action, Err: ErrNotInitialized}
+		r.hooks.transactionDone(&res, false, start)
+		return res, ErrNotInitialized
+	}
 	// The interface of t (ble.go) picks the sessions, whose key
 	// derivation binds its byte, and how APDUs are framed.
 	pool, err := r.sessionPool(t)

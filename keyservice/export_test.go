@@ -1,0 +1,4 @@
+package keyservice
+
+// JanitorInterval exports janitorInterval to the tests.
+var JanitorInterval = janitorInterval

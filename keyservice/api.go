@@ -650,7 +650,7 @@ func parseHex(s string) ([]byte, error) {
 
 // AuthorizationHeader returns the value of the Authorization header that
 // carries a relay token.
-func AuthorizationHeader(t sharing.AccessToken) string { return "Bearer " + t.String() }
+func AuthorizationHeader(t sharing.AccessToken) string { return "Bearer " + t.Text() }
 
 // ParseAuthorization parses the Authorization header of a relay request:
 // "Bearer " and the token in unpadded base64url (RFC 6750 §2.1).

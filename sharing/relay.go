@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -45,11 +46,24 @@ func ParseMailboxID(s string) (MailboxID, error) {
 // invitation (Relay.FetchInvitation).
 type AccessToken [16]byte
 
-// String returns the token in unpadded base64url (RFC 4648 §5), 22
-// characters.
-func (t AccessToken) String() string { return base64.RawURLEncoding.EncodeToString(t[:]) }
+// Text returns the token in unpadded base64url (RFC 4648 §5), 22
+// characters: the form of the link fragment and of the Authorization
+// header, which ParseAccessToken reads.
+func (t AccessToken) Text() string { return base64.RawURLEncoding.EncodeToString(t[:]) }
 
-// ParseAccessToken parses the String form of a token, strictly.
+// String returns "sharing.AccessToken(redacted)": a token grants access to
+// its mailbox, so printing one (a log line, an error) does not show it.
+// Text returns the token itself.
+func (t AccessToken) String() string { return "sharing.AccessToken(redacted)" }
+
+// GoString returns the same as String.
+func (t AccessToken) GoString() string { return t.String() }
+
+// Format prints String for every verb, so that %x or %d do not show the
+// token's bytes either.
+func (t AccessToken) Format(f fmt.State, _ rune) { io.WriteString(f, t.String()) }
+
+// ParseAccessToken parses the Text form of a token, strictly.
 func ParseAccessToken(s string) (AccessToken, error) {
 	var t AccessToken
 	enc := base64.RawURLEncoding.Strict()
@@ -75,7 +89,7 @@ type CreatedMailbox struct {
 // joined by a full stop (43 + 1 + 22 characters). The URL's path names the
 // mailbox; the friend's device sends the fetch token to the relay only to
 // fetch the invitation, once.
-func Fragment(l *Link, fetch AccessToken) string { return l.Text() + "." + fetch.String() }
+func Fragment(l *Link, fetch AccessToken) string { return l.Text() + "." + fetch.Text() }
 
 // ParseFragment parses the fragment of a sharing URL (Fragment).
 func ParseFragment(fragment string) (*Link, AccessToken, error) {

@@ -190,3 +190,34 @@ func TestLinkPrintRedacts(t *testing.T) {
 		t.Fatalf("ParseLink(Text()) = %v, %v", back, err)
 	}
 }
+
+// TestAccessTokenPrintRedacts: a relay access token grants access to its
+// mailbox; printing one with any verb, by value, by pointer or inside a
+// struct, does not show it. Text is the one way to the token itself.
+func TestAccessTokenPrintRedacts(t *testing.T) {
+	tok, err := sharing.NewAccessToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := tok.Text()
+	if back, err := sharing.ParseAccessToken(text); err != nil || back != tok {
+		t.Fatalf("ParseAccessToken(Text()) = %v, %v", back, err)
+	}
+	leaks := []string{
+		string(tok[:]), text, hex.EncodeToString(tok[:]), strings.ToUpper(hex.EncodeToString(tok[:])),
+		base64.StdEncoding.EncodeToString(tok[:]), fmt.Sprint(tok[:]), fmt.Sprintf("%#x", tok[:4]),
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		for _, arg := range []any{tok, &tok, struct{ T sharing.AccessToken }{tok}, sharing.CreatedMailbox{Sender: tok, Fetch: tok}} {
+			out := fmt.Sprintf(verb, arg)
+			if !strings.Contains(out, "redacted") {
+				t.Errorf("%s of %T = %q, want it redacted", verb, arg, out)
+			}
+			for _, leak := range leaks {
+				if strings.Contains(out, leak) {
+					t.Errorf("%s of %T = %q prints the token (%q)", verb, arg, out, leak)
+				}
+			}
+		}
+	}
+}

@@ -173,13 +173,13 @@ func TestFragment(t *testing.T) {
 		t.Fatalf("Fragment = %q, %d characters", f, len(f))
 	}
 	gl, gt, err := sharing.ParseFragment(f)
-	if err != nil || gl.String() != l.String() || gt != tok {
+	if err != nil || gl.Text() != l.Text() || gt != tok {
 		t.Fatalf("ParseFragment(%q) = %v, %v, %v", f, gl, gt, err)
 	}
-	if back, err := sharing.ParseAccessToken(tok.String()); err != nil || back != tok {
+	if back, err := sharing.ParseAccessToken(tok.Text()); err != nil || back != tok {
 		t.Errorf("ParseAccessToken(%s) = %v, %v", tok, back, err)
 	}
-	for _, bad := range []string{"", l.String(), l.String() + ".", l.String() + "." + tok.String() + "A", "x." + tok.String(), l.String() + ".." + tok.String()[1:], l.String() + "." + tok.String()[:21] + "B"} {
+	for _, bad := range []string{"", l.Text(), l.Text() + ".", l.Text() + "." + tok.Text() + "A", "x." + tok.Text(), l.Text() + ".." + tok.Text()[1:], l.Text() + "." + tok.Text()[:21] + "B"} {
 		if _, _, err := sharing.ParseFragment(bad); !errors.Is(err, sharing.ErrMalformed) {
 			t.Errorf("ParseFragment(%q) = %v, want ErrMalformed", bad, err)
 		}

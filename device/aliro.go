@@ -164,7 +164,8 @@ const (
 // It is a type of its own, beside Applet, because nothing of a CCC key
 // (vehicle identifier, two mailboxes, pairing, sharing, ranging slots)
 // fits an Access Credential, and a phone hosts the two applets apart.
-// An AliroApplet is safe for concurrent use.
+// An AliroApplet is safe for concurrent use. Make one with NewAliroApplet:
+// the zero value answers every APDU with 6F00 and holds no credential.
 type AliroApplet struct {
 	cfg  AliroConfig
 	se   SecureElement
@@ -583,7 +584,9 @@ func (a *AliroApplet) Reset() {
 // abortLocked ends the transaction in progress, deselects the applets and
 // erases the transaction's secrets.
 func (a *AliroApplet) abortLocked() {
-	a.sess.Deselect()
+	if a.sess != nil { // nil in the zero value, which has no transaction
+		a.sess.Deselect()
+	}
 	a.resetTxLocked()
 	a.sel = aliroSelNone
 }

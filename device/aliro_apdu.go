@@ -42,6 +42,11 @@ const (
 func (a *AliroApplet) ProcessAPDU(dst, apdu []byte) []byte {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.sess == nil {
+		// An AliroApplet not made by NewAliroApplet (the zero value) has
+		// no session: 6F00, as Applet answers in that case.
+		return transport.AppendResponse(dst, nil, dkey.SWNoPreciseDiagnosis)
+	}
 	if a.closed {
 		return transport.AppendResponse(dst, nil, dkey.SWConditionsNotSatisfied)
 	}

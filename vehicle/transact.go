@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/opencarkey/sdk/dkey"
 	"github.com/opencarkey/sdk/ranging"
@@ -162,25 +163,19 @@ func (x *run) do(cmd transport.Command) (transport.Response, error) {
 func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action dkey.Action) (Result, error) {
 	start := r.hooks.transactionStart(action)
 	if r.v == nil {
-		res := Result{Action: action, Err: ErrNotInitialized}
-		r.hooks.transactionDone(&res, false, start)
-		return res, ErrNotInitialized
+		return r.refuse(action, ErrNotInitialized, start)
 	}
 	// The interface of t (ble.go) picks the sessions, whose key
 	// derivation binds its byte, and how APDUs are framed.
 	pool, err := r.sessionPool(t)
 	if err != nil {
-		res := Result{Action: action, Err: err}
-		r.hooks.transactionDone(&res, false, start)
-		return res, err
+		return r.refuse(action, err, start)
 	}
 	r.mu.Lock()
 	closed := r.closed
 	r.mu.Unlock()
 	if closed {
-		res := Result{Action: action, Err: ErrClosed}
-		r.hooks.transactionDone(&res, false, start)
-		return res, ErrClosed
+		return r.refuse(action, ErrClosed, start)
 	}
 	p := pool.Get().(*pooled)
 	r.resetClient(&p.c, t)
@@ -228,6 +223,14 @@ func (r *Reader) Transact(ctx context.Context, t transport.Transceiver, action d
 	res.Err = err
 	r.hooks.transactionDone(res, x.fastMiss, start)
 	return *res, err
+}
+
+// refuse ends a transaction that did not start: its Result says err, and
+// the hooks see it end.
+func (r *Reader) refuse(action dkey.Action, err error, start time.Time) (Result, error) {
+	res := Result{Action: action, Err: err}
+	r.hooks.transactionDone(&res, false, start)
+	return res, err
 }
 
 // record stores what the transaction changed, in one batch: the new

@@ -204,14 +204,11 @@ var _ Relay = (*MemoryRelay)(nil)
 
 // NewMemoryRelay returns an empty relay.
 func NewMemoryRelay(cfg *MemoryRelayConfig) *MemoryRelay {
-	r := &MemoryRelay{max: defaultRelayMailboxes, now: time.Now, mailboxes: make(map[MailboxID]*relayMailbox)}
+	// The defaults (limit, clock) apply where the fields are zero, as in
+	// the zero MemoryRelay.
+	r := &MemoryRelay{mailboxes: make(map[MailboxID]*relayMailbox)}
 	if cfg != nil {
-		if cfg.MaxMailboxes > 0 {
-			r.max = cfg.MaxMailboxes
-		}
-		if cfg.Time != nil {
-			r.now = cfg.Time
-		}
+		r.max, r.now = cfg.MaxMailboxes, cfg.Time
 	}
 	return r
 }

@@ -30,7 +30,7 @@ const (
 func (a *Applet) ProcessAPDU(dst, apdu []byte) []byte {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.now == nil || !a.useInterfaceLocked(transaction.InterfaceNFC) {
+	if !a.made() || !a.useInterfaceLocked(transaction.InterfaceNFC) {
 		// An Applet NewApplet did not make answers every command with
 		// 6F00, as an applet that cannot make a session does: the fault
 		// is the host's, not a condition the vehicle could satisfy

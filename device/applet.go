@@ -335,6 +335,10 @@ func NewApplet(cfg *Config) (_ *Applet, err error) {
 	return a, nil
 }
 
+// made reports whether NewApplet made a: NewApplet always sets now, so
+// the zero Applet, which has no session, is the one without it.
+func (a *Applet) made() bool { return a.now != nil }
+
 // Close stores what the applet keeps in memory only between writes (the
 // display data of its keys) and closes the store. The Applet must not be
 // used afterwards; a secure element from Config.SecureElement is left
@@ -342,7 +346,7 @@ func NewApplet(cfg *Config) (_ *Applet, err error) {
 func (a *Applet) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.closed || a.now == nil {
+	if a.closed || !a.made() {
 		// Closing an Applet NewApplet did not make is a no-op.
 		return nil
 	}
@@ -368,7 +372,7 @@ func (a *Applet) Close() error {
 func (a *Applet) String() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.now == nil {
+	if !a.made() {
 		return "device.Applet{not initialized}"
 	}
 	return fmt.Sprintf("device.Applet{%v, %d keys, lost mode %v, power reserve %v}", a.cfg.Profile, len(a.keys), a.lost, a.power)
@@ -385,7 +389,7 @@ func (a *Applet) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 // reserve, where the host is off. a.mu is held.
 func (a *Applet) usableLocked() error {
 	switch {
-	case a.now == nil:
+	case !a.made():
 		return ErrNotInitialized
 	case a.closed:
 		return ErrClosed
@@ -415,7 +419,7 @@ func (a *Applet) find(vehicle dkey.VehicleID) *key {
 // It returns ErrKeyExists if the applet already holds a live key for the
 // vehicle.
 func (a *Applet) CreateKey(c KeyConfig) (KeyInfo, error) {
-	if a.now == nil {
+	if !a.made() {
 		return KeyInfo{}, ErrNotInitialized
 	}
 	k, err := a.createKey(c, false)
@@ -643,7 +647,7 @@ func (a *Applet) AuthenticateUser(until time.Time) {
 func (a *Applet) SetLostMode(on bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.now == nil {
+	if !a.made() {
 		return ErrNotInitialized
 	}
 	if a.closed {

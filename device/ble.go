@@ -47,7 +47,7 @@ type interfaces struct {
 func (a *Applet) ProcessAPDUOn(iface byte, dst, apdu []byte) []byte {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.now == nil || !a.useInterfaceLocked(iface) {
+	if !a.made() || !a.useInterfaceLocked(iface) {
 		// 6F00 for an Applet NewApplet did not make, as ProcessAPDU.
 		return transport.AppendResponse(dst, nil, dkey.SWNoPreciseDiagnosis)
 	}

@@ -94,7 +94,7 @@ var _ sharing.KeyCreator = (*Applet)(nil)
 func (a *Applet) CreateSharedKey(req *sharing.KeyRequest) (*sharing.CreatedKey, error) {
 	ca := a.ca
 	switch {
-	case a.now == nil:
+	case !a.made():
 		return nil, ErrNotInitialized
 	case req == nil:
 		return nil, errors.New("device: no key request")

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 )
 
 // aliroFS holds the Aliro vectors. testdata/aliro/README.md names the source
@@ -175,11 +176,20 @@ func loadStrict[T any](fsys embed.FS, dir, name string) (*T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testvec: %w", err)
 	}
+	return decodeStrict[T](name, b)
+}
+
+// decodeStrict decodes b, the file name, as one JSON value of type T with
+// no unknown field and nothing but white space after it.
+func decodeStrict[T any](name string, b []byte) (*T, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	v := new(T)
 	if err := d.Decode(v); err != nil {
 		return nil, fmt.Errorf("testvec: %s: %w", name, err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("testvec: %s: data after the JSON value", name)
 	}
 	return v, nil
 }

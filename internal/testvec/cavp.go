@@ -147,6 +147,12 @@ func readCAVP(path string) ([]cavpRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testvec: %w", err)
 	}
+	return parseCAVP(path, data)
+}
+
+// parseCAVP parses the CAVP response file data that readCAVP read from
+// path; path names the records and the errors.
+func parseCAVP(path string, data []byte) ([]cavpRecord, error) {
 	var (
 		recs    []cavpRecord
 		section = map[string]string{}

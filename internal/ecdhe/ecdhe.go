@@ -112,16 +112,19 @@ func (k *PrivateKey) Generate() error {
 }
 
 // SetScalar sets the private scalar, a 32-byte big-endian value in [1, n-1],
-// for known-answer tests. Protocol code uses Generate.
+// for known-answer tests. Protocol code uses Generate. On an error, of
+// either length or range, k is left as it was.
 func (k *PrivateKey) SetScalar(s []byte) error {
 	if len(s) != ScalarSize {
 		return ErrInvalidScalar
 	}
-	copy(k.scalar[:], s)
-	if validScalar(&k.scalar) != 1 {
-		k.Zeroize()
+	var c [ScalarSize]byte
+	copy(c[:], s)
+	defer clear(c[:])
+	if validScalar(&c) != 1 {
 		return ErrInvalidScalar
 	}
+	k.scalar = c
 	return k.computePublic()
 }
 

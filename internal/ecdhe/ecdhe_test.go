@@ -76,6 +76,14 @@ func TestScalarRange(t *testing.T) {
 		if err != nil && (k.Public().Valid() || !errors.Is(err, ErrInvalidScalar)) {
 			t.Errorf("%s: failed SetScalar left a key or wrong error %v", tt.name, err)
 		}
+		// Over a key set before, a rejected scalar changes nothing.
+		var set PrivateKey
+		if err := set.SetScalar(one); err != nil {
+			t.Fatal(err)
+		}
+		if err := set.SetScalar(tt.s); err != nil && (set.scalar != [ScalarSize]byte(one) || !set.Public().Valid()) {
+			t.Errorf("%s: a rejected SetScalar changed the key set before", tt.name)
+		}
 	}
 	// 1·G is the generator.
 	var k PrivateKey

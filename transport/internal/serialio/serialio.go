@@ -33,6 +33,10 @@ const pollSlice = 20 * time.Millisecond
 // wraps os.ErrDeadlineExceeded.
 var ErrTimeout = fmt.Errorf("serialio: %w", os.ErrDeadlineExceeded)
 
+// ErrPortCount reports a port whose Read or Write claimed more bytes than
+// it was given, which io.Reader and io.Writer forbid: a broken driver.
+var ErrPortCount = errors.New("serialio: the port reported more bytes than the buffer holds")
+
 // Open opens the serial device at path in raw mode, 8 data bits, no parity,
 // one stop bit, at baud bits per second. A pseudo-terminal's slave opens the
 // same way. Reading a port that was closed returns io.EOF, so that a
@@ -81,6 +85,9 @@ func Read(ctx context.Context, p Port, buf []byte, deadline time.Time) (int, err
 			return 0, fmt.Errorf("serialio: setting the read timeout: %w", err)
 		}
 		n, err := p.Read(buf)
+		if n > len(buf) || n < 0 {
+			return 0, ErrPortCount
+		}
 		if n > 0 {
 			return n, nil
 		}
@@ -109,6 +116,9 @@ func WriteFull(p io.Writer, b []byte) error {
 		n, err := p.Write(b)
 		if err != nil {
 			return err
+		}
+		if n > len(b) || n < 0 {
+			return ErrPortCount
 		}
 		if n == 0 {
 			return io.ErrShortWrite

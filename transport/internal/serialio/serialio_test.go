@@ -86,3 +86,22 @@ func TestWriteFullErrors(t *testing.T) {
 		t.Error("Open(/nonexistent/tty) succeeded")
 	}
 }
+
+// liar is a port that claims more bytes than it was given.
+type liar struct{}
+
+func (liar) Read(b []byte) (int, error)         { return len(b) + 1, nil }
+func (liar) Write(b []byte) (int, error)        { return len(b) + 1, nil }
+func (liar) SetReadTimeout(time.Duration) error { return nil }
+
+// TestBrokenPortCounts: a driver that reports more bytes than the buffer
+// holds is an error (ErrPortCount), not a slice panic in ReadFull.
+func TestBrokenPortCounts(t *testing.T) {
+	buf := make([]byte, 4)
+	if err := serialio.ReadFull(context.Background(), liar{}, buf, time.Time{}); !errors.Is(err, serialio.ErrPortCount) {
+		t.Errorf("ReadFull(liar) = %v, want ErrPortCount", err)
+	}
+	if err := serialio.WriteFull(liar{}, buf); !errors.Is(err, serialio.ErrPortCount) {
+		t.Errorf("WriteFull(liar) = %v, want ErrPortCount", err)
+	}
+}
